@@ -1,0 +1,48 @@
+"""convtui: build a convolutional network, see every shape, weight and cost, run it on an image.
+
+The model (shapes, parameters, presets) imports nothing heavy; the engine (numpy) is loaded
+only when `forward` or `initial_weights` is first used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from convtui.errors import ConvtuiError, EngineError, LayerConfigError, PresetError, ShapeError
+from convtui.model import LAYER_TYPES, Layer, LayerInfo, Stack, StackInfo, builtin_preset_names, load_preset, save_preset
+
+__version__ = "0.1.0"
+
+_ENGINE_NAMES = {"forward", "initial_weights", "load_image"}
+
+
+def infer(stack: Stack) -> StackInfo:
+    """Propagate shapes, weights and costs through a stack (the same as `stack.infer()`)."""
+    return stack.infer()
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ENGINE_NAMES:
+        from convtui import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module 'convtui' has no attribute {name!r}")
+
+
+__all__ = [
+    "ConvtuiError",
+    "EngineError",
+    "LAYER_TYPES",
+    "Layer",
+    "LayerConfigError",
+    "LayerInfo",
+    "PresetError",
+    "ShapeError",
+    "Stack",
+    "StackInfo",
+    "builtin_preset_names",
+    "infer",
+    "load_preset",
+    "save_preset",
+    *sorted(_ENGINE_NAMES),
+]

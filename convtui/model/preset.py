@@ -1,0 +1,189 @@
+"""Presets: a stack as a TOML file. Loading validates everything, saving is atomic.
+
+Every problem in a file is a PresetError whose one line names the file, the layer's index
+and type, the field, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tempfile
+import tomllib
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from convtui.errors import ConvtuiError, PresetError
+from convtui.model.arguments import describe
+from convtui.model.layers import Layer, layer_from_config, layer_to_config
+from convtui.model.stack import Stack
+
+TOP_LEVEL_KEYS = ("name", "description", "input_shape", "weights", "layers")
+PRESET_SUFFIX = ".toml"
+
+
+# --- built-in presets -----------------------------------------------------------------------
+
+
+def builtin_presets_folder() -> Traversable:
+    """The shipped presets: package data once installed, the repo's presets/ folder in a checkout."""
+    try:
+        return resources.files("convtui.presets")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "presets"
+
+
+def builtin_preset_names() -> list[str]:
+    return sorted(
+        entry.name.removesuffix(PRESET_SUFFIX)
+        for entry in builtin_presets_folder().iterdir()
+        if entry.name.endswith(PRESET_SUFFIX)
+    )
+
+
+def is_builtin_name(source: str | os.PathLike[str]) -> bool:
+    return isinstance(source, str) and source in builtin_preset_names() and not Path(source).exists()
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def load_preset(source: str | os.PathLike[str]) -> Stack:
+    """A stack from a built-in preset name or a path to a TOML file."""
+    if is_builtin_name(source):
+        entry = builtin_presets_folder() / f"{source}{PRESET_SUFFIX}"
+        return parse_preset(entry.read_text(encoding="utf-8"), str(source))
+    path = Path(source)
+    return parse_preset(read_preset_text(path), str(path))
+
+
+def read_preset_text(path: Path) -> str:
+    if not path.exists():
+        hint = difflib.get_close_matches(str(path), builtin_preset_names(), n=1)
+        suggestion = f'did you mean the built-in "{hint[0]}"? ' if hint else ""
+        raise PresetError(f"no such file or built-in preset; {suggestion}run `convtui presets` to list the built-ins", file=str(path))
+    if path.is_dir():
+        raise PresetError("is a folder; give a .toml preset file", file=str(path))
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PresetError("is not a text file (not UTF-8); give a TOML preset", file=str(path)) from None
+    except OSError as error:
+        raise PresetError(f"cannot be read ({error.strerror}); check its permissions", file=str(path)) from None
+
+
+def parse_preset(text: str, file: str) -> Stack:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PresetError(f"is not valid TOML: {error}; fix the syntax there", file=file) from None
+    try:
+        return stack_from_document(document)
+    except ConvtuiError as error:
+        raise error.located(file=file) from None
+
+
+def stack_from_document(document: Mapping[str, Any]) -> Stack:
+    for key in document:
+        if key not in TOP_LEVEL_KEYS:
+            raise PresetError(unknown_key_message(key, TOP_LEVEL_KEYS, "a preset"), field_name=key)
+    if "input_shape" not in document:
+        raise PresetError("missing; add input_shape = [height, width, channels], e.g. [28, 28, 1]", field_name="input_shape")
+    layers = document.get("layers", [])
+    if not isinstance(layers, list) or not all(isinstance(table, dict) for table in layers):
+        raise PresetError(f"expected [[layers]] tables, found {describe(layers)}", field_name="layers")
+    return Stack(
+        input_shape=document["input_shape"],
+        layers=tuple(build_layers(layers)),
+        name=text_field(document, "name", "untitled"),
+        description=text_field(document, "description", ""),
+        weights_file=text_field(document, "weights", None),
+    )
+
+
+def build_layers(tables: list[dict[str, Any]]) -> Iterator[Layer]:
+    for index, table in enumerate(tables):
+        try:
+            yield layer_from_config(table)
+        except ConvtuiError as error:
+            raise PresetError(
+                error.message, layer_index=index, layer_type=error.layer_type or describe_type(table), field_name=error.field_name
+            ) from None
+
+
+def describe_type(table: Mapping[str, Any]) -> str | None:
+    kind = table.get("type")
+    return kind if isinstance(kind, str) else None
+
+
+def text_field(document: Mapping[str, Any], key: str, default: str | None) -> Any:
+    value = document.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise PresetError(f"expected a string, found {describe(value)}", field_name=key)
+    return value
+
+
+def unknown_key_message(key: str, known: tuple[str, ...], owner: str) -> str:
+    guesses = difflib.get_close_matches(key, known, n=1)
+    hint = f'did you mean "{guesses[0]}"?' if guesses else f"{owner} has: {', '.join(known)}"
+    return f'unknown key "{key}"; {hint}'
+
+
+# --- saving ---------------------------------------------------------------------------------
+
+
+def preset_text(stack: Stack) -> str:
+    """The TOML text of a stack; `parse_preset(preset_text(s))` gives back an equal stack."""
+    lines = [f"name = {toml_value(stack.name)}"]
+    if stack.description:
+        lines.append(f"description = {toml_value(stack.description)}")
+    lines.append(f"input_shape = {toml_value(stack.input_shape)}")
+    if stack.weights_file:
+        lines.append(f"weights = {toml_value(stack.weights_file)}")
+    for layer in stack.layers:
+        lines += ["", "[[layers]]"]
+        lines += [f"{key} = {toml_value(compact(value))}" for key, value in layer_to_config(layer).items()]
+    return "\n".join(lines) + "\n"
+
+
+def compact(value: Any) -> Any:
+    """Write (3, 3) as 3 and ((1, 1), (1, 1)) as 1, as a person would."""
+    if isinstance(value, tuple) and value and all(item == value[0] for item in value):
+        return compact(value[0])
+    return value
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def save_preset(stack: Stack, path: str | os.PathLike[str]) -> Path:
+    """Write atomically: a temporary file in the same folder, then a rename over the target."""
+    target = Path(path)
+    text = preset_text(stack)
+    temporary: str | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except OSError as error:
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)
+        raise PresetError(f"cannot be written ({error.strerror}); choose another path", file=str(target)) from None
+    return target
