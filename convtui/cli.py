@@ -52,11 +52,71 @@ def add_app_command(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_app)
 
 
+def add_run_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run a stack on an image and print a layer's feature maps as heatmaps",
+        description="Run a preset on an image with convtui's NumPy engine and print the feature maps.",
+    )
+    parser.add_argument("preset", help="built-in preset name or path to a .toml file")
+    parser.add_argument("--image", help="sample name (digit, shapes, checkerboard, gradient, scene) or PNG/JPEG/BMP/GIF/.npy path")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
+    parser.add_argument("--weights", help="load weights from an .npz (keys layers.{i}.{name}, Keras layouts)")
+    parser.add_argument("--save", help="write the input, every layer's output and every weight to an .npz")
+    parser.add_argument("--layer", type=int, help="layer index to show (default: the last with a spatial map)")
+    parser.add_argument("--filters", type=filter_range, help="filters to show, A:B (A included, B excluded)")
+    parser.add_argument("--scale", choices=("map", "layer"), default="map", help="normalise each map alone, or the layer's maps together")
+    parser.add_argument("--no-color", action="store_true", help="plain ASCII ramp instead of colour cells")
+    parser.add_argument("--width", type=positive_width, help="output width in columns (default: the terminal's)")
+    parser.add_argument("--max-memory", type=memory_size, default="2G", help="refuse runs whose estimated peak exceeds this (default 2G)")
+    parser.set_defaults(handler=run_run)
+
+
 COMMAND_BUILDERS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_app_command,
     add_summary_command,
+    add_run_command,
     add_presets_command,
 ]
+
+
+# --- argument types -------------------------------------------------------------------------
+
+MEMORY_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20, "g": 2**30, "gb": 2**30, "gib": 2**30}
+
+
+def memory_size(text: str) -> int:
+    """"2G", "512M", "1.5GiB" or plain bytes."""
+    number = text.strip().lower().rstrip("bikmg")
+    unit = text.strip().lower()[len(number):]
+    try:
+        size = float(number) * MEMORY_UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a memory size; write e.g. 2G, 512M or 1.5GiB") from None
+    if size <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than zero")
+    return int(size)
+
+
+def filter_range(text: str) -> tuple[int | None, int | None]:
+    """"A:B", ":B", "A:" or "A" (one filter)."""
+    start, colon, stop = text.partition(":")
+    try:
+        first = int(start) if start else None
+        last = (int(stop) if stop else None) if colon else (first + 1 if first is not None else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a filter range; write A:B, e.g. 0:16") from None
+    return first, last
+
+
+def positive_width(text: str) -> int:
+    try:
+        width = int(text)
+    except ValueError:
+        width = 0
+    if width < 20:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a usable width; give 20 columns or more")
+    return width
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +197,12 @@ def run_presets(arguments: argparse.Namespace) -> int:
         table.add_row(name, "x".join(map(str, stack.input_shape)), str(len(stack.layers)), f"{stack.infer().total_params:,}", stack.description)
     output_console().print(table)
     return 0
+
+
+def run_run(arguments: argparse.Namespace) -> int:
+    from convtui.commands.run import run_command
+
+    return run_command(arguments)
 
 
 def run_app(arguments: argparse.Namespace) -> int:

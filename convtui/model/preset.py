@@ -151,9 +151,16 @@ def preset_text(stack: Stack) -> str:
 
 
 def compact(value: Any) -> Any:
-    """Write (3, 3) as 3 and ((1, 1), (1, 1)) as 1, as a person would."""
-    if isinstance(value, tuple) and value and all(item == value[0] for item in value):
-        return compact(value[0])
+    """Write (3, 3) as 3 and ((1, 1), (1, 1)) as 1, as a person would.
+
+    Inner pairs are compacted first, and merged only when each became one number: ((0, 1), (0, 1))
+    stays nested, since [0, 1] would mean 0 rows and 1 column on each side.
+    """
+    if not isinstance(value, tuple) or not value:
+        return value
+    items = [compact(item) for item in value]
+    if all(not isinstance(item, tuple) for item in items):
+        return items[0] if all(item == items[0] for item in items) else tuple(items)
     return value
 
 

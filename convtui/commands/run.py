@@ -1,0 +1,83 @@
+"""`convtui run`: load a preset, an image and weights, run the engine, print one layer's feature maps."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from convtui.engine.forward import ForwardResult, forward
+from convtui.engine.images import LoadedImage, image_summary_line, load_image
+from convtui.engine.weights import StackWeights, initial_weights, load_weights, save_arrays, weights_to_arrays
+from convtui.errors import ConvtuiError, EngineError
+from convtui.model.preset import is_builtin_name, load_preset
+from convtui.model.stack import Stack, StackInfo
+from convtui.render.run_report import default_layer_index, run_report
+
+
+def default_image(input_shape: tuple[int, ...]) -> str:
+    """A sample that suits the input: the digit for one channel, the RGB scene for three."""
+    return "scene" if input_shape[-1] == 3 else "digit"
+
+
+def stack_weights(stack: Stack, stack_info: StackInfo, preset: str, weights_path: str | None, seed: int) -> StackWeights:
+    """--weights first, then the preset's own `weights = "..."` (relative to its file), else the seed."""
+    if weights_path is not None:
+        return load_weights(weights_path, stack_info, seed)
+    if stack.weights_file is not None:
+        base = Path(preset).parent if not is_builtin_name(preset) else Path(".")
+        return load_weights(base / stack.weights_file, stack_info, seed)
+    return initial_weights(stack_info, seed)
+
+
+def chosen_layer(stack_info: StackInfo, requested: int | None) -> int:
+    count = len(stack_info.layers)
+    if requested is None:
+        index = default_layer_index(stack_info)
+        if index is None:
+            raise EngineError("no layer has a spatial map to show; choose one with --layer", field_name="--layer")
+        return index
+    if not 0 <= requested < count:
+        raise EngineError(f"--layer {requested} is out of range: the stack has layers 0 to {count - 1}", field_name="--layer")
+    return requested
+
+
+def chosen_filters(requested: tuple[int | None, int | None] | None, count: int) -> range:
+    if requested is None:
+        return range(count)
+    start, stop = requested
+    chosen = range(count)[slice(start, stop)]
+    if not chosen:
+        raise EngineError(f"--filters {start}:{stop} selects nothing: the layer has filters 0 to {count - 1}", field_name="--filters")
+    return chosen
+
+
+def save_run(path: str, result: ForwardResult) -> None:
+    arrays = {"input": result.input, **{f"layers.{index}.output": output for index, output in enumerate(result.outputs)}}
+    arrays.update(weights_to_arrays(result.weights))
+    save_arrays(arrays, path)
+
+
+def run_command(arguments: argparse.Namespace) -> int:
+    stack = load_preset(arguments.preset)
+    stack_info = stack.infer()
+    invalid = stack_info.first_invalid
+    if invalid is not None:
+        raise ConvtuiError(invalid.error or "cannot apply", file=arguments.preset, layer_index=invalid.index, layer_type=invalid.layer.type_name, exit_code=1)
+    image: LoadedImage = load_image(arguments.image or default_image(stack.input_shape), stack.input_shape)
+    weights = stack_weights(stack, stack_info, arguments.preset, arguments.weights, arguments.seed)
+    layer_index = chosen_layer(stack_info, arguments.layer)
+    result = forward(stack_info, image.pixels, weights, max_memory=arguments.max_memory)
+    if arguments.save:
+        save_run(arguments.save, result)
+    output: np.ndarray = result.outputs[layer_index][0]
+    filters = chosen_filters(arguments.filters, output.shape[-1])
+    console = Console(width=arguments.width, no_color=arguments.no_color)
+    color = not arguments.no_color and console.is_terminal
+    console.print(run_report(stack_info, image.pixels, image_summary_line(image), output, layer_index, filters, scale=arguments.scale, color=color))
+    if arguments.save:
+        print(f"saved input, {len(result.outputs)} layer outputs and the weights to {arguments.save}", file=sys.stderr)
+    return 0

@@ -1,0 +1,145 @@
+"""Convolution as one matrix product: every window's pixels in a row (im2col), then one BLAS call.
+
+The windows are a strided view of the padded input (no copy); copying that view into a scratch
+buffer gives the (output pixels, kh*kw*C) patch matrix, and one `np.matmul` computes every output
+of the layer. Grouped convolutions are one batched matmul over the groups. A layer whose patch
+matrix would pass `MAX_SCRATCH_BYTES` is done in blocks of output rows; only then, since blocks
+measured slower when the whole matrix fits.
+
+The helpers here (scratch protocol, shifted copy, window view, row blocks) serve the other
+algorithms too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+Pair = tuple[int, int]
+Pads = tuple[Pair, Pair]
+Scratch = Callable[[str, tuple[int, ...]], np.ndarray]
+"""`scratch(role, shape)`: a float32 buffer of that shape, reused for the same role (see ops.Workspace)."""
+
+MAX_SCRATCH_BYTES = 256 * 2**20
+"""No single temporary of a convolution exceeds this, whatever the layer."""
+
+FLOAT_BYTES = 4
+
+
+def copy_shifted(destination: np.ndarray, source: np.ndarray, top: int, left: int, fill: float) -> None:
+    """destination[:, i, j] = source[:, top + i, left + j] where that pixel exists, else `fill`.
+
+    One helper for padding (negative offsets) and for cutting a band out of an image.
+    """
+    rows, columns = destination.shape[1:3]
+    row_start, row_count = _overlap(top, rows, source.shape[1])
+    column_start, column_count = _overlap(left, columns, source.shape[2])
+    first_row, first_column = row_start - top, column_start - left
+    destination[:, :first_row] = fill
+    destination[:, first_row + row_count :] = fill
+    band = destination[:, first_row : first_row + row_count]
+    band[:, :, :first_column] = fill
+    band[:, :, first_column + column_count :] = fill
+    band[:, :, first_column : first_column + column_count] = source[
+        :, row_start : row_start + row_count, column_start : column_start + column_count
+    ]
+
+
+def _overlap(offset: int, length: int, size: int) -> Pair:
+    """(first source index, count) of the source range [offset, offset + length) inside [0, size)."""
+    start = max(offset, 0)
+    return start, max(min(offset + length, size) - start, 0)
+
+
+def padded(x: np.ndarray, pads: Pads, fill: float, scratch: Scratch) -> np.ndarray:
+    """x with `fill` borders in a scratch buffer; x itself when there is no padding."""
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return x
+    batch, height, width, channels = x.shape
+    destination = scratch("padded", (batch, top + height + bottom, left + width + right, channels))
+    copy_shifted(destination, x, -top, -left, fill)
+    return destination
+
+
+def windows(image: np.ndarray, kernel_size: Pair, strides: Pair, dilation: Pair) -> np.ndarray:
+    """Every kernel window of an NHWC batch as a read-only (N, out_h, out_w, kh, kw, C) view."""
+    batch, height, width, channels = image.shape
+    (kernel_h, kernel_w), (stride_h, stride_w), (dilation_h, dilation_w) = kernel_size, strides, dilation
+    out_h = (height - dilation_h * (kernel_h - 1) - 1) // stride_h + 1
+    out_w = (width - dilation_w * (kernel_w - 1) - 1) // stride_w + 1
+    step_n, step_h, step_w, step_c = image.strides
+    return as_strided(
+        image,
+        (batch, out_h, out_w, kernel_h, kernel_w, channels),
+        (step_n, step_h * stride_h, step_w * stride_w, step_h * dilation_h, step_w * dilation_w, step_c),
+        writeable=False,
+    )
+
+
+def row_blocks(batch: int, rows: int, row_bytes: int, byte_limit: int) -> list[tuple[slice, slice]]:
+    """(images, rows) blocks whose temporaries stay under `byte_limit`; one block when all fits.
+
+    Whole images are grouped while one image fits; otherwise each image is cut into bands of rows
+    (at least one row per block, the floor of any blocking).
+    """
+    if batch * rows * row_bytes <= byte_limit:
+        return [(slice(0, batch), slice(0, rows))]
+    images = byte_limit // (rows * row_bytes)
+    if images >= 1:
+        return [(slice(first, first + images), slice(0, rows)) for first in range(0, batch, images)]
+    band = max(byte_limit // row_bytes, 1)
+    return [(slice(image, image + 1), slice(first, first + band)) for image in range(batch) for first in range(0, rows, band)]
+
+
+def grouped_kernel(kernel: np.ndarray, groups: int) -> np.ndarray:
+    """Keras (kh, kw, C/groups, F) as (groups, kh*kw*C/groups, F/groups) for a batched matmul."""
+    kernel_h, kernel_w, group_channels, filters = kernel.shape
+    per_group = kernel.reshape(kernel_h, kernel_w, group_channels, groups, filters // groups)
+    return per_group.transpose(3, 0, 1, 2, 4).reshape(groups, kernel_h * kernel_w * group_channels, filters // groups)
+
+
+def im2col_conv2d(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Pair,
+    pads: Pads,
+    dilation: Pair,
+    groups: int,
+    scratch: Scratch,
+    byte_limit: int = MAX_SCRATCH_BYTES,
+) -> np.ndarray:
+    """Any Conv2D (strides, dilation, groups, pads) as patches @ kernel, blocked only past `byte_limit`."""
+    kernel_h, kernel_w, group_channels, filters = kernel.shape
+    source = windows(padded(x, pads, 0.0, scratch), (kernel_h, kernel_w), strides, dilation)
+    batch, out_h, out_w = source.shape[:3]
+    # Group axis first: (groups, N, out_h, out_w, kh, kw, C/groups); a view, no copy yet.
+    by_group = source.reshape(*source.shape[:5], groups, group_channels).transpose(5, 0, 1, 2, 3, 4, 6)
+    weights = grouped_kernel(kernel, groups)
+    output = np.empty((batch, out_h, out_w, filters), np.float32)
+    row_bytes = out_w * kernel_h * kernel_w * group_channels * groups * FLOAT_BYTES
+    for images, rows in row_blocks(batch, out_h, row_bytes, byte_limit):
+        _multiply_block(by_group[:, images, rows], weights, output[images, rows], scratch)
+    if bias is not None:
+        np.add(output, bias, out=output)
+    return output
+
+
+def _multiply_block(patch_view: np.ndarray, weights: np.ndarray, target: np.ndarray, scratch: Scratch) -> None:
+    """One block: copy the patches (unless the view already is the matrix), one (batched) matmul into target."""
+    groups, patch_size, group_filters = weights.shape
+    if patch_view.flags.c_contiguous:  # a 1x1 stride-1 unpadded convolution: the input is the matrix
+        patches = patch_view
+    else:
+        patches = scratch("patches", patch_view.shape)
+        np.copyto(patches, patch_view)
+    count = target.shape[0] * target.shape[1] * target.shape[2]
+    if groups == 1:
+        np.matmul(patches.reshape(1, count, patch_size), weights, out=target.reshape(1, count, group_filters))
+        return
+    products = scratch("group_products", (groups, count, group_filters))
+    np.matmul(patches.reshape(groups, count, patch_size), weights, out=products)
+    np.copyto(target.reshape(count, groups, group_filters), products.transpose(1, 0, 2))

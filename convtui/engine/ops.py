@@ -1,0 +1,446 @@
+"""The engine's operators: pure NumPy, float32, NHWC with a batch axis, Keras 3 weight layouts.
+
+Each op computes exactly what Keras 3 computes at inference (the padding amounts come from the
+caller, already resolved by Keras's rule). Convolutions pick their algorithm per layer with
+`choose_conv_algorithm`: Winograd for 3x3 stride-1 layers with enough channels, one im2col
+matrix product otherwise. A `Workspace` passed by the caller shares scratch buffers across layers
+and keeps each kernel's Winograd filters; every op also works without one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import weakref
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+from numpy.polynomial import chebyshev
+
+from convtui.engine.im2col import (
+    MAX_SCRATCH_BYTES,
+    FLOAT_BYTES,
+    Pads,
+    Pair,
+    copy_shifted,
+    im2col_conv2d,
+    padded,
+    row_blocks,
+    windows,
+)
+from convtui.engine.winograd import transform_filters, winograd_conv3x3
+
+__all__ = [
+    "ACTIVATIONS",
+    "MAX_SCRATCH_BYTES",
+    "ConvAlgorithm",
+    "Workspace",
+    "average_pool2d",
+    "batch_normalization",
+    "choose_conv_algorithm",
+    "conv2d",
+    "conv2d_transpose",
+    "dense",
+    "depthwise_conv2d",
+    "global_average_pool2d",
+    "global_max_pool2d",
+    "max_pool2d",
+    "relu_layer",
+    "separable_conv2d",
+    "upsampling2d",
+    "zero_padding2d",
+]
+
+NO_PADS: Pads = ((0, 0), (0, 0))
+
+
+class Workspace:
+    """Scratch buffers shared by successive layers, and each kernel's transformed Winograd filters.
+
+    One buffer per role (padded input, patches, Winograd bands...), grown to the largest layer
+    and reused: fresh large arrays are slow (page faults) and per-layer buffers raise the peak.
+    Filters are cached by kernel identity and dropped when the kernel array is freed, so weights
+    must be replaced, not modified in place (or call `clear_filters`).
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+        self._filters: dict[tuple[int, int], np.ndarray] = {}
+
+    def scratch(self, role: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A float32 buffer of `shape` for `role`; its content is whatever the last user left."""
+        size = math.prod(shape)
+        buffer = self._buffers.get(role)
+        if buffer is None or buffer.size < size:
+            buffer = self._buffers[role] = np.empty(size, np.float32)
+        return buffer[:size].reshape(shape)
+
+    def winograd_filters(self, kernel: np.ndarray, output_tile: int) -> np.ndarray:
+        """`transform_filters(kernel, output_tile)`, computed once per kernel array."""
+        key = (id(kernel), output_tile)
+        cached = self._filters.get(key)
+        if cached is None:
+            cached = self._filters[key] = transform_filters(kernel, output_tile)
+            weakref.finalize(kernel, self._filters.pop, key, None)
+        return cached
+
+    def clear_filters(self) -> None:
+        self._filters.clear()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: scratch buffers plus cached filters."""
+        return sum(array.nbytes for array in (*self._buffers.values(), *self._filters.values()))
+
+
+# ---------------------------------------------------------------- convolutions
+
+ConvAlgorithm = Literal["im2col", "winograd_2x2", "winograd_4x4"]
+WINOGRAD_OUTPUT_TILES: dict[str, int] = {"winograd_2x2": 2, "winograd_4x4": 4}
+WINOGRAD_MIN_CHANNELS = 16
+"""Below this many input channels the tile transforms cost more than the products they save."""
+WINOGRAD_4X4_MIN_SIDE = 28
+"""Smaller images have too few 4x4 tiles per matrix product (and waste more on partial tiles)."""
+
+
+def choose_conv_algorithm(
+    input_shape: tuple[int, ...], kernel_shape: tuple[int, ...], strides: Pair, dilation: Pair, groups: int
+) -> ConvAlgorithm:
+    """The fastest exact algorithm for a layer's geometry (measured on VGG16-like layers).
+
+    Winograd needs a 3x3 kernel, stride 1, dilation 1 and one group; F(4x4) on large maps,
+    F(2x2) on small ones; im2col for everything else, and for few input channels.
+    """
+    kernel_h, kernel_w, channels, _ = kernel_shape
+    winograd_geometry = (kernel_h, kernel_w) == (3, 3) and tuple(strides) == (1, 1) and tuple(dilation) == (1, 1) and groups == 1
+    if not winograd_geometry or channels < WINOGRAD_MIN_CHANNELS:
+        return "im2col"
+    return "winograd_4x4" if min(input_shape[1], input_shape[2]) >= WINOGRAD_4X4_MIN_SIDE else "winograd_2x2"
+
+
+def conv2d(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Pair = (1, 1),
+    pads: Pads = NO_PADS,
+    dilation: Pair = (1, 1),
+    groups: int = 1,
+    *,
+    workspace: Workspace | None = None,
+) -> np.ndarray:
+    """Keras Conv2D: x (N, H, W, C), kernel (kh, kw, C/groups, F), bias (F,) or None."""
+    workspace = workspace or Workspace()
+    algorithm = choose_conv_algorithm(x.shape, kernel.shape, strides, dilation, groups)
+    if algorithm == "im2col":
+        return im2col_conv2d(x, kernel, bias, tuple(strides), pads, tuple(dilation), groups, workspace.scratch)
+    tile = WINOGRAD_OUTPUT_TILES[algorithm]
+    return winograd_conv3x3(x, workspace.winograd_filters(kernel, tile), bias, pads, tile, workspace.scratch)
+
+
+def depthwise_conv2d(
+    x: np.ndarray,
+    depthwise_kernel: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Pair = (1, 1),
+    pads: Pads = NO_PADS,
+    dilation: Pair = (1, 1),
+    *,
+    workspace: Workspace | None = None,
+) -> np.ndarray:
+    """Keras DepthwiseConv2D: kernel (kh, kw, C, depth_multiplier); output channel c*dm + m.
+
+    One multiply-add over the whole map per kernel tap: per-channel products have no matrix
+    product to batch into BLAS, and this streams each tap once.
+    """
+    workspace = workspace or Workspace()
+    kernel_h, kernel_w, channels, multiplier = depthwise_kernel.shape
+    source = windows(padded(x, pads, 0.0, workspace.scratch), (kernel_h, kernel_w), tuple(strides), tuple(dilation))
+    batch, out_h, out_w = source.shape[:3]
+    output = np.zeros((batch, out_h, out_w, channels, multiplier), np.float32)
+    term = workspace.scratch("depthwise_term", output.shape)
+    for i, j in itertools.product(range(kernel_h), range(kernel_w)):
+        np.multiply(source[:, :, :, i, j, :, None], depthwise_kernel[i, j], out=term)
+        output += term
+    output = output.reshape(batch, out_h, out_w, channels * multiplier)
+    if bias is not None:
+        output += bias
+    return output
+
+
+def separable_conv2d(
+    x: np.ndarray,
+    depthwise_kernel: np.ndarray,
+    pointwise_kernel: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Pair = (1, 1),
+    pads: Pads = NO_PADS,
+    dilation: Pair = (1, 1),
+    *,
+    workspace: Workspace | None = None,
+) -> np.ndarray:
+    """Keras SeparableConv2D: depthwise (no bias), then the (1, 1, C*dm, F) pointwise with the bias."""
+    workspace = workspace or Workspace()
+    depthwise = depthwise_conv2d(x, depthwise_kernel, None, strides, pads, dilation, workspace=workspace)
+    return conv2d(depthwise, pointwise_kernel, bias, workspace=workspace)
+
+
+def conv2d_transpose(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Pair,
+    padding: Literal["valid", "same"],
+    *,
+    workspace: Workspace | None = None,
+) -> np.ndarray:
+    """Keras Conv2DTranspose: kernel (kh, kw, F, C_in); output side n*s ("same") or n*s + max(k - s, 0).
+
+    Each input pixel adds x @ kernel[a, b].T at (i*s + a, j*s + b) of the full output: one matrix
+    product for all pixels and taps, then one strided add per tap. Keras (JAX padding rule,
+    equal to TensorFlow's) then keeps the full output from max(k - s, 0) // 2 ("same") or 0,
+    padding with zeros past its end when s > k.
+    """
+    workspace = workspace or Workspace()
+    kernel_h, kernel_w, filters, channels = kernel.shape
+    batch, height, width, _ = x.shape
+    stride_h, stride_w = strides
+    full = workspace.scratch("transpose_full", (batch, (height - 1) * stride_h + kernel_h, (width - 1) * stride_w + kernel_w, filters))
+    full.fill(0.0)
+    taps = kernel.transpose(3, 0, 1, 2).reshape(channels, kernel_h * kernel_w * filters)
+    row_bytes = width * kernel_h * kernel_w * filters * FLOAT_BYTES
+    for images, rows in row_blocks(batch, height, row_bytes, MAX_SCRATCH_BYTES):
+        block = x[images, rows]
+        columns = workspace.scratch("transpose_columns", (*block.shape[:3], kernel_h, kernel_w, filters))
+        np.matmul(block.reshape(-1, channels), taps, out=columns.reshape(-1, taps.shape[1]))
+        first_row = rows.start * stride_h
+        for a, b in itertools.product(range(kernel_h), range(kernel_w)):
+            target = full[images, first_row + a :: stride_h, b::stride_w][:, : block.shape[1], :width]
+            target += columns[:, :, :, a, b]
+    out_h, out_w = (_transpose_side(side, k, s, padding) for side, k, s in ((height, kernel_h, stride_h), (width, kernel_w, stride_w)))
+    output = np.empty((batch, out_h, out_w, filters), np.float32)
+    copy_shifted(output, full, _transpose_crop(kernel_h, stride_h, padding), _transpose_crop(kernel_w, stride_w, padding), 0.0)
+    if bias is not None:
+        output += bias
+    return output
+
+
+def _transpose_side(size: int, kernel: int, stride: int, padding: str) -> int:
+    return size * stride if padding == "same" else size * stride + max(kernel - stride, 0)
+
+
+def _transpose_crop(kernel: int, stride: int, padding: str) -> int:
+    return max(kernel - stride, 0) // 2 if padding == "same" else 0
+
+
+# ---------------------------------------------------------------- pooling and per-pixel layers
+
+
+def max_pool2d(x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads = NO_PADS, *, workspace: Workspace | None = None) -> np.ndarray:
+    """Keras MaxPooling2D; padding is -inf, so it never wins."""
+    workspace = workspace or Workspace()
+    source = windows(padded(x, pads, -np.inf, workspace.scratch), tuple(pool_size), tuple(strides), (1, 1))
+    return _combine_taps(source, np.maximum)
+
+
+def average_pool2d(x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads = NO_PADS, *, workspace: Workspace | None = None) -> np.ndarray:
+    """Keras AveragePooling2D: each window's sum over the real pixels it covers, divided by their count."""
+    workspace = workspace or Workspace()
+    source = windows(padded(x, pads, 0.0, workspace.scratch), tuple(pool_size), tuple(strides), (1, 1))
+    sums = _combine_taps(source, np.add)
+    counts = np.multiply.outer(
+        _real_pixels(x.shape[1], pool_size[0], strides[0], pads[0][0], sums.shape[1]),
+        _real_pixels(x.shape[2], pool_size[1], strides[1], pads[1][0], sums.shape[2]),
+    )
+    sums /= counts[:, :, None].astype(np.float32)
+    return sums
+
+
+def _combine_taps(source: np.ndarray, combine: np.ufunc) -> np.ndarray:
+    """Reduce a (N, out_h, out_w, kh, kw, C) window view over its taps, one whole-map ufunc per tap."""
+    output = np.array(source[:, :, :, 0, 0])
+    for i, j in itertools.product(range(source.shape[3]), range(source.shape[4])):
+        if (i, j) != (0, 0):
+            combine(output, source[:, :, :, i, j], out=output)
+    return output
+
+
+def _real_pixels(size: int, pool: int, stride: int, pad_before: int, count: int) -> np.ndarray:
+    """Per output position along one axis, how many of its window's pixels are inside the image."""
+    starts = np.arange(count) * stride - pad_before
+    return np.minimum(starts + pool, size) - np.maximum(starts, 0)
+
+
+def global_average_pool2d(x: np.ndarray, keepdims: bool = False) -> np.ndarray:
+    """Keras GlobalAveragePooling2D, summed in float64 so large maps lose no precision."""
+    return x.mean(axis=(1, 2), keepdims=keepdims, dtype=np.float64).astype(np.float32)
+
+
+def global_max_pool2d(x: np.ndarray, keepdims: bool = False) -> np.ndarray:
+    return x.max(axis=(1, 2), keepdims=keepdims)
+
+
+def batch_normalization(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, moving_mean: np.ndarray, moving_variance: np.ndarray, epsilon: float
+) -> np.ndarray:
+    """Inference BatchNormalization on the last axis, folded as Keras's NumPy backend does: x*scale + shift."""
+    scale = (1.0 / np.sqrt(moving_variance + np.float32(epsilon)) * gamma).astype(np.float32)
+    shift = (beta - moving_mean * scale).astype(np.float32)
+    return x * scale + shift
+
+
+def dense(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """Keras Dense on the last axis of any rank: x @ kernel + bias."""
+    output = x @ kernel
+    if bias is not None:
+        output += bias
+    return output
+
+
+def zero_padding2d(x: np.ndarray, pads: Pads) -> np.ndarray:
+    return np.pad(x, ((0, 0), tuple(pads[0]), tuple(pads[1]), (0, 0)))
+
+
+def upsampling2d(x: np.ndarray, size: Pair, interpolation: Literal["nearest", "bilinear"] = "nearest") -> np.ndarray:
+    """Keras UpSampling2D: "nearest" repeats pixels; "bilinear" is ops.image.resize (half-pixel centres, no antialias)."""
+    if interpolation == "nearest":
+        return np.repeat(np.repeat(x, size[0], axis=1), size[1], axis=2)
+    if interpolation == "bilinear":
+        return _linear_resize_axis(_linear_resize_axis(x, 2, size[1]), 1, size[0])
+    raise ValueError(f"unsupported interpolation {interpolation!r}: expected 'nearest' or 'bilinear'")
+
+
+def _linear_resize_axis(x: np.ndarray, axis: int, factor: int) -> np.ndarray:
+    """Linear interpolation along one axis at half-pixel centres; samples outside clamp to the edge pixel."""
+    size = x.shape[axis]
+    centres = np.clip((np.arange(size * factor) + 0.5) / factor - 0.5, 0, size - 1)
+    below = np.floor(centres).astype(np.intp)
+    above = np.minimum(below + 1, size - 1)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    weight = (centres - below).astype(np.float32).reshape(shape)
+    low = np.take(x, below, axis=axis)
+    return low + (np.take(x, above, axis=axis) - low) * weight
+
+
+# ---------------------------------------------------------------- activations
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+LEAKY_RELU_SLOPE = 0.2  # Keras 3's default negative_slope
+
+# erfc(z) = t * exp(-z^2 + P(2t - 1)), t = 1 / (1 + z/2), z >= 0: a Chebyshev fit of P (degree 13)
+# to math.erfc, relative error under 2e-9 for every z (tested against math.erfc).
+_ERFC_CHEBYSHEV = (
+    -0.651326859814119,
+    0.6419697922215084,
+    0.019476473286390503,
+    -0.009561514797289452,
+    -0.0009465954085689002,
+    0.00036683961865527636,
+    4.252317722223143e-05,
+    -2.027844203798187e-05,
+    -1.624381633657739e-06,
+    1.3036797528248423e-06,
+    1.567414134868516e-08,
+    -8.534521149686786e-08,
+    6.666709709478362e-09,
+    4.925133373641798e-09,
+)
+
+
+def erfc(x: np.ndarray) -> np.ndarray:
+    """Complementary error function in float64 (NumPy has none), accurate to a few 1e-9 relative."""
+    z = np.abs(np.asarray(x, np.float64))
+    t = 1.0 / (1.0 + 0.5 * z)
+    positive = t * np.exp(-z * z + chebyshev.chebval(2.0 * t - 1.0, _ERFC_CHEBYSHEV))
+    return np.where(np.asarray(x) >= 0, positive, 2.0 - positive)
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, np.float32(0))
+
+
+def relu6(x: np.ndarray) -> np.ndarray:
+    return np.minimum(np.maximum(x, np.float32(0)), np.float32(6))
+
+
+def leaky_relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, np.float32(LEAKY_RELU_SLOPE) * x)
+
+
+def elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    return np.where(x >= 0, x, np.float32(alpha) * np.expm1(x))
+
+
+def selu(x: np.ndarray) -> np.ndarray:
+    return np.float32(SELU_SCALE) * elu(x, SELU_ALPHA)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), written with exp(-|x|) so no exponential overflows."""
+    decay = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + decay), decay / (1 + decay)).astype(np.float32)
+
+
+def hard_sigmoid(x: np.ndarray) -> np.ndarray:
+    """Keras 3: relu6(x + 3) / 6 (Keras 2's was 0.2x + 0.5)."""
+    return relu6(x + np.float32(3)) / np.float32(6)
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """On the last axis, shifted by the maximum so exp never overflows."""
+    exponentials = np.exp(x - x.max(axis=-1, keepdims=True))
+    return exponentials / exponentials.sum(axis=-1, keepdims=True)
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(x, np.float32(0))
+
+
+def swish(x: np.ndarray) -> np.ndarray:
+    return x * sigmoid(x)
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """The exact x * Phi(x) = x/2 * erfc(-x / sqrt 2): Keras 3's "gelu" has approximate=False."""
+    return (0.5 * x * erfc(-np.asarray(x, np.float64) / math.sqrt(2.0))).astype(np.float32)
+
+
+def linear(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": linear,
+    "relu": relu,
+    "relu6": relu6,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "selu": selu,
+    "sigmoid": sigmoid,
+    "hard_sigmoid": hard_sigmoid,
+    "tanh": np.tanh,
+    "softmax": softmax,
+    "softplus": softplus,
+    "swish": swish,
+    "silu": swish,
+    "gelu": gelu,
+}
+
+
+def relu_layer(x: np.ndarray, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0) -> np.ndarray:
+    """Keras's ReLU layer: x above `threshold` (capped at `max_value`), negative_slope*(x - threshold) below.
+
+    Mirrors Keras 3's relu static_call step by step, including its leaky_relu shortcut.
+    """
+    slope, limit = np.float32(negative_slope), np.float32(threshold)
+    if negative_slope != 0 and max_value is None and threshold == 0:
+        return np.maximum(x, slope * x)
+    kept = x * (x > limit) if threshold != 0 else relu(x)
+    if max_value is not None:
+        kept = np.clip(kept, np.float32(0), np.float32(max_value))
+    if negative_slope != 0:
+        kept = kept - slope * relu(limit - x)
+    return kept.astype(np.float32)

@@ -1,0 +1,163 @@
+"""The engine's registry: one forward function per layer type, from the layer's config to an op call.
+
+Each runner resolves what the model knows (padding amounts by Keras's rule, strides, weights by
+their Keras names) and calls the NumPy op; adding a layer type adds one runner here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from convtui.engine import ops
+from convtui.engine.im2col import MAX_SCRATCH_BYTES
+from convtui.model import layers as catalogue
+from convtui.model.geometry import Padding, axis_pads
+from convtui.model.layers import Layer
+from convtui.model.stack import LayerInfo
+
+Weights = dict[str, np.ndarray]
+Runner = Callable[[Layer, np.ndarray, Weights, "Context"], np.ndarray]
+
+
+@dataclass
+class Context:
+    """What a forward pass keeps between layers and runs: scratch buffers and transformed filters."""
+
+    workspace: ops.Workspace = field(default_factory=ops.Workspace)
+
+
+def image_pads(
+    padding: Padding, x: np.ndarray, kernel: tuple[int, int], strides: tuple[int, int], dilation: tuple[int, int] = (1, 1)
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Explicit (top, bottom), (left, right) zero padding for an NHWC batch."""
+    return (
+        axis_pads(padding, 0, x.shape[1], kernel[0], strides[0], dilation[0]),
+        axis_pads(padding, 1, x.shape[2], kernel[1], strides[1], dilation[1]),
+    )
+
+
+def activate(x: np.ndarray, activation: str | None) -> np.ndarray:
+    return x if activation in (None, "linear") else ops.ACTIVATIONS[activation](x)
+
+
+def run_conv2d(layer: catalogue.Conv2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    pads = image_pads(layer.padding, x, layer.kernel_size, layer.strides, layer.dilation_rate)
+    y = ops.conv2d(
+        x, weights["kernel"], weights.get("bias"), layer.strides, pads, layer.dilation_rate, layer.groups, workspace=context.workspace
+    )
+    return activate(y, layer.activation)
+
+
+def run_depthwise_conv2d(layer: catalogue.DepthwiseConv2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    pads = image_pads(layer.padding, x, layer.kernel_size, layer.strides, layer.dilation_rate)
+    y = ops.depthwise_conv2d(
+        x, weights["depthwise_kernel"], weights.get("bias"), layer.strides, pads, layer.dilation_rate, workspace=context.workspace
+    )
+    return activate(y, layer.activation)
+
+
+def run_separable_conv2d(layer: catalogue.SeparableConv2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    pads = image_pads(layer.padding, x, layer.kernel_size, layer.strides, layer.dilation_rate)
+    y = ops.separable_conv2d(
+        x,
+        weights["depthwise_kernel"],
+        weights["pointwise_kernel"],
+        weights.get("bias"),
+        layer.strides,
+        pads,
+        layer.dilation_rate,
+        workspace=context.workspace,
+    )
+    return activate(y, layer.activation)
+
+
+def run_conv2d_transpose(layer: catalogue.Conv2DTranspose, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    y = ops.conv2d_transpose(x, weights["kernel"], weights.get("bias"), layer.strides, layer.padding, workspace=context.workspace)
+    return activate(y, layer.activation)
+
+
+def run_max_pooling2d(layer: catalogue.MaxPooling2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    pads = image_pads(layer.padding, x, layer.pool_size, layer.step)
+    return ops.max_pool2d(x, layer.pool_size, layer.step, pads, workspace=context.workspace)
+
+
+def run_average_pooling2d(layer: catalogue.AveragePooling2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    pads = image_pads(layer.padding, x, layer.pool_size, layer.step)
+    return ops.average_pool2d(x, layer.pool_size, layer.step, pads, workspace=context.workspace)
+
+
+def run_global_average_pooling2d(layer: catalogue.GlobalAveragePooling2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return ops.global_average_pool2d(x, layer.keepdims)
+
+
+def run_global_max_pooling2d(layer: catalogue.GlobalMaxPooling2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return ops.global_max_pool2d(x, layer.keepdims)
+
+
+def run_batch_normalization(layer: catalogue.BatchNormalization, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    channels = x.shape[-1]
+    gamma = weights.get("gamma", np.ones(channels, np.float32))
+    beta = weights.get("beta", np.zeros(channels, np.float32))
+    return ops.batch_normalization(x, gamma, beta, weights["moving_mean"], weights["moving_variance"], layer.epsilon)
+
+
+def run_dense(layer: catalogue.Dense, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return activate(ops.dense(x, weights["kernel"], weights.get("bias")), layer.activation)
+
+
+def run_flatten(layer: catalogue.Flatten, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return x.reshape(x.shape[0], -1)
+
+
+def run_dropout(layer: catalogue.Dropout, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return x  # inference: Dropout does nothing
+
+
+def run_activation(layer: catalogue.Activation, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return activate(x, layer.activation)
+
+
+def run_relu(layer: catalogue.ReLU, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return ops.relu_layer(x, layer.max_value, layer.negative_slope, layer.threshold)
+
+
+def run_zero_padding2d(layer: catalogue.ZeroPadding2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return ops.zero_padding2d(x, layer.padding)
+
+
+def run_upsampling2d(layer: catalogue.UpSampling2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return ops.upsampling2d(x, layer.size, layer.interpolation)
+
+
+RUNNERS: dict[type[Layer], Runner] = {
+    catalogue.Conv2D: run_conv2d,
+    catalogue.DepthwiseConv2D: run_depthwise_conv2d,
+    catalogue.SeparableConv2D: run_separable_conv2d,
+    catalogue.Conv2DTranspose: run_conv2d_transpose,
+    catalogue.MaxPooling2D: run_max_pooling2d,
+    catalogue.AveragePooling2D: run_average_pooling2d,
+    catalogue.GlobalAveragePooling2D: run_global_average_pooling2d,
+    catalogue.GlobalMaxPooling2D: run_global_max_pooling2d,
+    catalogue.BatchNormalization: run_batch_normalization,
+    catalogue.Dense: run_dense,
+    catalogue.Flatten: run_flatten,
+    catalogue.Dropout: run_dropout,
+    catalogue.Activation: run_activation,
+    catalogue.ReLU: run_relu,
+    catalogue.ZeroPadding2D: run_zero_padding2d,
+    catalogue.UpSampling2D: run_upsampling2d,
+}  # type: ignore[dict-item]
+
+
+def scratch_bytes(info: LayerInfo, batch_size: int) -> int:
+    """Temporaries a layer needs beside its output: patches (bounded by the op's chunking) and one copy."""
+    output_bytes = info.activation_bytes * batch_size
+    kernel_size = getattr(info.layer, "kernel_size", None)
+    if kernel_size is None or info.output_shape is None or info.input_shape is None:
+        return output_bytes
+    out_h, out_w = info.output_shape[0], info.output_shape[1]
+    patch_bytes = batch_size * out_h * out_w * kernel_size[0] * kernel_size[1] * info.input_shape[-1] * 4
+    return min(patch_bytes, MAX_SCRATCH_BYTES) + output_bytes

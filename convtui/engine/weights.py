@@ -1,0 +1,258 @@
+"""Weights: Keras's default initialisers from a seed, the "edges" filter bank, and .npz files.
+
+Each weight tensor draws from its own generator, seeded by (seed, layer index, weight name),
+so editing one layer leaves the other layers' weights as they were, on any machine.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from convtui.errors import EngineError
+from convtui.model.layers import Layer, WeightInfo
+from convtui.model.stack import Stack, StackInfo
+
+StackWeights = dict[int, dict[str, np.ndarray]]
+"""Layer index -> Keras weight name -> array in Keras's layout."""
+
+TRUNCATED_NORMAL_STDDEV_CORRECTION = 0.87962566103423978
+"""Keras's VarianceScaling divides by this so a normal truncated at 2 stddev keeps the variance."""
+
+WEIGHT_KEY = re.compile(r"^layers\.(\d+)\.([A-Za-z_]+)$")
+IGNORED_KEYS = re.compile(r"^(input|layers\.\d+\.output)$")
+"""Keys that `convtui run --save` writes beside the weights; a weights file may carry them."""
+
+
+# --- initialisers ---------------------------------------------------------------------------
+
+
+def fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """Keras's compute_fans: the last two axes are (in, out), the others the receptive field."""
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive_field = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    return shape[-2] * receptive_field, shape[-1] * receptive_field
+
+
+def truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], stddev: float) -> np.ndarray:
+    """Normal samples redrawn until within two standard deviations, as Keras's TruncatedNormal."""
+    values = rng.standard_normal(shape, dtype=np.float32)
+    outside = np.abs(values) > 2
+    while outside.any():
+        values[outside] = rng.standard_normal(int(outside.sum()), dtype=np.float32)
+        outside = np.abs(values) > 2
+    values *= np.float32(stddev)
+    return values
+
+
+def uniform(rng: np.random.Generator, shape: tuple[int, ...], limit: float) -> np.ndarray:
+    """Uniform in [-limit, limit), drawn directly in float32 (VGG16's 138M weights in a second)."""
+    values = rng.random(shape, dtype=np.float32)
+    values *= np.float32(2 * limit)
+    values -= np.float32(limit)
+    return values
+
+
+def variance_scaling(scale: float, mode: str, distribution: str) -> Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]:
+    def initialise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        fan_in, fan_out = fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+        variance = scale / max(1.0, fan)
+        if distribution == "uniform":
+            return uniform(rng, shape, float(np.sqrt(3.0 * variance)))
+        return truncated_normal(rng, shape, np.sqrt(variance) / TRUNCATED_NORMAL_STDDEV_CORRECTION)
+
+    return initialise
+
+
+INITIALIZERS: dict[str, Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]] = {
+    "glorot_uniform": variance_scaling(1.0, "fan_avg", "uniform"),
+    "glorot_normal": variance_scaling(1.0, "fan_avg", "normal"),
+    "he_uniform": variance_scaling(2.0, "fan_in", "uniform"),
+    "he_normal": variance_scaling(2.0, "fan_in", "normal"),
+    "lecun_uniform": variance_scaling(1.0, "fan_in", "uniform"),
+    "lecun_normal": variance_scaling(1.0, "fan_in", "normal"),
+    "zeros": lambda rng, shape: np.zeros(shape, np.float32),
+    "ones": lambda rng, shape: np.ones(shape, np.float32),
+}
+CONSTANT_WEIGHTS = {"bias": 0.0, "beta": 0.0, "gamma": 1.0, "moving_mean": 0.0, "moving_variance": 1.0}
+
+
+# --- the "edges" bank -----------------------------------------------------------------------
+
+
+def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column coordinates in [-1, 1] (0 at the centre) of a kernel."""
+    rows = np.linspace(-1, 1, height) if height > 1 else np.zeros(1)
+    columns = np.linspace(-1, 1, width) if width > 1 else np.zeros(1)
+    return np.meshgrid(rows, columns, indexing="ij")
+
+
+def _identity(height: int, width: int) -> np.ndarray:
+    kernel = np.zeros((height, width))
+    kernel[(height - 1) // 2, (width - 1) // 2] = 1.0
+    return kernel
+
+
+def _box(height: int, width: int) -> np.ndarray:
+    return np.full((height, width), 1.0 / (height * width))
+
+
+def _laplacian(height: int, width: int) -> np.ndarray:
+    kernel = np.ones((height, width))
+    kernel[(height - 1) // 2, (width - 1) // 2] = 1.0 - height * width
+    return kernel
+
+
+def _gaussian(height: int, width: int) -> np.ndarray:
+    rows, columns = _grid(height, width)
+    kernel = np.exp(-2.0 * (rows**2 + columns**2))
+    return kernel / kernel.sum()
+
+
+EDGE_FILTERS: dict[str, Callable[[int, int], np.ndarray]] = {
+    # 3x3 gives the classic kernels: Sobel [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]] and its transpose.
+    "sobel x (vertical edges)": lambda h, w: _grid(h, w)[1] * (2 - np.abs(_grid(h, w)[0])),
+    "sobel y (horizontal edges)": lambda h, w: _grid(h, w)[0] * (2 - np.abs(_grid(h, w)[1])),
+    "laplacian (outlines)": _laplacian,
+    "box blur": _box,
+    "sharpen": lambda h, w: 2 * _identity(h, w) - _box(h, w),
+    "identity": _identity,
+    "diagonal edges \\": lambda h, w: _grid(h, w)[1] - _grid(h, w)[0],
+    "diagonal edges /": lambda h, w: _grid(h, w)[1] + _grid(h, w)[0],
+    "gaussian blur": _gaussian,
+    "emboss": lambda h, w: _grid(h, w)[0] + _grid(h, w)[1] + _identity(h, w),
+}
+
+
+def edge_filter_name(index: int) -> str:
+    """The name of bank filter `index`; past the bank's end the filters repeat with the sign flipped."""
+    names = list(EDGE_FILTERS)
+    name = names[index % len(names)]
+    return name if (index // len(names)) % 2 == 0 else f"-{name}"
+
+
+def edge_filter(index: int, height: int, width: int) -> np.ndarray:
+    names = list(EDGE_FILTERS)
+    sign = 1.0 if (index // len(names)) % 2 == 0 else -1.0
+    return sign * EDGE_FILTERS[names[index % len(names)]](height, width)
+
+
+def edges_kernel(layer: Layer, weight: WeightInfo) -> np.ndarray:
+    """Bank filters repeated over input channels (divided by their count, so the scale stays)."""
+    height, width, third, fourth = weight.shape
+    kernel = np.zeros(weight.shape)
+    if weight.name == "depthwise_kernel":  # (kh, kw, C, multiplier): channel c, multiplier m -> filter m
+        for multiplier in range(fourth):
+            kernel[:, :, :, multiplier] = edge_filter(multiplier, height, width)[:, :, None]
+        return kernel
+    if layer.type_name == "Conv2DTranspose":  # (kh, kw, filters, C_in)
+        for output in range(third):
+            kernel[:, :, output, :] = edge_filter(output, height, width)[:, :, None] / fourth
+        return kernel
+    for output in range(fourth):  # (kh, kw, C_in, filters)
+        kernel[:, :, :, output] = edge_filter(output, height, width)[:, :, None] / third
+    return kernel
+
+
+# --- building the weights of a stack --------------------------------------------------------
+
+
+def weight_rng(seed: int, layer_index: int, name: str) -> np.random.Generator:
+    return np.random.default_rng([seed, layer_index, zlib.crc32(name.encode())])
+
+
+def initial_weight(layer: Layer, index: int, weight: WeightInfo, seed: int) -> np.ndarray:
+    if weight.name in CONSTANT_WEIGHTS:
+        return np.full(weight.shape, CONSTANT_WEIGHTS[weight.name], dtype=np.float32)
+    initializer = getattr(layer, "kernel_initializer", "glorot_uniform")
+    if initializer == "edges":
+        if weight.name != "pointwise_kernel":
+            return edges_kernel(layer, weight).astype(np.float32)
+        initializer = "glorot_uniform"
+    return INITIALIZERS[initializer](weight_rng(seed, index, weight.name), weight.shape)
+
+
+def initial_weights(stack: Stack | StackInfo, seed: int = 0) -> StackWeights:
+    """Keras's initial weights for every valid layer; the same seed gives the same weights."""
+    stack_info = stack.infer() if isinstance(stack, Stack) else stack
+    return {
+        info.index: {weight.name: initial_weight(info.layer, info.index, weight, seed) for weight in info.weights}
+        for info in stack_info.layers
+        if info.is_valid and info.weights
+    }
+
+
+# --- .npz files -----------------------------------------------------------------------------
+
+
+def weights_to_arrays(weights: StackWeights) -> dict[str, np.ndarray]:
+    return {f"layers.{index}.{name}": array for index, named in weights.items() for name, array in named.items()}
+
+
+def save_arrays(arrays: dict[str, np.ndarray], path: str | Path) -> Path:
+    """Write an .npz atomically (a temporary file renamed over the target)."""
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            np.savez(file, **arrays)
+        temporary.replace(target)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise EngineError(f"cannot be written ({error.strerror}); choose another path", file=str(target)) from None
+    return target
+
+
+def load_weights(path: str | Path, stack: Stack | StackInfo, seed: int = 0) -> StackWeights:
+    """Weights from an .npz with keys `layers.{i}.{name}`; missing keys are initialised from the seed."""
+    stack_info = stack.infer() if isinstance(stack, Stack) else stack
+    weights = initial_weights(stack_info, seed)
+    for key, array in read_npz(path).items():
+        if IGNORED_KEYS.match(key):
+            continue
+        index, name = parse_weight_key(key, path)
+        weights[index][name] = checked_weight(array, key, index, name, stack_info, path)
+    return weights
+
+
+def read_npz(path: str | Path) -> dict[str, np.ndarray]:
+    file = str(path)
+    if not Path(path).is_file():
+        raise EngineError("no such weights file; give an .npz written by `convtui run --save` or numpy.savez", file=file)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError) as error:
+        raise EngineError(f"is not a readable .npz file ({error}); give a file written by numpy.savez", file=file) from None
+
+
+def parse_weight_key(key: str, path: str | Path) -> tuple[int, str]:
+    match = WEIGHT_KEY.match(key)
+    if match is None:
+        raise EngineError(f'key "{key}" is not of the form layers.{{index}}.{{weight name}}, e.g. layers.0.kernel', file=str(path))
+    return int(match.group(1)), match.group(2)
+
+
+def checked_weight(array: np.ndarray, key: str, index: int, name: str, stack_info: StackInfo, path: str | Path) -> np.ndarray:
+    file = str(path)
+    if index >= len(stack_info.layers):
+        raise EngineError(f'key "{key}": the stack has only {len(stack_info.layers)} layers (0 to {len(stack_info.layers) - 1})', file=file)
+    info = stack_info.layers[index]
+    expected = {weight.name: weight.shape for weight in info.weights}
+    if name not in expected:
+        known = ", ".join(expected) or "no weights"
+        raise EngineError(f'key "{key}": layer {index} ({info.layer.type_name}) has {known}', file=file)
+    if tuple(array.shape) != expected[name]:
+        raise EngineError(
+            f'key "{key}" has shape {tuple(array.shape)} but layer {index} ({info.layer.type_name}) needs {expected[name]} (Keras layout)',
+            file=file,
+        )
+    if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
+        raise EngineError(f'key "{key}" must hold finite numbers', file=file)
+    return array.astype(np.float32)

@@ -1,0 +1,160 @@
+"""Winograd F(m x m, 3 x 3): a 3x3 stride-1 convolution in fewer multiplications than im2col.
+
+Lavin & Gray's minimal filtering: an (m+2)x(m+2) input tile d and a 3x3 filter g give the
+m x m output tile  A^T [(G g G^T) . (B^T d B)] A, with 36 products for 16 outputs (m = 4, 2.25
+per output instead of 9) or 16 for 4 (m = 2). Every stage is one BLAS call over the whole band:
+
+  tiles      (a*a, tiles, C)  gathered from the padded input          (a = m + 2)
+  transform  (B^T kron B^T) @ tiles                                   one (a*a x a*a) product
+  products   batched matmul over the a*a positions with (a*a, C, F)   the transformed filters
+  outputs    (A^T kron A^T) @ products, scattered into the image      one (m*m x a*a) product
+
+The filters' transform (G kron G) @ kernel is computed once per set of weights (callers cache
+it). The image is cut into bands of tile rows so the transform-domain buffers stay near the CPU
+caches (measured faster for large layers); buffers come from the caller's scratch.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from convtui.engine.im2col import FLOAT_BYTES, Pads, Scratch, copy_shifted, row_blocks
+
+KERNEL_SIZE = 3
+BAND_BYTES = 8 * 2**20
+"""Target size of a band's transform-domain buffer (tuned on VGG16's layers)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TileTransform:
+    """The Kronecker forms of one F(m x m, 3 x 3) algorithm's three transform matrices."""
+
+    output_tile: int
+    data: np.ndarray  # B^T kron B^T: (a*a, a*a) float32
+    filter: np.ndarray  # G kron G: (a*a, 9) float64, applied once per kernel
+    output: np.ndarray  # A^T kron A^T: (m*m, a*a) float32
+
+    @property
+    def input_tile(self) -> int:
+        return self.output_tile + KERNEL_SIZE - 1
+
+
+def _tile_transform(data: list[list[float]], filter: list[list[float]], output: list[list[float]]) -> TileTransform:
+    data_matrix, filter_matrix, output_matrix = (np.array(rows, np.float64) for rows in (data, filter, output))
+    return TileTransform(
+        output_tile=output_matrix.shape[0],
+        data=np.kron(data_matrix, data_matrix).astype(np.float32),
+        filter=np.kron(filter_matrix, filter_matrix),
+        output=np.kron(output_matrix, output_matrix).astype(np.float32),
+    )
+
+
+# Lavin & Gray (2016), interpolation points 0, 1, -1 (m = 2) and 0, 1, -1, 2, -2 (m = 4), plus infinity.
+TRANSFORMS: dict[int, TileTransform] = {
+    2: _tile_transform(
+        data=[[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+        filter=[[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]],
+        output=[[1, 1, 1, 0], [0, 1, -1, -1]],
+    ),
+    4: _tile_transform(
+        data=[
+            [4, 0, -5, 0, 1, 0],
+            [0, -4, -4, 1, 1, 0],
+            [0, 4, -4, -1, 1, 0],
+            [0, -2, -1, 2, 1, 0],
+            [0, 2, -1, -2, 1, 0],
+            [0, 4, 0, -5, 0, 1],
+        ],
+        filter=[
+            [1 / 4, 0, 0],
+            [-1 / 6, -1 / 6, -1 / 6],
+            [-1 / 6, 1 / 6, -1 / 6],
+            [1 / 24, 1 / 12, 1 / 6],
+            [1 / 24, -1 / 12, 1 / 6],
+            [0, 0, 1],
+        ],
+        output=[[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+    ),
+}
+
+
+def transform_filters(kernel: np.ndarray, output_tile: int) -> np.ndarray:
+    """G g G^T for every (input channel, filter) pair of a Keras (3, 3, C, F) kernel: (a*a, C, F) float32.
+
+    Computed in float64 so the cached filters carry no error of their own.
+    """
+    _, _, channels, filters = kernel.shape
+    transform = TRANSFORMS[output_tile]
+    flat = np.asarray(kernel, np.float64).reshape(KERNEL_SIZE * KERNEL_SIZE, channels * filters)
+    return (transform.filter @ flat).astype(np.float32).reshape(-1, channels, filters)
+
+
+def winograd_conv3x3(
+    x: np.ndarray,
+    transformed_filters: np.ndarray,
+    bias: np.ndarray | None,
+    pads: Pads,
+    output_tile: int,
+    scratch: Scratch,
+    band_bytes: int = BAND_BYTES,
+) -> np.ndarray:
+    """A 3x3, stride-1, dilation-1, ungrouped convolution of an NHWC batch, any padding."""
+    transform = TRANSFORMS[output_tile]
+    batch, height, width, _ = x.shape
+    (top, bottom), (left, right) = pads
+    out_h, out_w = height + top + bottom - KERNEL_SIZE + 1, width + left + right - KERNEL_SIZE + 1
+    tile_rows, tile_columns = -(-out_h // output_tile), -(-out_w // output_tile)
+    positions, channels, filters = transformed_filters.shape
+    output = np.empty((batch, out_h, out_w, filters), np.float32)
+    row_bytes = positions * tile_columns * max(channels, filters) * FLOAT_BYTES
+    for images, rows in row_blocks(batch, tile_rows, row_bytes, band_bytes):
+        band = _transformed_band(x[images], rows.start, min(rows.stop, tile_rows), tile_columns, (top, left), transform, scratch)
+        products = scratch("winograd_products", (positions, band.shape[1], filters))
+        np.matmul(band, transformed_filters, out=products)
+        _write_band(products, output[images], rows.start * output_tile, tile_columns, bias, transform, scratch)
+    return output
+
+
+def _transformed_band(
+    x: np.ndarray, first_row: int, end_row: int, tile_columns: int, offsets: tuple[int, int], transform: TileTransform, scratch: Scratch
+) -> np.ndarray:
+    """B^T d B for every tile of tile rows [first_row, end_row): (a*a, tiles, C)."""
+    batch, _, _, channels = x.shape
+    step, size = transform.output_tile, transform.input_tile
+    top, left = offsets
+    rows = end_row - first_row
+    image = scratch("winograd_input", (batch, rows * step + size - step, tile_columns * step + size - step, channels))
+    copy_shifted(image, x, first_row * step - top, -left, 0.0)
+    step_n, step_h, step_w, step_c = image.strides
+    tile_view = as_strided(
+        image, (size, size, batch, rows, tile_columns, channels), (step_h, step_w, step_n, step * step_h, step * step_w, step_c)
+    )
+    tiles = scratch("winograd_tiles", tile_view.shape)
+    np.copyto(tiles, tile_view)
+    count = batch * rows * tile_columns
+    transformed = scratch("winograd_transformed", (size * size, count, channels))
+    np.matmul(transform.data, tiles.reshape(size * size, count * channels), out=transformed.reshape(size * size, count * channels))
+    return transformed
+
+
+def _write_band(
+    products: np.ndarray, output: np.ndarray, first_pixel_row: int, tile_columns: int, bias: np.ndarray | None, transform: TileTransform, scratch: Scratch
+) -> None:
+    """A^T M A for every tile of the band, each tile's (i, j) pixel into its place, plus the bias."""
+    positions, count, filters = products.shape
+    step = transform.output_tile
+    batch, out_h, out_w, _ = output.shape
+    tiles = scratch("winograd_outputs", (step, step, batch, count // (batch * tile_columns), tile_columns, filters))
+    np.matmul(transform.output, products.reshape(positions, count * filters), out=tiles.reshape(step * step, count * filters))
+    last_pixel_row = min(first_pixel_row + tiles.shape[3] * step, out_h)
+    for i, j in itertools.product(range(step), range(step)):
+        target = output[:, first_pixel_row + i : last_pixel_row : step, j::step]
+        source = tiles[i, j, :, : target.shape[1], : target.shape[2]]
+        if bias is None:
+            np.copyto(target, source)
+        else:
+            np.add(source, bias, out=target)

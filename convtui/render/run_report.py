@@ -1,0 +1,73 @@
+"""What `convtui run` prints: the input image, then one layer's feature maps as a heatmap grid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from convtui.engine.weights import edge_filter_name
+from convtui.model.convention import shape_text
+from convtui.model.stack import LayerInfo, StackInfo
+from convtui.render.heatmap import Heatmap, HeatmapGrid, Scale
+
+RGB_LABELS = ("red", "green", "blue")
+
+
+def default_layer_index(stack_info: StackInfo) -> int | None:
+    """The last layer that still has a spatial (H, W, C) map, or None when none has."""
+    spatial = [info.index for info in stack_info.layers if info.output_shape is not None and len(info.output_shape) == 3]
+    return spatial[-1] if spatial else None
+
+
+def filter_labels(info: LayerInfo, indices: Sequence[int]) -> list[str] | None:
+    """Name each map after its bank filter when the layer was initialised with "edges"."""
+    if getattr(info.layer, "kernel_initializer", None) != "edges" or info.layer.type_name != "Conv2D":
+        return None
+    return [edge_filter_name(index) for index in indices]
+
+
+def input_view(pixels: np.ndarray, *, color: bool) -> RenderableType:
+    """The image the stack runs on: one map for grey, a labelled grid for several channels."""
+    if pixels.shape[-1] == 1:
+        return Heatmap(pixels[:, :, 0], color=color, colormap="gray", width=56)
+    labels = list(RGB_LABELS) if pixels.shape[-1] == 3 else None
+    return HeatmapGrid(pixels, labels=labels, color=color, colormap="gray")
+
+
+def layer_view(
+    info: LayerInfo, output: np.ndarray, indices: Sequence[int], *, scale: Scale, color: bool
+) -> RenderableType:
+    """The chosen filters of one layer's output (one image of the batch, (H, W, K))."""
+    maps = output[:, :, list(indices)] if output.ndim == 3 else output.reshape(1, 1, -1)[:, :, list(indices)]
+    dead = sum(1 for index in indices if not output[..., index].any())
+    heading = Text.assemble(
+        (f"layer {info.index} {info.layer.label}", "bold"),
+        f" -> {shape_text(info.output_shape)}: filters {indices[0]}..{indices[-1]} ({len(indices)} of {output.shape[-1]})",
+        (f", {dead} dead (all zero)" if dead else "", "yellow"),
+        f", scale per {scale}",
+    )
+    grid = HeatmapGrid(maps, indices=list(indices), labels=filter_labels(info, indices), scale=scale, color=color)
+    return Group(heading, grid)
+
+
+def run_report(
+    stack_info: StackInfo,
+    pixels: np.ndarray,
+    image_line: str,
+    layer_output: np.ndarray,
+    layer_index: int,
+    indices: Sequence[int],
+    *,
+    scale: Scale = "map",
+    color: bool = True,
+) -> RenderableType:
+    info = stack_info.layers[layer_index]
+    return Group(
+        Text(f"input: {image_line}", style="bold"),
+        input_view(pixels, color=color),
+        Text(""),
+        layer_view(info, layer_output, indices, scale=scale, color=color),
+    )

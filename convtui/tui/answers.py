@@ -1,0 +1,73 @@
+"""Turning what a person types in a prompt into a value, or a ValueError with the sentence to show.
+
+Kept apart from the screens so each rule is one small, testable function.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from convtui.errors import ConvtuiError
+from convtui.model.preset import PRESET_SUFFIX, is_builtin_name, load_preset
+from convtui.model.layers import Shape
+from convtui.model.stack import Stack, check_input_shape
+
+SHAPE_SEPARATORS = re.compile(r"[\s,x×()\[\]]+")
+MAX_SEED = 2**32 - 1
+
+
+def input_shape_answer(text: str) -> Shape:
+    """ "28, 28, 1", "28x28x1" or "(28, 28, 1)" -> (28, 28, 1)."""
+    parts = [part for part in SHAPE_SEPARATORS.split(text.strip()) if part]
+    if not all(part.isdigit() for part in parts):
+        raise ValueError("type three whole numbers: height, width, channels (e.g. 28, 28, 1)")
+    try:
+        return check_input_shape([int(part) for part in parts])
+    except ConvtuiError as error:
+        raise ValueError(error.message) from None
+
+
+def seed_answer(text: str) -> int:
+    stripped = text.strip()
+    if not stripped.isdigit() or int(stripped) > MAX_SEED:
+        raise ValueError(f"type a whole number from 0 to {MAX_SEED:,}")
+    return int(stripped)
+
+
+def preset_answer(text: str) -> tuple[str, Stack]:
+    """A built-in name or a TOML path, loaded, so the prompt shows why a file will not do."""
+    source = text.strip()
+    if not source:
+        raise ValueError("type a built-in preset name or the path to a .toml file")
+    try:
+        return source, load_preset(source)
+    except ConvtuiError as error:
+        raise ValueError(str(error)) from None
+
+
+def save_path_answer(text: str) -> Path:
+    """A path to write; ".toml" is added when missing, and a folder is refused."""
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("type the path of the .toml file to write")
+    path = Path(stripped).expanduser()
+    if path.suffix != PRESET_SUFFIX:
+        path = path.with_name(path.name + PRESET_SUFFIX)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; type a file name")
+    if not path.parent.is_dir():
+        raise ValueError(f"the folder {path.parent} does not exist")
+    return path
+
+
+def user_copy_path(stack: Stack, folder: Path) -> Path:
+    """Where saving a built-in preset writes instead: the user's own copy, in `folder`."""
+    return folder / f"{stack.name}{PRESET_SUFFIX}"
+
+
+def save_target(source: str | None, stack: Stack, folder: Path) -> tuple[Path, bool]:
+    """The file a plain save writes, and whether it is a new copy (a built-in or a new stack)."""
+    if source is None or is_builtin_name(source):
+        return user_copy_path(stack, folder), True
+    return Path(source), False

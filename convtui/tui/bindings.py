@@ -1,0 +1,55 @@
+"""The app's keys, in sections: the App binds them, the help screen lists them and the command
+palette offers them, all from these lists.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.keys import format_key
+
+EDIT_BINDINGS = [
+    Binding("a", "add_layer", "Add layer", tooltip="Add a layer after the selected one"),
+    Binding("e", "edit_layer", "Edit", tooltip="Edit the selected layer's arguments (or Enter on its row)"),
+    Binding("d,delete", "delete_layer", "Delete", tooltip="Delete the selected layer"),
+    Binding("K,shift+up", "move_layer(-1)", "Move up", show=False, tooltip="Move the selected layer up"),
+    Binding("J,shift+down", "move_layer(1)", "Move down", show=False, tooltip="Move the selected layer down"),
+    Binding("i", "input_shape", "Input shape", show=False, tooltip="Change the input shape (height, width, channels)"),
+    Binding("r", "seed", "Seed", show=False, tooltip="Change the seed of the initial weights"),
+    Binding("u,ctrl+z", "undo", "Undo"),
+    Binding("U,ctrl+y", "redo", "Redo"),
+]
+VIEW_BINDINGS = [
+    Binding("c", "toggle_convention", "Keras/PyTorch", tooltip="Show shapes as Keras (H, W, C) or PyTorch (C, H, W)"),
+    Binding("1", "show_tab('feature-maps')", "Feature maps", show=False),
+    Binding("2", "show_tab('explain')", "Explain", show=False),
+    Binding("3", "show_tab('kernels')", "Kernels", show=False),
+    Binding("4", "show_tab('input')", "Input image", show=False),
+    Binding("right_square_bracket", "step_filter(1)", "Next filter", show=False),
+    Binding("left_square_bracket", "step_filter(-1)", "Previous filter", show=False),
+    Binding("right_curly_bracket", "step_filter_page(1)", "Next page of filters", show=False),
+    Binding("left_curly_bracket", "step_filter_page(-1)", "Previous page of filters", show=False),
+    Binding("f", "toggle_enlarged", "Enlarge filter", show=False, tooltip="Show the selected filter large, with statistics"),
+    Binding("m", "toggle_colour", "Colour/ASCII", show=False, tooltip="Colour cells or the plain ASCII ramp"),
+    Binding("l", "toggle_scale", "Scale map/layer", show=False, tooltip="One colour scale per map, or one for the whole layer"),
+]
+FILE_BINDINGS = [
+    Binding("o", "open", "Open", show=False, tooltip="Open a built-in preset or a TOML file"),
+    Binding("s,ctrl+s", "save", "Save"),
+    Binding("S", "save_as", "Save as", show=False),
+    Binding("question_mark,f1", "help", "Help"),
+    Binding("q", "quit", "Quit"),
+]
+APP_BINDINGS = [*EDIT_BINDINGS, *VIEW_BINDINGS, *FILE_BINDINGS]
+
+
+def key_text(binding: Binding) -> str:
+    """All of a binding's keys as a person reads them: "d / delete", "^z"."""
+    shown = []
+    for key in binding.key.split(","):
+        *modifiers, name = key.strip().split("+")
+        name = format_key(name)
+        if "ctrl" in modifiers:
+            modifiers.remove("ctrl")
+            name = f"^{name}"
+        shown.append("+".join([*modifiers, name]))
+    return " / ".join(shown)

@@ -1,0 +1,108 @@
+"""One forward pass for the app: image, weights and every layer's output, or the sentence why not.
+
+Plain Python over the engine, so the worker in the App stays a few lines and this is testable
+without a terminal. Layers from the first invalid one on cannot run; the layers before it do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from convtui.engine.forward import ForwardCancelled, forward
+from convtui.engine.images import LoadedImage, load_image
+from convtui.engine.weights import StackWeights, initial_weights, load_weights
+from convtui.errors import ConvtuiError
+from convtui.model.stack import Stack, StackInfo
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """What the views draw: the image, the weights and each runnable layer's output (H, W, C)."""
+
+    image: LoadedImage | None
+    weights: StackWeights
+    outputs: tuple[np.ndarray, ...]
+    """Outputs of layers 0 .. len(outputs) - 1, batch axis removed; invalid layers have none."""
+    message: str = ""
+    """Why the run stopped short (memory guard, unreadable image); empty when every layer ran."""
+
+    def output(self, index: int) -> np.ndarray | None:
+        return self.outputs[index] if 0 <= index < len(self.outputs) else None
+
+    def layer_input(self, index: int) -> np.ndarray | None:
+        """What layer `index` received: the image for layer 0, else the previous output."""
+        if index == 0:
+            return None if self.image is None else self.image.pixels
+        return self.output(index - 1)
+
+
+class ImageCache:
+    """Keeps the last image loaded, so edits that keep the input shape do not decode it again."""
+
+    def __init__(self) -> None:
+        self._key: tuple[str, tuple[int, ...]] | None = None
+        self._image: LoadedImage | None = None
+
+    def load(self, source: str, shape: tuple[int, ...]) -> LoadedImage:
+        key = (source, shape)
+        if key != self._key or self._image is None:
+            self._image, self._key = load_image(source, shape), key  # type: ignore[arg-type]
+        return self._image
+
+
+def runnable_prefix(stack: Stack, stack_info: StackInfo) -> tuple[Stack, StackInfo]:
+    """The layers before the first invalid one: they can run and be shown."""
+    invalid = stack_info.first_invalid
+    if invalid is None:
+        return stack, stack_info
+    prefix = replace(stack, layers=stack.layers[: invalid.index])
+    return prefix, prefix.infer()
+
+
+def stack_weights(stack: Stack, stack_info: StackInfo, seed: int, preset_folder: Path | None, runnable: int) -> StackWeights:
+    """The preset's weights file when it names one, else Keras's initialisers from the seed; layers < runnable."""
+    if not stack.weights_file:
+        return initial_weights(stack_info, seed)
+    path = Path(stack.weights_file)
+    if not path.is_absolute() and preset_folder is not None:
+        path = preset_folder / path
+    weights = load_weights(path, stack_info, seed)
+    return {index: named for index, named in weights.items() if index < runnable}
+
+
+def run_stack(
+    stack: Stack,
+    stack_info: StackInfo,
+    *,
+    seed: int,
+    image_source: str,
+    images: ImageCache,
+    preset_folder: Path | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_layer: ProgressCallback | None = None,
+    max_memory: int | None = None,
+) -> RunResult | None:
+    """Run what can run; None when `should_stop` cancelled the run (a newer edit replaces it)."""
+    prefix, prefix_info = runnable_prefix(stack, stack_info)
+    try:
+        image = images.load(image_source, prefix_info.input_shape)
+    except ConvtuiError as error:
+        return RunResult(None, {}, (), str(error))
+    try:
+        weights = stack_weights(stack, stack_info, seed, preset_folder, len(prefix.layers))
+    except ConvtuiError as error:
+        return RunResult(image, {}, (), str(error))
+    try:
+        limits = {} if max_memory is None else {"max_memory": max_memory}
+        result = forward(prefix_info, image.pixels, weights, should_stop=should_stop, on_layer=on_layer, **limits)
+    except ForwardCancelled:
+        return None
+    except ConvtuiError as error:
+        return RunResult(image, weights, (), str(error))
+    return RunResult(image, weights, tuple(output[0] for output in result.outputs))

@@ -1,0 +1,90 @@
+"""The main screen: the stack table and its totals on the left, the views in tabs on the right
+(stacked on top of each other in a narrow terminal).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from convtui.tui.state import ViewState
+from convtui.tui.widgets.explain import ExplainView
+from convtui.tui.widgets.feature_maps import FeatureMapsView
+from convtui.tui.widgets.input_view import InputView
+from convtui.tui.widgets.kernels import KernelsView
+from convtui.tui.widgets.stack_table import StackTable
+from convtui.tui.widgets.state_view import VIEW_STATE
+from convtui.tui.widgets.totals import StackTotals
+
+if TYPE_CHECKING:
+    from convtui.tui.app import ConvtuiApp
+
+TABS = (("feature-maps", "Feature maps"), ("explain", "Explain"), ("kernels", "Kernels"), ("input", "Input"))
+
+
+class MainScreen(Screen[None]):
+    """Lays the widgets out and passes their events to the App, which owns the stack."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+
+    app: ConvtuiApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown_stack: object = None
+        self.shown_convention = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            with Vertical(id="stack-pane"):
+                yield StackTable(id="stack-table")
+                yield StackTotals(id="totals")
+            with TabbedContent(id="views"):
+                with TabPane("Feature maps", id="feature-maps"):
+                    yield FeatureMapsView(id="feature-maps-view")
+                with TabPane("Explain", id="explain"):
+                    with VerticalScroll():
+                        yield ExplainView(id="explain-view")
+                with TabPane("Kernels", id="kernels"):
+                    with VerticalScroll():
+                        yield KernelsView(id="kernels-view")
+                with TabPane("Input", id="input"):
+                    yield InputView(id="input-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, VIEW_STATE, self.follow_state)
+        self.query_one(StackTable).focus()
+
+    def follow_state(self, state: ViewState) -> None:
+        """Redraw the table only when the stack or the convention changed (not for the run)."""
+        table = self.query_one(StackTable)
+        totals = self.query_one(StackTotals)
+        if self.shown_stack is not state.stack_info or self.shown_convention != state.convention:
+            self.shown_stack, self.shown_convention = state.stack_info, state.convention
+            table.show(state.stack_info, state.convention, state.selected_layer)
+            totals.stack_info, totals.convention = state.stack_info, state.convention
+        elif table.selected_index != state.selected_layer:
+            table.move_cursor(row=state.selected_layer + 1)
+
+    @on(StackTable.LayerHighlighted)
+    def layer_highlighted(self, event: StackTable.LayerHighlighted) -> None:
+        self.app.select_layer(event.index)
+
+    @on(StackTable.LayerChosen)
+    def layer_chosen(self, event: StackTable.LayerChosen) -> None:
+        self.app.action_edit_layer()
+
+    @on(FeatureMapsView.FilterClicked)
+    def filter_clicked(self, event: FeatureMapsView.FilterClicked) -> None:
+        self.app.select_filter(event.filter_index)
+
+    @on(InputView.ImageChosen)
+    def image_chosen(self, event: InputView.ImageChosen) -> None:
+        self.app.set_image(event.source)

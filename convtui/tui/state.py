@@ -1,0 +1,63 @@
+"""What the views show, as one immutable value the App replaces: views are functions of it.
+
+The stack itself lives in the App's edit history; this holds its propagation, the display
+choices and the latest forward run, so every view derives from the same snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from convtui.model.convention import Convention
+from convtui.model.stack import LayerInfo, StackInfo
+
+if TYPE_CHECKING:
+    from convtui.tui.forward_run import RunResult
+
+Scale = Literal["map", "layer"]
+RunStatus = Literal["idle", "running", "done", "failed"]
+
+
+@dataclass(frozen=True, eq=False)
+class RunState:
+    """The forward pass for one stack: in progress (layers done of total), finished, or refused."""
+
+    stack_info: StackInfo | None = None
+    status: RunStatus = "idle"
+    layers_done: int = 0
+    layers_total: int = 0
+    result: RunResult | None = None
+    message: str = ""
+
+    def is_for(self, stack_info: StackInfo) -> bool:
+        return self.stack_info is stack_info
+
+
+@dataclass(frozen=True, eq=False)
+class ViewState:
+    """Everything the views need; `eq=False` so that every replacement reaches the watchers."""
+
+    stack_info: StackInfo
+    convention: Convention = "keras"
+    selected_layer: int = 0
+    """-1 is the input row."""
+    filter_index: int = 0
+    enlarged: bool = False
+    """Show the selected filter large, with its statistics, instead of the grid."""
+    colour: bool = True
+    """Colour cells; False shows the plain ASCII ramp."""
+    scale: Scale = "map"
+    run: RunState = RunState()
+
+    @property
+    def layer(self) -> LayerInfo | None:
+        layers = self.stack_info.layers
+        return layers[self.selected_layer] if 0 <= self.selected_layer < len(layers) else None
+
+    @property
+    def current_run(self) -> RunResult | None:
+        """The finished run of exactly this stack, if there is one."""
+        if self.run.status == "done" and self.run.is_for(self.stack_info):
+            return self.run.result
+        return None

@@ -1,0 +1,93 @@
+"""Explain: the selected layer's worked formulas and, for convolutions, the drill-down of one
+output value (filter k at position (i, j)) into what each input channel contributes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.binding import Binding
+from textual.reactive import reactive
+
+from convtui.engine.contributions import layer_drilldown, supports_drilldown
+from convtui.model.convention import display_shape, shape_text
+from convtui.render.summary import formulas_renderable
+from convtui.tui.state import ViewState
+from convtui.tui.widgets.drilldown import drilldown_renderable
+from convtui.tui.widgets.notices import run_notice
+from convtui.tui.widgets.state_view import StateView
+
+
+class ExplainView(StateView):
+    """Thin: formulas from the model, drill-down from the engine's contributions."""
+
+    can_focus = True
+    BINDINGS = [
+        Binding("up", "move(-1, 0)", "Row up", show=False),
+        Binding("down", "move(1, 0)", "Row down", show=False),
+        Binding("left", "move(0, -1)", "Column left", show=False),
+        Binding("right", "move(0, 1)", "Column right", show=False),
+    ]
+
+    position: reactive[tuple[int, int] | None] = reactive(None, layout=True)
+    """The output position (i, j) of the drill-down; None until moved: the filter's strongest response."""
+
+    def render(self) -> RenderableType:
+        state = self.state
+        if state is None:
+            return ""
+        if state.layer is None:
+            shape = shape_text(display_shape(state.stack_info.input_shape, state.convention))
+            return self.styled(f"Input {shape}: the image every layer below starts from. Select a layer to see its formulas.", "muted")
+        parts: list[RenderableType] = [formulas_renderable(state.stack_info, state.selected_layer, state.convention)]
+        if supports_drilldown(state.layer.layer):
+            parts.append(self.drilldown(state))
+        return Group(*parts)
+
+    def clamped_position(self, state: ViewState, filter_output: np.ndarray | None) -> tuple[int, int]:
+        """The chosen position inside the output; before any move, where the filter responds most."""
+        output_shape = state.layer.output_shape if state.layer else None
+        if not output_shape or len(output_shape) != 3:
+            return (0, 0)
+        if self.position is None:
+            if filter_output is None:
+                return (output_shape[0] // 2, output_shape[1] // 2)
+            row, column = np.unravel_index(int(np.argmax(filter_output)), filter_output.shape)
+            return (int(row), int(column))
+        return (min(self.position[0], output_shape[0] - 1), min(self.position[1], output_shape[1] - 1))
+
+    def drilldown(self, state: ViewState) -> RenderableType:
+        info = state.layer
+        assert info is not None
+        filter_index = min(state.filter_index, (info.output_shape or (1,))[-1] - 1)
+        hint = self.styled("Tab or a click focuses this view; the arrows move (i, j), [ and ] choose the filter", "muted")
+        notice = run_notice(state)
+        result = state.current_run
+        if notice is not None or result is None:
+            title = self.styled(f"\nDrill-down: filter {filter_index}", "title")
+            return Group(title, hint, self.notice_text(notice) if notice else Text(""))
+        layer_input, output = result.layer_input(info.index), result.output(info.index)
+        assert layer_input is not None and output is not None
+        row, column = self.clamped_position(state, output[:, :, filter_index])
+        drilldown = layer_drilldown(info.layer, layer_input, result.weights[info.index], filter_index, row, column)
+        engine_value = float(output[row, column, filter_index])
+        title = self.styled(
+            f"\nDrill-down: output ({row}, {column}, {filter_index}) = {engine_value:.4g}, made of its"
+            f" {len(drilldown.channels)} input channel{'s' if len(drilldown.channels) != 1 else ''} and the bias",
+            "title",
+        )
+        activation = getattr(info.layer, "activation", None)
+        return Group(title, hint, drilldown_renderable(drilldown, activation, engine_value))
+
+    def action_move(self, rows: int, columns: int) -> None:
+        state = self.state
+        result = state.current_run if state is not None else None
+        info = state.layer if state is not None else None
+        if state is None or info is None or not info.output_shape or len(info.output_shape) != 3:
+            return
+        output = result.output(info.index) if result is not None else None
+        filter_output = output[:, :, min(state.filter_index, output.shape[2] - 1)] if output is not None else None
+        row, column = self.clamped_position(state, filter_output)
+        height, width = info.output_shape[:2]
+        self.position = (max(0, min(row + rows, height - 1)), max(0, min(column + columns, width - 1)))

@@ -1,0 +1,204 @@
+"""Feature maps: the selected layer's output, one heatmap per filter, a page at a time.
+
+The page is the one holding the selected filter, so stepping through filters turns pages; the
+selected filter can also be shown large with its statistics. Drawing is the shared
+HeatmapGrid / Heatmap renderables, exactly as `convtui run` draws them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import events
+from textual.message import Message
+
+from convtui.model.convention import display_shape, shape_text
+from convtui.render.heatmap import TILE_GAP, Heatmap, HeatmapGrid, format_value
+from convtui.tui.state import ViewState
+from convtui.tui.widgets.notices import run_notice
+from convtui.tui.widgets.state_view import StateView
+
+HEADER_LINES = 2
+STATISTICS_WIDTH = 26
+VALUES_LISTED = 32
+"""A flat output (Dense, Flatten) of at most this many values also lists them."""
+SELECTED_MARK = "◀"
+MIN_MAP_WIDTH = 12
+"""Tiles shrink to this many cells before the maps are split into pages."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which filters one screenful shows, and where their tiles are (for clicks)."""
+
+    first: int
+    count: int
+    total: int
+    tiles_per_row: int
+    tile_width: int
+    tile_height: int
+    map_width: int
+
+    @property
+    def number(self) -> int:
+        return self.first // max(self.count, 1)
+
+    @property
+    def pages(self) -> int:
+        return -(-self.total // max(self.count, 1))
+
+    def filter_at(self, x: int, y: int) -> int | None:
+        """The filter whose tile is at (x, y) below the header, if any."""
+        column, row = x // (self.tile_width + TILE_GAP), y // (self.tile_height + 1)
+        if column >= self.tiles_per_row or x % (self.tile_width + TILE_GAP) >= self.tile_width:
+            return None
+        index = self.first + row * self.tiles_per_row + column
+        return index if index < self.first + self.count and index < self.total else None
+
+
+def channel_maps(output: np.ndarray) -> list[np.ndarray]:
+    """(H, W, C) -> C maps; a flat vector (N,) -> one 1 x N strip."""
+    if output.ndim == 3:
+        return [output[:, :, channel] for channel in range(output.shape[2])]
+    return [output.reshape(1, -1)]
+
+
+def tile_layout(probe: HeatmapGrid, map_width: int, width: int) -> tuple[int, int, int]:
+    """Tiles per row, tile width and tile height (title, map, range) at one map width."""
+    probe.cell_width = map_width
+    layout = probe.layout(width, probe.captions())
+    return layout.tiles_per_row, layout.tile_width, probe.heatmaps[0].size(layout.map_width, None)[1] + 2
+
+
+def tiles_fitting(probe: HeatmapGrid, map_width: int, width: int, height: int) -> int:
+    per_row, _, tile_height = tile_layout(probe, map_width, width)
+    return per_row * max(0, (height + 1) // (tile_height + 1))
+
+
+def plan_page(maps: list[np.ndarray], selected: int, width: int, height: int, color: bool) -> Page:
+    """The largest tiles that show every map in width x height; pages of the smallest when even those do not."""
+    probe = HeatmapGrid([maps[0]], color=color, indices=[len(maps) - 1], labels=[SELECTED_MARK])
+    smallest = min(MIN_MAP_WIDTH, width)
+    low, high = smallest, max(smallest, width)
+    while low < high:  # the largest map width at which all maps fit (fewer fit as tiles grow)
+        middle = (low + high + 1) // 2
+        if tiles_fitting(probe, middle, width, height) >= len(maps):
+            low = middle
+        else:
+            high = middle - 1
+    per_row, tile_width, tile_height = tile_layout(probe, low, width)
+    count = max(1, tiles_fitting(probe, low, width, height))
+    first = (min(selected, len(maps) - 1) // count) * count
+    return Page(first, min(count, len(maps) - first), len(maps), per_row, tile_width, tile_height, low)
+
+
+def statistics_table(data: np.ndarray) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", justify="right")
+    table.add_column()
+    flat = data.reshape(-1)
+    peak = np.unravel_index(int(np.argmax(data)), data.shape)
+    for label, value in (
+        ("min", format_value(flat.min())),
+        ("max", format_value(flat.max())),
+        ("mean", format_value(flat.mean())),
+        ("std", format_value(flat.std())),
+        ("zeros", f"{np.mean(flat == 0):.0%}"),
+        ("max at", ", ".join(str(int(axis)) for axis in peak)),
+        ("size", "x".join(map(str, data.shape))),
+    ):
+        table.add_row(label, value)
+    return table
+
+
+class FeatureMapsView(StateView):
+    """Thin: renders the selected layer's output from the ViewState; a click chooses a filter."""
+
+    class FilterClicked(Message):
+        """A tile was clicked: make its filter the selected one."""
+
+        def __init__(self, filter_index: int) -> None:
+            super().__init__()
+            self.filter_index = filter_index
+
+    page: Page | None = None
+
+    def render(self) -> RenderableType:
+        state = self.state
+        if state is None:
+            return ""
+        notice = run_notice(state)
+        if notice is not None:
+            return Group(self.header(state, None), self.notice_text(notice))
+        result = state.current_run
+        assert result is not None and result.image is not None
+        output = result.image.pixels if state.selected_layer < 0 else result.output(state.selected_layer)
+        assert output is not None
+        maps = channel_maps(output)
+        width, height = self.size.width, max(1, self.size.height - HEADER_LINES)
+        if state.enlarged or output.ndim == 1:
+            self.page = None
+            return Group(self.header(state, None), self.enlarged(state, maps, output, width, height))
+        self.page = plan_page(maps, state.filter_index, width, height, state.colour)
+        page = self.page
+        shown = range(page.first, page.first + page.count)
+        grid = self.grid(state, maps, shown, page.map_width)
+        return Group(self.header(state, page), grid)
+
+    def grid(self, state: ViewState, maps: list[np.ndarray], shown: range, map_width: int) -> HeatmapGrid:
+        """The page's tiles; with scale "layer" the whole layer's range (not the page's) colours every tile."""
+        grid = HeatmapGrid(
+            [maps[index] for index in shown],
+            indices=list(shown),
+            labels=[SELECTED_MARK if index == state.filter_index else "" for index in shown],
+            color=state.colour,
+            cell_width=map_width,
+        )
+        if state.scale == "layer":
+            low, high = HeatmapGrid.layer_range(maps)
+            for heatmap in grid.heatmaps:
+                heatmap.vmin, heatmap.vmax = low, high
+        return grid
+
+    def header(self, state: ViewState, page: Page | None) -> Text:
+        info = state.layer
+        if info is None:
+            title = f"Input {shape_text(display_shape(state.stack_info.input_shape, state.convention))}"
+        else:
+            shape = display_shape(info.output_shape, state.convention) if info.output_shape else None
+            title = f"Layer {info.index} {info.layer.label} -> {shape_text(shape)}"
+        header = self.styled(title, "title")
+        details = []
+        if page is not None and page.pages > 1:
+            details.append(f"filters {page.first}-{page.first + page.count - 1} of {page.total}, page {page.number + 1}/{page.pages}")
+        details.append(f"scale per {state.scale}")
+        details.append("colour" if state.colour else "ASCII")
+        header.append("\n")
+        header.append_text(self.styled("  ·  ".join(details) + "   [ ] filter  { } page  f enlarge  l scale  m ASCII", "muted"))
+        return header
+
+    def enlarged(self, state: ViewState, maps: list[np.ndarray], output: np.ndarray, width: int, height: int) -> RenderableType:
+        """One map large beside its statistics; a flat output also lists its values when few."""
+        index = min(state.filter_index, len(maps) - 1)
+        data = maps[index]
+        layout = Table.grid(padding=(0, 2))
+        layout.add_column()
+        layout.add_column(width=STATISTICS_WIDTH)
+        heatmap = Heatmap(data, width=max(8, width - STATISTICS_WIDTH - 2), height=max(2, height - 2), color=state.colour)
+        title = f"#{index}" if output.ndim == 3 else f"{output.shape[0]} values"
+        layout.add_row(heatmap, Group(self.styled(title, "title"), statistics_table(data)))
+        if output.ndim == 1 and output.shape[0] <= VALUES_LISTED:
+            values = Text("  ".join(f"{position}: {format_value(value)}" for position, value in enumerate(output)))
+            return Group(layout, values)
+        return layout
+
+    def on_click(self, event: events.Click) -> None:
+        if self.page is None:
+            return
+        index = self.page.filter_at(event.x, event.y - HEADER_LINES)
+        if index is not None:
+            self.post_message(self.FilterClicked(index))

@@ -1,0 +1,27 @@
+"""Why a view has nothing to draw for the selected layer yet: still running, refused, or invalid."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from convtui.tui.state import ViewState
+
+NoticeKind = Literal["error", "muted", "progress"]
+Notice = tuple[str, NoticeKind]
+
+
+def run_notice(state: ViewState) -> Notice | None:
+    """A sentence in place of the selected layer's output, or None when the output is there."""
+    layer = state.layer
+    if layer is not None and not layer.is_valid:
+        return f"Layer {layer.index} cannot run: {layer.error}", "error" if layer.status == "invalid" else "muted"
+    run = state.run
+    if not run.is_for(state.stack_info) or run.status in ("idle", "running"):
+        total = run.layers_total or len(state.stack_info.layers)
+        return f"Running the forward pass: layer {run.layers_done} of {total} ...", "progress"
+    result = run.result
+    if result is None or result.image is None:
+        return (result.message if result else run.message) or "The forward pass did not run.", "error"
+    if state.selected_layer >= 0 and result.output(state.selected_layer) is None:
+        return result.message or "This layer did not run.", "error"
+    return None

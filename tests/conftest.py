@@ -1,0 +1,36 @@
+"""Shared test helpers: running the `convtui` command in a subprocess, the way a user does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _run_convtui(*arguments: str | Path, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`python -m convtui ARGUMENTS` with the test's interpreter; text output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "convtui", *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def run_cli(tmp_path_factory: pytest.TempPathFactory) -> RunCli:
+    """Run the CLI from an empty folder (nothing there shadows a built-in preset name)."""
+    empty = tmp_path_factory.mktemp("cli-cwd")
+
+    def run(*arguments: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return _run_convtui(*arguments, cwd=cwd or empty)
+
+    return run

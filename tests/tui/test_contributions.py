@@ -1,0 +1,98 @@
+"""The drill-down's arithmetic: channel contributions plus the bias equal the engine's output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convtui.engine.contributions import conv_drilldown, layer_drilldown, ConvGeometry
+from convtui.engine.forward import forward
+from convtui.engine.weights import initial_weights
+from convtui.errors import EngineError
+from convtui.model.layers import Conv2D, DepthwiseConv2D, Layer
+from convtui.model.stack import Stack
+
+
+def engine_output(layer: Layer, pixels: np.ndarray, seed: int = 3) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    stack = Stack(pixels.shape, (layer,))
+    weights = initial_weights(stack, seed)
+    # Give the bias values, so a drill-down that forgets it fails.
+    for named in weights.values():
+        if "bias" in named:
+            named["bias"] = np.linspace(-0.5, 0.5, named["bias"].size).astype(np.float32)
+    return forward(stack, pixels, weights).outputs[0][0], weights[0]
+
+
+def assert_every_position_matches(layer: Layer, pixels: np.ndarray) -> None:
+    output, weights = engine_output(layer, pixels)
+    for row in range(output.shape[0]):
+        for column in range(output.shape[1]):
+            for filter_index in range(output.shape[2]):
+                drilldown = layer_drilldown(layer, pixels, weights, filter_index, row, column)
+                assert drilldown.total == pytest.approx(float(output[row, column, filter_index]), rel=1e-4, abs=1e-5)
+
+
+CASES = [
+    Conv2D(filters=4, kernel_size=3),
+    Conv2D(filters=4, kernel_size=3, strides=2, padding="same"),
+    Conv2D(filters=3, kernel_size=(2, 3), strides=(2, 1), padding="same"),
+    Conv2D(filters=4, kernel_size=3, dilation_rate=2, padding="same"),
+    Conv2D(filters=4, kernel_size=3, padding=(1, 2)),
+    Conv2D(filters=6, kernel_size=3, groups=3, padding="same"),
+    Conv2D(filters=2, kernel_size=1),
+    DepthwiseConv2D(kernel_size=3, depth_multiplier=2, padding="same"),
+    DepthwiseConv2D(kernel_size=3, strides=2),
+]
+
+
+@pytest.mark.parametrize("layer", CASES, ids=lambda layer: layer.label)
+def test_contributions_sum_to_the_engine_output(layer: Layer) -> None:
+    pixels = np.random.default_rng(0).normal(size=(7, 8, 6 if getattr(layer, "groups", 1) > 1 else 3)).astype(np.float32)
+    assert_every_position_matches(layer, pixels)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    stride=st.integers(1, 3),
+    dilation=st.integers(1, 2),
+    padding=st.sampled_from(["valid", "same", 0, 1, 2]),
+    groups=st.sampled_from([1, 2]),
+    size=st.tuples(st.integers(5, 9), st.integers(5, 9)),
+)
+def test_contributions_match_for_random_geometry(kernel, stride, dilation, padding, groups, size) -> None:
+    if stride > 1 and dilation > 1:
+        dilation = 1
+    layer = Conv2D(filters=2 * groups, kernel_size=kernel, strides=stride, padding=padding, dilation_rate=dilation, groups=groups)
+    info = Stack((*size, 2 * groups), (layer,)).infer().layers[0]
+    if not info.is_valid:
+        return
+    pixels = np.random.default_rng(1).uniform(-1, 1, size=(*size, 2 * groups)).astype(np.float32)
+    assert_every_position_matches(layer, pixels)
+
+
+def test_patch_is_zero_in_the_padding_and_sees_the_right_pixels() -> None:
+    pixels = np.arange(16, dtype=np.float32).reshape(4, 4, 1)
+    kernel = np.ones((3, 3, 1, 1), dtype=np.float32)
+    drilldown = conv_drilldown(pixels, kernel, None, ConvGeometry((1, 1), "same", (1, 1), 1), 0, 0, 0)
+    assert (drilldown.top, drilldown.left) == (-1, -1)
+    assert drilldown.channels[0].patch.tolist() == [[0, 0, 0], [0, 0, 1], [0, 4, 5]]
+    assert drilldown.total == 10.0
+
+
+def test_grouped_filter_reads_only_its_group_channels() -> None:
+    layer = Conv2D(filters=4, kernel_size=1, groups=2)
+    pixels = np.ones((2, 2, 6), dtype=np.float32)
+    _, weights = engine_output(layer, pixels)
+    drilldown = layer_drilldown(layer, pixels, weights, 3, 0, 0)
+    assert [channel.channel for channel in drilldown.channels] == [3, 4, 5]
+
+
+def test_a_filter_that_does_not_exist_is_an_engine_error() -> None:
+    layer = Conv2D(filters=2, kernel_size=1)
+    pixels = np.ones((2, 2, 1), dtype=np.float32)
+    _, weights = engine_output(layer, pixels)
+    with pytest.raises(EngineError, match="filters 0 to 1"):
+        layer_drilldown(layer, pixels, weights, 2, 0, 0)

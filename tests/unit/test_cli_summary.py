@@ -1,0 +1,281 @@
+"""`convtui summary` and `convtui presets` as a user runs them: exit codes, the table, JSON, Markdown, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from convtui.model import builtin_preset_names
+
+SEED_TEXT = """\
+name = "seed-28x28x1"
+input_shape = [28, 28, 1]
+
+[[layers]]
+type = "Conv2D"
+filters = 32
+kernel_size = 3
+activation = "relu"
+
+[[layers]]
+type = "Conv2D"
+filters = 64
+kernel_size = [3, 3]
+activation = "relu"
+"""
+
+# 28x28 -> pool 4 -> 7x7 -> pool 4 -> 1x1: the 3x3 convolution cannot apply; the Dense after it follows an invalid layer.
+INVALID_TEXT = """\
+name = "broken"
+input_shape = [28, 28, 3]
+
+[[layers]]
+type = "MaxPooling2D"
+pool_size = 4
+
+[[layers]]
+type = "MaxPooling2D"
+pool_size = 4
+
+[[layers]]
+type = "Conv2D"
+filters = 8
+kernel_size = 3
+
+[[layers]]
+type = "Dense"
+units = 10
+"""
+
+MIXED_TEXT = """\
+name = "mixed"
+input_shape = [16, 12, 8]
+
+[[layers]]
+type = "DepthwiseConv2D"
+kernel_size = 3
+depth_multiplier = 2
+padding = "same"
+
+[[layers]]
+type = "BatchNormalization"
+
+[[layers]]
+type = "Conv2DTranspose"
+filters = 4
+kernel_size = 2
+strides = 2
+
+[[layers]]
+type = "GlobalAveragePooling2D"
+
+[[layers]]
+type = "Dense"
+units = 3
+"""
+
+LAYER_KEYS = {
+    "index", "type", "output_shape", "params", "trainable_params", "non_trainable_params", "weights", "macs",
+    "receptive_field", "error",
+}  # fmt: skip
+TOP_KEYS = {"input_shape", "layers", "total_params", "trainable_params", "non_trainable_params", "total_macs", "valid"}
+
+
+@pytest.fixture(scope="module")
+def presets_folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("presets")
+    for name, text in (("seed.toml", SEED_TEXT), ("broken.toml", INVALID_TEXT), ("mixed.toml", MIXED_TEXT)):
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def one_line(result) -> str:
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+# --- valid stacks ---------------------------------------------------------------------------
+
+
+def test_summary_table_of_the_seed(run_cli, presets_folder):
+    result = run_cli("summary", presets_folder / "seed.toml")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    out = result.stdout
+    for text in ("(26, 26, 32)", "(24, 24, 64)", "kernel (3, 3, 32, 64)", "18,496", "18,816", "10,616,832", "5x5"):
+        assert text in out, text
+
+
+def test_summary_json_schema_and_figures(run_cli, presets_folder):
+    result = run_cli("summary", presets_folder / "seed.toml", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert TOP_KEYS <= set(data)
+    assert data["input_shape"] == [28, 28, 1]
+    assert data["valid"] is True
+    assert len(data["layers"]) == 2
+    for index, layer in enumerate(data["layers"]):
+        assert LAYER_KEYS <= set(layer)
+        assert layer["index"] == index and layer["type"] == "Conv2D" and layer["error"] is None
+    second = data["layers"][1]
+    assert second["output_shape"] == [24, 24, 64]
+    assert second["weights"] == {"kernel": [3, 3, 32, 64], "bias": [64]}
+    assert second["params"] == 3 * 3 * 32 * 64 + 64
+    assert second["trainable_params"] == second["params"] and second["non_trainable_params"] == 0
+    assert second["macs"] == 24 * 24 * 3 * 3 * 32 * 64
+    assert second["receptive_field"]["size"] == [5, 5]
+    assert data["total_params"] == 320 + 18_496
+    assert data["trainable_params"] == data["total_params"] and data["non_trainable_params"] == 0
+    assert data["total_macs"] == 26 * 26 * 3 * 3 * 1 * 32 + 24 * 24 * 3 * 3 * 32 * 64
+
+
+def test_format_json_is_the_same_as_the_json_flag(run_cli, presets_folder):
+    assert run_cli("summary", presets_folder / "seed.toml", "--format", "json").stdout == run_cli(
+        "summary", presets_folder / "seed.toml", "--json"
+    ).stdout
+
+
+def test_torch_convention_json(run_cli, presets_folder):
+    result = run_cli("summary", presets_folder / "mixed.toml", "--json", "--convention", "torch")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["input_shape"] == [8, 16, 12]
+    depthwise, batch_norm, transpose, pooled, dense = data["layers"]
+    assert depthwise["output_shape"] == [16, 16, 12]
+    assert depthwise["weights"] == {"depthwise.weight": [16, 1, 3, 3], "bias": [16]}
+    assert batch_norm["weights"] == {"weight": [16], "bias": [16], "running_mean": [16], "running_var": [16]}
+    assert batch_norm["non_trainable_params"] == 32
+    # Keras Conv2DTranspose kernel (kh, kw, filters, C_in) is PyTorch's (C_in, filters, kh, kw)
+    assert transpose["output_shape"] == [4, 32, 24]
+    assert transpose["weights"] == {"weight": [16, 4, 2, 2], "bias": [4]}
+    assert pooled["output_shape"] == [4]
+    assert dense["weights"] == {"weight": [3, 4], "bias": [3]}
+    assert data["non_trainable_params"] == 32
+
+
+def test_torch_convention_seed(run_cli, presets_folder):
+    data = json.loads(run_cli("summary", presets_folder / "seed.toml", "--json", "--convention", "torch").stdout)
+    assert data["input_shape"] == [1, 28, 28]
+    assert data["layers"][1]["output_shape"] == [64, 24, 24]
+    assert data["layers"][1]["weights"] == {"weight": [64, 32, 3, 3], "bias": [64]}
+
+
+def test_markdown_has_one_row_per_layer_plus_input(run_cli, presets_folder):
+    result = run_cli("summary", presets_folder / "mixed.toml", "--format", "markdown")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("|")]
+    header, separator, *body = rows
+    columns = [cell.strip() for cell in header.strip("|").split("|")]
+    assert "Output shape" in columns and "Params" in columns
+    assert set(separator.replace("|", "").replace(":", "").replace("-", "")) <= {" ", ""}
+    assert len(body) == 1 + 5
+    cells = [[cell.strip() for cell in row.strip("|").split("|")] for row in body]
+    assert all(len(row) == len(columns) for row in cells)
+    shape_column = columns.index("Output shape")
+    assert cells[0][shape_column] == "(16, 12, 8)"
+    assert cells[3][shape_column] == "(32, 24, 4)"
+
+
+def test_csv_parses_with_one_row_per_layer_plus_input(run_cli, presets_folder):
+    result = run_cli("summary", presets_folder / "mixed.toml", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    header, *rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert len(rows) == 1 + 5
+    assert all(len(row) == len(header) for row in rows)
+    record = [dict(zip(header, row)) for row in rows]
+    assert record[0]["Output shape"] == "(16, 12, 8)"
+    assert record[1]["Params"] == str(3 * 3 * 8 * 2 + 16)
+    assert record[3]["Params"] == str(2 * 2 * 4 * 16 + 4)
+    assert record[3]["MACs"] == str(16 * 12 * 2 * 2 * 4 * 16)
+    assert int(record[2]["Params"]) == 4 * 16
+
+
+# --- an invalid layer -----------------------------------------------------------------------
+
+
+def test_invalid_stack_exits_1_and_still_prints_the_table(run_cli, presets_folder):
+    result = run_cli("summary", presets_folder / "broken.toml")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    conv_row = next(line for line in lines if "Conv2D(8, 3x3)" in line)
+    assert "invalid" in conv_row
+    assert any("(1, 1, 3)" in line for line in lines)  # the layers before it are shown
+    assert any("layer 2 (Conv2D)" in line for line in lines)  # the note says which and why
+    assert any("Dense(10)" in line for line in lines)
+
+
+def test_invalid_stack_json_marks_the_layer_and_the_ones_after(run_cli, presets_folder):
+    result = run_cli("summary", presets_folder / "broken.toml", "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["valid"] is False
+    pool, _, conv, dense = data["layers"]
+    assert pool["output_shape"] == [7, 7, 3] and pool["error"] is None
+    assert conv["output_shape"] is None and "3x3" in conv["error"]
+    assert dense["output_shape"] is None and "layer 2" in dense["error"]
+
+
+def test_invalid_stack_csv_and_markdown_exit_1(run_cli, presets_folder):
+    for fmt in ("csv", "markdown"):
+        result = run_cli("summary", presets_folder / "broken.toml", "--format", fmt)
+        assert result.returncode == 1
+        assert "invalid" in result.stdout
+
+
+# --- built-in presets -----------------------------------------------------------------------
+
+
+def test_presets_lists_every_builtin(run_cli):
+    names = builtin_preset_names()
+    assert {"seed-28x28x1", "seed-28x28x3-5x5"} <= set(names)
+    result = run_cli("presets")
+    assert result.returncode == 0, result.stderr
+    for name in names:
+        assert re.search(rf"^\s*{re.escape(name)}\s", result.stdout, re.MULTILINE), name
+
+
+def test_summary_of_a_builtin_by_name(run_cli):
+    data = json.loads(run_cli("summary", "seed-28x28x1", "--json").stdout)
+    assert data["total_params"] == 18_816
+
+
+# --- bad arguments --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arguments", "phrases"),
+    [
+        (("summary", "seed-28x28x1", "--format", "xml"), ("--format", "xml")),
+        (("summary", "seed-28x28x1", "--convention", "pytorch"), ("--convention", "pytorch")),
+        (("summary",), ("preset",)),
+        (("summary", "no-such-preset"), ("no-such-preset", "convtui presets")),
+        (("summary", "seed-28x28x1", "--no-such-flag"), ("--no-such-flag",)),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(run_cli, arguments, phrases):
+    result = run_cli(*arguments)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    line = one_line(result)
+    assert "error" in line
+    for phrase in phrases:
+        assert phrase in line
+
+
+def test_absurd_but_valid_sizes_do_not_crash_the_summary(run_cli, tmp_path):
+    # Every argument is within its bounds; 30 upsamplings by 1,000,000 make sides of 10**180.
+    text = "input_shape = [1, 1, 1]\n" + '\n[[layers]]\ntype = "UpSampling2D"\nsize = 1000000\n' * 30
+    path = tmp_path / "huge.toml"
+    path.write_text(text, encoding="utf-8")
+    for arguments in ((), ("--json",), ("--format", "csv")):
+        result = run_cli("summary", path, *arguments)
+        assert "Traceback" not in result.stderr, result.stderr[-400:]
+        assert result.returncode in (0, 1, 2)

@@ -1,0 +1,242 @@
+"""Worked formulas: the issue's exact strings for the seed net, "same" and stride formulas, PyTorch layouts,
+and every arithmetic formula evaluates to the figure it claims (and that figure is the layer's own)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from convtui.model import Stack, builtin_preset_names, load_preset
+from convtui.model.explain import Formula, explain
+from convtui.model.layers import (
+    Activation,
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    Conv2DTranspose,
+    Dense,
+    DepthwiseConv2D,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+    ReLU,
+    SeparableConv2D,
+    UpSampling2D,
+    ZeroPadding2D,
+)
+
+
+def seed_stack() -> Stack:
+    """The README's seed: input 28x28x1, Conv2D(32, 3x3, relu), Conv2D(64, 3x3, relu)."""
+    return Stack(
+        (28, 28, 1),
+        (Conv2D(filters=32, kernel_size=3, activation="relu"), Conv2D(filters=64, kernel_size=[3, 3], activation="relu")),
+        name="seed-28x28x1",
+    )
+
+
+def by_quantity(formulas: list[Formula]) -> dict[str, Formula]:
+    found: dict[str, Formula] = {}
+    for formula in formulas:
+        found.setdefault(formula.quantity, formula)
+    return found
+
+
+def all_text(formulas: list[Formula]) -> str:
+    return "\n".join(f"{f.quantity}: {f.formula} ({f.reason})" for f in formulas)
+
+
+# --- the seed net: the issue's strings ------------------------------------------------------
+
+
+def test_seed_first_layer_out_h_is_the_issue_formula():
+    formulas = by_quantity(explain(seed_stack().infer(), 0))
+    assert formulas["out H"].formula == "floor((28 + 0 - 1*(3-1) - 1) / 1) + 1 = 26"
+    assert formulas["out W"].formula == "floor((28 + 0 - 1*(3-1) - 1) / 1) + 1 = 26"
+
+
+def test_seed_second_layer_params_and_why_64_channels():
+    formulas = explain(seed_stack().infer(), 1)
+    quantities = by_quantity(formulas)
+    assert quantities["params"].formula == "3*3*32*64 + 64 = 18,496"
+    assert f"{quantities['params'].quantity} = {quantities['params'].formula}" == "params = 3*3*32*64 + 64 = 18,496"
+    assert "each of the 64 filters is 3x3x32 and sums over all 32 input channels" in all_text(formulas)
+    assert quantities["kernel"].formula.endswith("= (3, 3, 32, 64)")
+    assert quantities["output shape"].formula == "(26, 26, 32) -> (24, 24, 64)"
+
+
+def test_the_builtin_seed_preset_explains_the_same():
+    assert "seed-28x28x1" in builtin_preset_names()
+    assert explain(load_preset("seed-28x28x1").infer(), 1) == explain(seed_stack().infer(), 1)
+
+
+# --- "same", stride, dilation, pooling, transpose -------------------------------------------
+
+
+def test_same_padding_formula_is_ceil_and_says_where_the_odd_pixel_goes():
+    stack = Stack((8, 7, 3), (Conv2D(filters=4, kernel_size=3, strides=2, padding="same"),))
+    formulas = by_quantity(explain(stack.infer(), 0))
+    # ceil(8/2) = 4; total pad = (4-1)*2 + 3 - 8 = 1 -> 0 before, 1 after (TensorFlow)
+    assert formulas["out H"].formula == "ceil(8 / 2) = 4"
+    assert "0 before and 1 after" in formulas["out H"].reason
+    # ceil(7/2) = 4; total pad = (4-1)*2 + 3 - 7 = 2 -> 1 and 1
+    assert formulas["out W"].formula == "ceil(7 / 2) = 4"
+    assert "1 before and 1 after" in formulas["out W"].reason
+
+
+def test_stride_formula():
+    stack = Stack((28, 28, 3), (Conv2D(filters=8, kernel_size=3, strides=2),))
+    # floor((28 - 2 - 1)/2) + 1 = 13
+    assert by_quantity(explain(stack.infer(), 0))["out H"].formula == "floor((28 + 0 - 1*(3-1) - 1) / 2) + 1 = 13"
+
+
+def test_dilation_and_explicit_padding_formula():
+    stack = Stack((10, 10, 3), (Conv2D(filters=8, kernel_size=3, dilation_rate=2, padding=1),))
+    # floor((10 + 2 - 2*(3-1) - 1)/1) + 1 = 8
+    assert by_quantity(explain(stack.infer(), 0))["out H"].formula == "floor((10 + 2 - 2*(3-1) - 1) / 1) + 1 = 8"
+
+
+def test_pooling_formula():
+    stack = Stack((26, 26, 32), (MaxPooling2D(pool_size=2),))
+    # compute_pooling_output_shape: floor((26 - 2)/2) + 1 = 13
+    assert by_quantity(explain(stack.infer(), 0))["out H"].formula == "floor((26 + 0 - 2) / 2) + 1 = 13"
+
+
+def test_transpose_formulas():
+    valid = by_quantity(explain(Stack((7, 7, 8), (Conv2DTranspose(filters=4, kernel_size=3, strides=2),)).infer(), 0))
+    assert valid["out H"].formula == "7 * 2 + max(3 - 2, 0) = 15"
+    same = by_quantity(explain(Stack((7, 7, 8), (Conv2DTranspose(filters=4, kernel_size=3, strides=2, padding="same"),)).infer(), 0))
+    assert same["out H"].formula == "7 * 2 = 14"
+    assert valid["kernel"].formula == "(kh, kw, filters, C_in) = (3, 3, 4, 8)"
+    assert valid["MACs"].formula == "7*7 input pixels * 3*3*4*8 = 14,112"
+
+
+# --- conventions ----------------------------------------------------------------------------
+
+
+def test_torch_convention_shows_oihw_kernels_and_chw_shapes():
+    formulas = by_quantity(explain(seed_stack().infer(), 1, "torch"))
+    assert formulas["weight"].formula == "(filters, C_in/groups, kh, kw) = (64, 32, 3, 3)"
+    assert formulas["bias"].formula.endswith("(64,)")
+    assert formulas["output shape"].formula == "(32, 26, 26) -> (64, 24, 24)"
+    assert "kernel" not in formulas
+
+
+@pytest.mark.parametrize(
+    ("layer", "input_shape", "keras", "torch"),
+    [
+        (DepthwiseConv2D(kernel_size=3, depth_multiplier=2), (9, 9, 8), ("depthwise_kernel", (3, 3, 8, 2)), ("depthwise.weight", (16, 1, 3, 3))),
+        (SeparableConv2D(filters=16, kernel_size=3), (9, 9, 8), ("pointwise_kernel", (1, 1, 8, 16)), ("pointwise.weight", (16, 8, 1, 1))),
+        (Conv2DTranspose(filters=4, kernel_size=3), (9, 9, 8), ("kernel", (3, 3, 4, 8)), ("weight", (8, 4, 3, 3))),
+        (Conv2D(filters=16, kernel_size=5, groups=4), (9, 9, 8), ("kernel", (5, 5, 2, 16)), ("weight", (16, 2, 5, 5))),
+        (Dense(units=10), (4, 4, 8), ("kernel", (8, 10)), ("weight", (10, 8))),
+    ],
+)
+def test_weight_layouts_in_both_conventions(layer, input_shape, keras, torch):
+    info = Stack(input_shape, (layer,)).infer()
+    keras_formulas = by_quantity(explain(info, 0, "keras"))
+    torch_formulas = by_quantity(explain(info, 0, "torch"))
+    assert keras_formulas[keras[0]].formula.endswith(f"= {keras[1]}")
+    assert torch_formulas[torch[0]].formula.endswith(f"= {torch[1]}")
+
+
+def test_batch_normalization_statistics_are_explained_as_non_trainable():
+    info = Stack((5, 5, 6), (BatchNormalization(),)).infer()
+    formulas = by_quantity(explain(info, 0))
+    assert "non-trainable" in formulas["moving_mean"].reason and "non-trainable" in formulas["moving_variance"].reason
+    assert formulas["gamma"].reason == ""
+    assert formulas["params"].formula == "6 + 6 + 6 + 6 = 24"
+    assert "trainable 12, non-trainable 12" in formulas["params"].reason
+    torch = by_quantity(explain(info, 0, "torch"))
+    assert {"weight", "bias", "running_mean", "running_var"} <= set(torch)
+
+
+def test_an_invalid_layer_explains_its_error():
+    info = Stack((2, 2, 1), (Conv2D(filters=1, kernel_size=3), Dense(units=2))).infer()
+    assert [f.quantity for f in explain(info, 0)] == ["error"]
+    assert "3x3" in explain(info, 0)[0].formula
+    assert "follows an invalid layer" in explain(info, 1)[0].formula
+
+
+# --- every arithmetic formula is right, and is the layer's own figure -----------------------
+
+WORDS = re.compile(r"\b(input pixels|positions|position)\b")
+THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+ARITHMETIC = re.compile(r"^[\d\s+\-*/().,a-z]*$")
+
+
+def evaluate(formula: str) -> tuple[float, int] | None:
+    """(value of the left side, the number on the right) of 'arithmetic = number ...', or None."""
+    if " = " not in formula:
+        return None
+    left, right = formula.rsplit(" = ", 1)
+    left = THOUSANDS.sub("", WORDS.sub("", left))
+    if not ARITHMETIC.match(left) or not re.search(r"\d", left) or re.search(r"[a-z]{2,}", left.replace("floor", "").replace("ceil", "").replace("max", "")):
+        return None
+    stated = re.match(r"[\d,]+", right)
+    assert stated, formula
+    value = eval(left, {"__builtins__": {}, "floor": math.floor, "ceil": math.ceil, "max": max})  # noqa: S307
+    return value, int(stated.group().replace(",", ""))
+
+
+CATALOGUE_STACK = Stack(
+    (32, 30, 3),
+    (
+        ZeroPadding2D(padding=[[1, 2], [0, 3]]),
+        Conv2D(filters=8, kernel_size=[5, 3], strides=[2, 1], padding="same"),
+        BatchNormalization(),
+        ReLU(max_value=6),
+        DepthwiseConv2D(kernel_size=3, depth_multiplier=2, dilation_rate=2),
+        SeparableConv2D(filters=12, kernel_size=3, padding=1, strides=2),
+        MaxPooling2D(pool_size=3, strides=1, padding="same"),
+        AveragePooling2D(pool_size=2),
+        Conv2DTranspose(filters=6, kernel_size=4, strides=2),
+        UpSampling2D(size=[2, 1]),
+        Conv2D(filters=6, kernel_size=1, groups=3, use_bias=False),
+        Dense(units=5),
+        Activation(activation="tanh"),
+        Dropout(rate=0.2),
+        GlobalMaxPooling2D(keepdims=True),
+        Flatten(),
+        Dense(units=3, activation="softmax"),
+    ),
+)
+OTHER_STACK = Stack((9, 9, 4), (GlobalAveragePooling2D(), Dense(units=7)))
+
+
+@pytest.mark.parametrize("stack", [CATALOGUE_STACK, OTHER_STACK, seed_stack()], ids=["catalogue", "global", "seed"])
+@pytest.mark.parametrize("convention", ["keras", "torch"])
+def test_every_arithmetic_formula_evaluates_to_the_figure_it_states(stack, convention):
+    stack_info = stack.infer()
+    assert stack_info.valid, stack_info.first_invalid
+    checked = 0
+    for index, info in enumerate(stack_info.layers):
+        for formula in explain(stack_info, index, convention):
+            result = evaluate(formula.formula)
+            if result is None:
+                continue
+            value, stated = result
+            assert value == stated, (index, formula)
+            checked += 1
+            actual = {
+                "out H": info.output_shape[0],
+                "out W": info.output_shape[1] if len(info.output_shape) == 3 else None,
+                "params": info.params,
+                "MACs": info.macs,
+                "out": info.output_shape[-1],
+                "out C": info.output_shape[-1],
+                "receptive field": info.receptive_field.size[0] if info.receptive_field and not info.receptive_field.is_global else None,
+            }.get(formula.quantity)
+            if actual is not None:
+                assert stated == actual, (index, formula)
+    assert checked >= 2 * len(stack_info.layers) - 4
+
+
+def test_formulas_come_in_reading_order():
+    quantities = [f.quantity for f in explain(seed_stack().infer(), 1)]
+    assert quantities[:5] == ["does", "out H", "out W", "out C", "output shape"]
+    assert quantities.index("params") < quantities.index("MACs") < quantities.index("receptive field")
