@@ -6,7 +6,13 @@ same sentence next to the thing that caused it.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
+
+
+def printable(text: str) -> str:
+    """One line: control characters (newlines, DEL, ...) shown as escapes, never printed raw."""
+    return "".join(char.encode("unicode_escape").decode("ascii") if unicodedata.category(char).startswith("C") else char for char in text)
 
 
 @dataclass(eq=False)
@@ -45,7 +51,7 @@ class ConvtuiError(Exception):
 
     def __str__(self) -> str:
         where = self.where
-        return f"{where}: {self.message}" if where else self.message
+        return printable(f"{where}: {self.message}" if where else self.message)
 
 
 class PresetError(ConvtuiError):

@@ -371,7 +371,8 @@ def leaky_relu(x: np.ndarray) -> np.ndarray:
 
 
 def elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    return np.where(x >= 0, x, np.float32(alpha) * np.expm1(x))
+    """x for x >= 0, alpha * (exp(x) - 1) below; expm1 sees only x <= 0, so nothing overflows."""
+    return np.where(x >= 0, x, np.float32(alpha) * np.expm1(np.minimum(x, np.float32(0))))
 
 
 def selu(x: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import stat
 import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -169,11 +170,20 @@ def toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):  # TOML basic strings take JSON's escapes, and DEL escaped too
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
     raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def file_mode(target: Path) -> int:
+    """Keep an existing file's permissions; a new file gets what an ordinary write would give."""
+    if target.exists():
+        return stat.S_IMODE(target.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def save_preset(stack: Stack, path: str | os.PathLike[str]) -> Path:
@@ -184,6 +194,7 @@ def save_preset(stack: Stack, path: str | os.PathLike[str]) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.chmod(temporary, file_mode(target))
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
             file.flush()

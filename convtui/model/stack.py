@@ -50,7 +50,7 @@ class ReceptiveField:
         return ReceptiveField(size, jump, start)  # type: ignore[arg-type]
 
 
-INPUT_FIELD = ReceptiveField(size=(1, 1), jump=(1, 1), start=(0, 0))
+INPUT_FIELD = ReceptiveField(size=(1.0, 1.0), jump=(1.0, 1.0), start=(0.0, 0.0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,20 +22,29 @@ from convtui.model.stack import LayerInfo, ReceptiveField, StackInfo
 COLUMNS = ("#", "Layer", "Output shape", "Weights", "Params", "MACs", "RF")
 
 
-def readable_size(size_bytes: float) -> str:
+TOO_LARGE = "more than 1e300"
+"""Absurd stacks (sides of 10**180 are valid arguments) give integers no float can hold."""
+
+
+def readable_size(size_bytes: int) -> str:
     """Keras's memory size format: 1024-based units, two decimals."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size_bytes < 1024 or unit == "TB":
-            return f"{size_bytes:.2f} {unit}"
-        size_bytes /= 1024
+    for power, unit in enumerate(("B", "KB", "MB", "GB", "TB")):
+        if size_bytes < 1024 ** (power + 1) or unit == "TB":
+            try:
+                return f"{size_bytes / 1024**power:.2f} {unit}"
+            except OverflowError:
+                return f"{TOO_LARGE} {unit}"
     raise AssertionError("unreachable")
 
 
 def readable_count(count: int) -> str:
     """MACs as torchinfo abbreviates them: 15.47 G."""
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
         if count >= scale:
-            return f"{count / scale:.2f} {unit}"
+            try:
+                return f"{count / scale:.2f} {unit}"
+            except OverflowError:
+                return f"{TOO_LARGE} {unit}"
     return str(count)
 
 

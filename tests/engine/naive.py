@@ -232,8 +232,6 @@ def relu_layer(x: np.ndarray, max_value: float | None, negative_slope: float, th
         if negative_slope != 0 and max_value is None and threshold == 0:
             return max(v, negative_slope * v)
         kept = v if v > threshold else 0.0
-        if threshold == 0:
-            kept = max(v, 0.0)
         if max_value is not None:
             kept = min(max(kept, 0.0), max_value)
         return kept - negative_slope * max(threshold - v, 0.0)

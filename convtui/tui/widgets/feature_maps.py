@@ -174,11 +174,13 @@ class FeatureMapsView(StateView):
         header = self.styled(title, "title")
         details = []
         if page is not None and page.pages > 1:
-            details.append(f"filters {page.first}-{page.first + page.count - 1} of {page.total}, page {page.number + 1}/{page.pages}")
+            details.append(f"filters {page.first}-{page.first + page.count - 1} of {page.total} (page {page.number + 1}/{page.pages})")
         details.append(f"scale per {state.scale}")
         details.append("colour" if state.colour else "ASCII")
         header.append("\n")
-        header.append_text(self.styled("  ·  ".join(details) + "   [ ] filter  { } page  f enlarge  l scale  m ASCII", "muted"))
+        header.append_text(self.styled("  ·  ".join(details) + "    [ ] filter  f enlarge  l scale  m ASCII", "muted"))
+        header.no_wrap = True
+        header.overflow = "ellipsis"
         return header
 
     def enlarged(self, state: ViewState, maps: list[np.ndarray], output: np.ndarray, width: int, height: int) -> RenderableType:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -14,7 +13,7 @@ from convtui.render.summary import totals_lines
 
 SHOWN_TOTALS = 4
 """Total, trainable and non-trainable params (with their size), and MACs: the rest is in `convtui summary`."""
-TWO_COLUMNS_WIDTH = 78
+NO_BREAK = "\u00a0"
 
 
 class StackTotals(Widget):
@@ -33,14 +32,14 @@ class StackTotals(Widget):
     def render(self) -> RenderableType:
         if self.stack_info is None:
             return ""
-        pairs = totals_lines(self.stack_info, self.convention)[:SHOWN_TOTALS]
-        per_row = 2 if self.size.width >= TWO_COLUMNS_WIDTH else 1
-        figures = Table.grid(padding=(0, 1))
-        for _ in range(per_row):
-            figures.add_column(style=self.get_component_rich_style("stack-totals--label"), no_wrap=True)
-            figures.add_column(no_wrap=True)
-        for start in range(0, len(pairs), per_row):
-            figures.add_row(*(cell for label, value in pairs[start : start + per_row] for cell in (label, value + "  ")))
+        label_style = self.get_component_rich_style("stack-totals--label")
+        figures = Text()
+        for number, (label, value) in enumerate(totals_lines(self.stack_info, self.convention)[:SHOWN_TOTALS]):
+            if number:
+                figures.append("  ·  ")
+            # Non-breaking spaces inside a figure: lines wrap between figures, never inside one.
+            figures.append(f"{label} ".replace(" ", NO_BREAK), style=label_style)
+            figures.append(value.replace(" ", NO_BREAK))
         invalid = self.stack_info.first_invalid
         if invalid is None:
             return figures

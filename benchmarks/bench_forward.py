@@ -1,0 +1,116 @@
+"""Whole forward passes: VGG16 at 224x224x3 and the seed net, convtui's engine against PyTorch's CPU.
+
+Same weights, same thread count; the sides alternate and repeat, and medians are quoted
+(OpenBLAS threads spin after a product, and this machine is shared). Prints figures; asserts nothing.
+
+    python benchmarks/bench_forward.py [--repeats 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from convtui import load_preset
+from convtui.engine import forward, initial_weights, load_image
+from convtui.engine.runners import Context
+from convtui.model import layers as catalogue
+from convtui.model.stack import StackInfo
+
+
+def torch_model(stack_info: StackInfo, weights: dict[int, dict[str, np.ndarray]]) -> nn.Sequential:
+    """The same network in PyTorch (VGG16's and the seed net's layer types), NCHW, same weights."""
+    modules: list[nn.Module] = []
+    for info in stack_info.layers:
+        layer = info.layer
+        if isinstance(layer, catalogue.Conv2D):
+            kernel = weights[info.index]["kernel"]
+            padding = kernel.shape[0] // 2 if layer.padding == "same" else 0
+            conv = nn.Conv2d(kernel.shape[2], kernel.shape[3], kernel.shape[:2], padding=padding)
+            conv.weight.data = torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy())
+            conv.bias.data = torch.from_numpy(weights[info.index]["bias"])
+            modules += [conv, nn.ReLU()] if layer.activation == "relu" else [conv]
+        elif isinstance(layer, catalogue.MaxPooling2D):
+            modules.append(nn.MaxPool2d(2))
+        elif isinstance(layer, catalogue.Flatten):
+            modules += [FlattenChannelsLast()]
+        elif isinstance(layer, catalogue.Dense):
+            dense = nn.Linear(*weights[info.index]["kernel"].shape)
+            dense.weight.data = torch.from_numpy(weights[info.index]["kernel"].T.copy())
+            dense.bias.data = torch.from_numpy(weights[info.index]["bias"])
+            modules.append(dense)
+            modules.append({"relu": nn.ReLU(), "softmax": nn.Softmax(dim=-1)}.get(layer.activation or "", nn.Identity()))
+        else:
+            raise ValueError(f"no PyTorch twin for {layer.type_name} in this benchmark")
+    return nn.Sequential(*modules).eval()
+
+
+class FlattenChannelsLast(nn.Module):
+    """Keras flattens (H, W, C); permute first so Dense sees the same feature order."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def alternate(sides: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    timings: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(repeats):
+        for name, run in sides.items():
+            start = time.perf_counter()
+            run()
+            timings[name].append(time.perf_counter() - start)
+    return {name: median_ms(samples) for name, samples in timings.items()}
+
+
+def compare(preset: str, image: str, repeats: int) -> None:
+    stack = load_preset(preset)
+    stack_info = stack.infer()
+    pixels = load_image(image, stack.input_shape).pixels
+    weights = initial_weights(stack_info, seed=0)
+    model = torch_model(stack_info, weights)
+    nchw = torch.from_numpy(pixels.transpose(2, 0, 1)[None].copy())
+    channels_last_model = torch_model(stack_info, weights).to(memory_format=torch.channels_last)
+    channels_last_input = nchw.contiguous(memory_format=torch.channels_last)
+    context = Context()
+    ours = forward(stack_info, pixels, weights, context=context).outputs[-1]
+    with torch.inference_mode():
+        theirs = model(nchw).numpy()
+        reference = theirs if theirs.ndim == 2 else theirs.transpose(0, 2, 3, 1)
+        difference = float(np.abs(ours - reference).max() / max(np.abs(reference).max(), 1e-30))
+        medians = alternate(
+            {
+                "convtui": lambda: forward(stack_info, pixels, weights, context=context),
+                "torch NCHW": lambda: model(nchw),
+                "torch channels_last": lambda: channels_last_model(channels_last_input),
+            },
+            repeats,
+        )
+    print(f"\n{preset} ({stack_info.total_macs / 1e9:.2f} G MACs), threads: torch {torch.get_num_threads()}, median of {repeats}")
+    for name, value in medians.items():
+        print(f"  {name:<20} {value:9.2f} ms")
+    print(f"  ratio convtui / torch NCHW          {medians['convtui'] / medians['torch NCHW']:.2f}  (goal <= 0.85 for VGG16)")
+    print(f"  ratio convtui / torch channels_last {medians['convtui'] / medians['torch channels_last']:.2f}  (goal < 1 for VGG16)")
+    print(f"  max relative difference of the outputs: {difference:.2e}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    arguments = parser.parse_args()
+    compare("seed-28x28x1", "digit", max(arguments.repeats, 50))
+    print("  goal for the seed net: convtui under 1 ms")
+    compare("vgg16", "scene", arguments.repeats)
+
+
+if __name__ == "__main__":
+    main()

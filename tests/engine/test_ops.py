@@ -1,0 +1,508 @@
+"""The fast ops against the plain-loop references in naive.py, on small random shapes.
+
+Every convolution algorithm is checked on its own (im2col with and without row blocks, each
+Winograd tile size with and without bands), and through `ops.conv2d`'s dispatch. Geometries
+come from fixed cases (the corners: asymmetric pads, k < s, k = s, k > s...) and from
+hypothesis. Float32 results are compared with float64 references, relative to the output's
+largest magnitude.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+
+import naive
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convtui.engine import ops
+from convtui.engine.im2col import copy_shifted, im2col_conv2d, row_blocks
+from convtui.engine.winograd import TRANSFORMS, transform_filters, winograd_conv3x3
+
+SETTINGS = settings(max_examples=30, deadline=None, derandomize=True)
+FLOAT32_TOLERANCE = 2e-6
+WINOGRAD_TOLERANCE = {2: 2e-6, 4: 1e-5}  # F(4x4)'s transforms (points +-2) amplify rounding more
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    scale = max(float(np.abs(expected).max()), 1e-30) if expected.size else 1.0
+    return float(np.abs(actual.astype(np.float64) - expected).max() / scale) if expected.size else 0.0
+
+
+def assert_matches(actual: np.ndarray, expected: np.ndarray, tolerance: float = FLOAT32_TOLERANCE) -> None:
+    assert actual.dtype == np.float32
+    assert relative_error(actual, expected) <= tolerance
+
+
+def random(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    return rng.standard_normal(shape, dtype=np.float32)
+
+
+class PoisonedWorkspace(ops.Workspace):
+    """Every scratch buffer arrives full of NaN: an op that reads scratch it did not write shows it."""
+
+    def scratch(self, role: str, shape: tuple[int, ...]) -> np.ndarray:
+        buffer = super().scratch(role, shape)
+        buffer.fill(np.nan)
+        return buffer
+
+
+def poisoned_scratch() -> ops.Workspace:
+    return PoisonedWorkspace()
+
+
+# ---------------------------------------------------------------- conv2d
+
+CONV_CASES = {
+    # name: (x shape, kernel shape, strides, pads, dilation, groups)
+    "3x3 same": ((2, 7, 6, 4), (3, 3, 4, 5), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+    "strided, asymmetric pads": ((1, 8, 7, 3), (3, 2, 3, 4), (2, 3), ((0, 1), (1, 0)), (1, 1), 1),
+    "dilated": ((1, 9, 8, 2), (3, 3, 2, 3), (1, 1), ((2, 2), (1, 1)), (2, 1), 1),
+    "groups": ((2, 6, 6, 6), (3, 3, 2, 6), (1, 1), ((1, 1), (0, 2)), (1, 1), 3),
+    "depthwise-like groups": ((1, 5, 5, 4), (3, 3, 1, 8), (2, 1), ((1, 1), (1, 1)), (1, 1), 4),
+    "pointwise": ((2, 5, 4, 6), (1, 1, 6, 7), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),
+    "pointwise strided": ((1, 6, 6, 3), (1, 1, 3, 2), (2, 2), ((0, 0), (0, 0)), (1, 1), 1),
+    "even kernel, same with stride": ((1, 7, 7, 2), (4, 4, 2, 3), (2, 2), ((1, 2), (1, 2)), (1, 1), 1),
+    "kernel as large as the image": ((2, 4, 5, 3), (4, 5, 3, 2), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),
+}
+
+
+@pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_conv2d_matches_the_definition(case: tuple, with_bias: bool) -> None:
+    x_shape, kernel_shape, strides, pads, dilation, groups = case
+    rng = np.random.default_rng(1)
+    x, kernel = random(rng, *x_shape), random(rng, *kernel_shape)
+    bias = random(rng, kernel_shape[3]) if with_bias else None
+    actual = ops.conv2d(x, kernel, bias, strides, pads, dilation, groups)
+    assert_matches(actual, naive.conv2d(x, kernel, bias, strides, pads, dilation, groups))
+
+
+@st.composite
+def conv_geometries(draw: st.DrawFn) -> dict:
+    """Any Conv2D geometry whose output has at least one pixel."""
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
+    spans = [dilation[axis] * (kernel[axis] - 1) + 1 for axis in range(2)]
+    size = [draw(st.integers(max(spans[axis] - sum(pads[axis]), 1), 9)) for axis in range(2)]
+    groups = draw(st.sampled_from([1, 2, 3]))
+    return {
+        "x_shape": (draw(st.integers(1, 2)), *size, groups * draw(st.integers(1, 3))),
+        "kernel_shape": (*kernel, 0, groups * draw(st.integers(1, 3))),
+        "strides": strides,
+        "pads": pads,
+        "dilation": dilation,
+        "groups": groups,
+        "seed": draw(st.integers(0, 2**16)),
+    }
+
+
+@SETTINGS
+@given(geometry=conv_geometries(), byte_limit=st.sampled_from([1, 300, 2000, ops.MAX_SCRATCH_BYTES]))
+def test_im2col_matches_the_definition_for_any_geometry(geometry: dict, byte_limit: int) -> None:
+    """Row blocks of every size too: a byte limit of 1 forces one output row per block."""
+    rng = np.random.default_rng(geometry["seed"])
+    x = random(rng, *geometry["x_shape"])
+    groups = geometry["groups"]
+    kernel_h, kernel_w, _, filters = geometry["kernel_shape"]
+    kernel = random(rng, kernel_h, kernel_w, x.shape[3] // groups, filters)
+    bias = random(rng, filters)
+    args = (geometry["strides"], geometry["pads"], geometry["dilation"], groups)
+    actual = im2col_conv2d(x, kernel, bias, *args, poisoned_scratch().scratch, byte_limit)
+    assert_matches(actual, naive.conv2d(x, kernel, bias, *args))
+
+
+WINOGRAD_PADS = {
+    "same": ((1, 1), (1, 1)),
+    "valid": ((0, 0), (0, 0)),
+    "asymmetric": ((2, 0), (0, 1)),
+    "wide": ((3, 2), (2, 3)),
+}
+
+
+@pytest.mark.parametrize("tile", sorted(TRANSFORMS))
+@pytest.mark.parametrize("pads", WINOGRAD_PADS.values(), ids=WINOGRAD_PADS.keys())
+@pytest.mark.parametrize("band_bytes", [1, 10**9], ids=["one tile row per band", "one band"])
+def test_winograd_matches_the_definition(tile: int, pads: tuple, band_bytes: int) -> None:
+    """Sizes that are not multiples of the tile: partial tiles at the bottom and right are cropped."""
+    rng = np.random.default_rng(tile)
+    x, kernel, bias = random(rng, 3, 9, 11, 5), random(rng, 3, 3, 5, 4), random(rng, 4)
+    actual = winograd_conv3x3(x, transform_filters(kernel, tile), bias, pads, tile, poisoned_scratch().scratch, band_bytes)
+    assert_matches(actual, naive.conv2d(x, kernel, bias, (1, 1), pads, (1, 1), 1), WINOGRAD_TOLERANCE[tile])
+
+
+@SETTINGS
+@given(
+    tile=st.sampled_from(sorted(TRANSFORMS)),
+    batch=st.integers(1, 3),
+    height=st.integers(1, 13),
+    width=st.integers(1, 13),
+    channels=st.integers(1, 6),
+    filters=st.integers(1, 6),
+    pads=st.tuples(st.tuples(st.integers(0, 2), st.integers(0, 2)), st.tuples(st.integers(0, 2), st.integers(0, 2))),
+    band_bytes=st.sampled_from([1, 3000, 10**9]),
+    seed=st.integers(0, 2**16),
+)
+def test_winograd_matches_the_definition_for_any_size(
+    tile: int, batch: int, height: int, width: int, channels: int, filters: int, pads: tuple, band_bytes: int, seed: int
+) -> None:
+    if height + sum(pads[0]) < 3 or width + sum(pads[1]) < 3:
+        return  # no output pixel: not a valid layer
+    rng = np.random.default_rng(seed)
+    x, kernel = random(rng, batch, height, width, channels), random(rng, 3, 3, channels, filters)
+    actual = winograd_conv3x3(x, transform_filters(kernel, tile), None, pads, tile, poisoned_scratch().scratch, band_bytes)
+    assert_matches(actual, naive.conv2d(x, kernel, None, (1, 1), pads, (1, 1), 1), WINOGRAD_TOLERANCE[tile])
+
+
+ALGORITHM_CASES = {
+    # name: (input shape, kernel shape, strides, dilation, groups, expected)
+    "VGG first layer, 3 channels": ((1, 224, 224, 3), (3, 3, 3, 64), (1, 1), (1, 1), 1, "im2col"),
+    "VGG 224x224x64": ((1, 224, 224, 64), (3, 3, 64, 64), (1, 1), (1, 1), 1, "winograd_4x4"),
+    "VGG 28x28x512": ((1, 28, 28, 512), (3, 3, 512, 512), (1, 1), (1, 1), 1, "winograd_4x4"),
+    "VGG 14x14x512": ((1, 14, 14, 512), (3, 3, 512, 512), (1, 1), (1, 1), 1, "winograd_2x2"),
+    "few channels": ((1, 56, 56, 8), (3, 3, 8, 64), (1, 1), (1, 1), 1, "im2col"),
+    "stride 2": ((1, 56, 56, 64), (3, 3, 64, 64), (2, 2), (1, 1), 1, "im2col"),
+    "dilation 2": ((1, 56, 56, 64), (3, 3, 64, 64), (1, 1), (2, 2), 1, "im2col"),
+    "groups": ((1, 56, 56, 64), (3, 3, 32, 64), (1, 1), (1, 1), 2, "im2col"),
+    "5x5": ((1, 56, 56, 64), (5, 5, 64, 64), (1, 1), (1, 1), 1, "im2col"),
+    "1x1": ((1, 56, 56, 64), (1, 1, 64, 64), (1, 1), (1, 1), 1, "im2col"),
+}
+
+
+@pytest.mark.parametrize("case", ALGORITHM_CASES.values(), ids=ALGORITHM_CASES.keys())
+def test_choose_conv_algorithm(case: tuple) -> None:
+    *geometry, expected = case
+    assert ops.choose_conv_algorithm(*geometry) == expected
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "algorithm"),
+    [((1, 6, 7, 16), "winograd_2x2"), ((1, 28, 29, 16), "winograd_4x4"), ((2, 6, 7, 3), "im2col")],
+)
+def test_conv2d_dispatch_gives_the_definition(x_shape: tuple, algorithm: str) -> None:
+    rng = np.random.default_rng(3)
+    x, kernel, bias = random(rng, *x_shape), random(rng, 3, 3, x_shape[3], 2), random(rng, 2)
+    assert ops.choose_conv_algorithm(x.shape, kernel.shape, (1, 1), (1, 1), 1) == algorithm
+    pads = ((1, 1), (1, 1))
+    actual = ops.conv2d(x, kernel, bias, (1, 1), pads, (1, 1), 1, workspace=poisoned_scratch())
+    assert_matches(actual, naive.conv2d(x, kernel, bias, (1, 1), pads, (1, 1), 1), WINOGRAD_TOLERANCE[4])
+
+
+# ---------------------------------------------------------------- workspace
+
+
+def test_workspace_reuses_one_buffer_per_role_and_grows_it() -> None:
+    workspace = ops.Workspace()
+    first = workspace.scratch("patches", (4, 5))
+    smaller = workspace.scratch("patches", (3, 2))
+    assert np.shares_memory(first, smaller)
+    assert not np.shares_memory(first, workspace.scratch("padded", (4, 5)))
+    larger = workspace.scratch("patches", (10, 10))
+    assert larger.shape == (10, 10) and larger.dtype == np.float32
+    assert workspace.nbytes == (100 + 20) * 4
+
+
+def test_workspace_transforms_each_kernel_once_and_forgets_freed_kernels() -> None:
+    workspace = ops.Workspace()
+    kernel = random(np.random.default_rng(0), 3, 3, 4, 5)
+    filters = workspace.winograd_filters(kernel, 4)
+    assert workspace.winograd_filters(kernel, 4) is filters
+    assert workspace.winograd_filters(kernel.copy(), 4) is not filters
+    assert workspace.winograd_filters(kernel, 2).shape == (16, 4, 5)
+    np.testing.assert_array_equal(filters, transform_filters(kernel, 4))
+    del kernel
+    gc.collect()
+    assert workspace.nbytes == 0
+
+
+def test_a_shared_workspace_gives_the_same_results_as_none() -> None:
+    """Successive layers of different sizes share the buffers; nothing leaks from one to the next."""
+    rng = np.random.default_rng(4)
+    workspace = ops.Workspace()
+    layers = [random(rng, 3, 3, 16, 16), random(rng, 3, 3, 16, 16), random(rng, 5, 5, 16, 8)]
+    for size in (30, 9, 30):
+        x = random(rng, 1, size, size, 16)
+        for kernel in layers:
+            shared = ops.conv2d(x, kernel, None, (1, 1), ((1, 1), (1, 1)), workspace=workspace)
+            np.testing.assert_array_equal(shared, ops.conv2d(x, kernel, None, (1, 1), ((1, 1), (1, 1))))
+
+
+# ---------------------------------------------------------------- depthwise, separable, transpose
+
+DEPTHWISE_CASES = {
+    # name: (x shape, kernel shape, strides, pads, dilation)
+    "3x3 same": ((2, 6, 5, 3), (3, 3, 3, 1), (1, 1), ((1, 1), (1, 1)), (1, 1)),
+    "depth multiplier 2, strided": ((1, 7, 7, 2), (3, 3, 2, 2), (2, 2), ((1, 1), (1, 1)), (1, 1)),
+    "depth multiplier 3, asymmetric": ((1, 6, 8, 2), (2, 3, 2, 3), (1, 2), ((0, 1), (1, 1)), (1, 1)),
+    "dilated": ((1, 8, 8, 3), (3, 3, 3, 1), (1, 1), ((2, 2), (2, 2)), (2, 2)),
+}
+
+
+@pytest.mark.parametrize("case", DEPTHWISE_CASES.values(), ids=DEPTHWISE_CASES.keys())
+def test_depthwise_conv2d_matches_the_definition(case: tuple) -> None:
+    x_shape, kernel_shape, strides, pads, dilation = case
+    rng = np.random.default_rng(5)
+    x, kernel = random(rng, *x_shape), random(rng, *kernel_shape)
+    bias = random(rng, kernel_shape[2] * kernel_shape[3])
+    actual = ops.depthwise_conv2d(x, kernel, bias, strides, pads, dilation, workspace=poisoned_scratch())
+    assert_matches(actual, naive.depthwise_conv2d(x, kernel, bias, strides, pads, dilation))
+
+
+@SETTINGS
+@given(geometry=conv_geometries(), multiplier=st.integers(1, 3))
+def test_depthwise_conv2d_matches_the_definition_for_any_geometry(geometry: dict, multiplier: int) -> None:
+    rng = np.random.default_rng(geometry["seed"])
+    x = random(rng, *geometry["x_shape"])
+    kernel = random(rng, *geometry["kernel_shape"][:2], x.shape[3], multiplier)
+    args = (geometry["strides"], geometry["pads"], geometry["dilation"])
+    assert_matches(ops.depthwise_conv2d(x, kernel, None, *args), naive.depthwise_conv2d(x, kernel, None, *args))
+
+
+@pytest.mark.parametrize("multiplier", [1, 2])
+def test_separable_conv2d_matches_the_definition(multiplier: int) -> None:
+    rng = np.random.default_rng(6)
+    x = random(rng, 2, 7, 6, 3)
+    depthwise, pointwise, bias = random(rng, 3, 3, 3, multiplier), random(rng, 1, 1, 3 * multiplier, 4), random(rng, 4)
+    args = ((2, 1), ((1, 1), (0, 1)), (1, 1))
+    actual = ops.separable_conv2d(x, depthwise, pointwise, bias, *args, workspace=poisoned_scratch())
+    assert_matches(actual, naive.separable_conv2d(x, depthwise, pointwise, bias, *args))
+
+
+TRANSPOSE_CASES = {
+    # name: (kernel (kh, kw), strides)
+    "k < s": ((2, 2), (3, 3)),
+    "k = s": ((2, 2), (2, 2)),
+    "k > s": ((3, 3), (2, 2)),
+    "k much larger than s": ((5, 4), (2, 1)),
+    "stride 1": ((3, 3), (1, 1)),
+    "1x1 with stride": ((1, 1), (2, 2)),
+    "mixed axes": ((3, 2), (2, 3)),
+}
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_CASES.values(), ids=TRANSPOSE_CASES.keys())
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_conv2d_transpose_matches_keras_definition(case: tuple, padding: str) -> None:
+    (kernel_h, kernel_w), strides = case
+    rng = np.random.default_rng(8)
+    x, kernel, bias = random(rng, 2, 4, 3, 3), random(rng, kernel_h, kernel_w, 2, 3), random(rng, 2)
+    actual = ops.conv2d_transpose(x, kernel, bias, strides, padding, workspace=poisoned_scratch())
+    expected_sides = [
+        side * stride if padding == "same" else side * stride + max(k - stride, 0) for side, k, stride in ((4, kernel_h, strides[0]), (3, kernel_w, strides[1]))
+    ]
+    assert actual.shape == (2, *expected_sides, 2)
+    assert_matches(actual, naive.conv2d_transpose(x, kernel, bias, strides, padding))
+
+
+def test_conv2d_transpose_in_row_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the scratch bound the input is taken a few rows at a time; the sums across blocks still add up."""
+    monkeypatch.setattr(ops, "MAX_SCRATCH_BYTES", 200)
+    rng = np.random.default_rng(9)
+    x, kernel = random(rng, 2, 5, 4, 2), random(rng, 3, 3, 2, 2)
+    assert_matches(ops.conv2d_transpose(x, kernel, None, (2, 2), "same"), naive.conv2d_transpose(x, kernel, None, (2, 2), "same"))
+
+
+# ---------------------------------------------------------------- pooling
+
+POOL_CASES = {
+    # name: (x shape, pool, strides, pads)
+    "2x2 valid": ((2, 6, 6, 3), (2, 2), (2, 2), ((0, 0), (0, 0))),
+    "odd size, same (extra pixel bottom/right)": ((1, 5, 7, 2), (2, 2), (2, 2), ((0, 1), (0, 1))),
+    "3x3 stride 2 same": ((1, 7, 6, 2), (3, 3), (2, 2), ((1, 1), (0, 1))),
+    "3x3 stride 1 same": ((1, 5, 5, 2), (3, 3), (1, 1), ((1, 1), (1, 1))),
+    "overlapping, unequal axes": ((1, 8, 5, 1), (3, 2), (2, 1), ((0, 0), (0, 0))),
+}
+
+
+@pytest.mark.parametrize("case", POOL_CASES.values(), ids=POOL_CASES.keys())
+def test_max_pool2d_matches_the_definition(case: tuple) -> None:
+    x_shape, pool, strides, pads = case
+    x = random(np.random.default_rng(10), *x_shape)
+    assert_matches(ops.max_pool2d(x, pool, strides, pads, workspace=poisoned_scratch()), naive.max_pool2d(x, pool, strides, pads))
+
+
+@pytest.mark.parametrize("case", POOL_CASES.values(), ids=POOL_CASES.keys())
+def test_average_pool2d_divides_by_real_pixels(case: tuple) -> None:
+    x_shape, pool, strides, pads = case
+    x = random(np.random.default_rng(11), *x_shape)
+    assert_matches(ops.average_pool2d(x, pool, strides, pads, workspace=poisoned_scratch()), naive.average_pool2d(x, pool, strides, pads))
+
+
+def test_padding_never_wins_a_max_pool() -> None:
+    x = -np.ones((1, 3, 3, 1), np.float32) - np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
+    pooled = ops.max_pool2d(x, (2, 2), (2, 2), ((0, 1), (0, 1)))
+    np.testing.assert_array_equal(pooled[0, :, :, 0], [[-1, -3], [-7, -9]])
+
+
+def test_average_pool2d_corner_window_counts_one_pixel() -> None:
+    x = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
+    pooled = ops.average_pool2d(x, (2, 2), (2, 2), ((0, 1), (0, 1)))
+    np.testing.assert_allclose(pooled[0, :, :, 0], [[(0 + 1 + 3 + 4) / 4, (2 + 5) / 2], [(6 + 7) / 2, 8]])
+
+
+@st.composite
+def pool_geometries(draw: st.DrawFn) -> dict:
+    """A pool with "same"-style pads: smaller than the window, so every window has a real pixel."""
+    pool = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    pads = tuple((draw(st.integers(0, pool[axis] - 1)), draw(st.integers(0, pool[axis] - 1))) for axis in range(2))
+    size = [draw(st.integers(max(pool[axis] - sum(pads[axis]), 1), 8)) for axis in range(2)]
+    return {"shape": (draw(st.integers(1, 2)), *size, draw(st.integers(1, 3))), "pool": pool, "strides": strides, "pads": pads}
+
+
+@SETTINGS
+@given(geometry=pool_geometries(), seed=st.integers(0, 2**16))
+def test_pooling_matches_the_definition_for_any_geometry(geometry: dict, seed: int) -> None:
+    x = random(np.random.default_rng(seed), *geometry["shape"])
+    args = (geometry["pool"], geometry["strides"], geometry["pads"])
+    assert_matches(ops.max_pool2d(x, *args), naive.max_pool2d(x, *args))
+    assert_matches(ops.average_pool2d(x, *args), naive.average_pool2d(x, *args))
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_global_pools(keepdims: bool) -> None:
+    x = random(np.random.default_rng(12), 2, 5, 4, 3)
+    assert_matches(ops.global_average_pool2d(x, keepdims), naive.global_pool(x, "mean", keepdims))
+    assert_matches(ops.global_max_pool2d(x, keepdims), naive.global_pool(x, "max", keepdims))
+
+
+# ---------------------------------------------------------------- per-pixel layers
+
+
+def test_batch_normalization_is_the_inference_formula() -> None:
+    rng = np.random.default_rng(13)
+    x = random(rng, 2, 3, 4, 5)
+    gamma, beta, mean = random(rng, 5), random(rng, 5), random(rng, 5)
+    variance = np.abs(random(rng, 5)) + np.float32(0.1)
+    actual = ops.batch_normalization(x, gamma, beta, mean, variance, 1e-3)
+    assert_matches(actual, naive.batch_normalization(x, gamma, beta, mean, variance, 1e-3))
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4), (2, 2, 3, 4)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_dense_on_the_last_axis_of_any_rank(shape: tuple, with_bias: bool) -> None:
+    rng = np.random.default_rng(14)
+    x, kernel = random(rng, *shape), random(rng, 4, 6)
+    bias = random(rng, 6) if with_bias else None
+    assert_matches(ops.dense(x, kernel, bias), naive.dense(x, kernel, bias))
+
+
+def test_zero_padding2d() -> None:
+    x = random(np.random.default_rng(15), 2, 3, 4, 2)
+    pads = ((1, 2), (0, 3))
+    assert_matches(ops.zero_padding2d(x, pads), naive.zero_padding2d(x, pads))
+
+
+@pytest.mark.parametrize("size", [(2, 2), (3, 1), (1, 4)])
+def test_upsampling2d_nearest_and_bilinear(size: tuple[int, int]) -> None:
+    x = random(np.random.default_rng(16), 2, 3, 4, 2)
+    assert_matches(ops.upsampling2d(x, size, "nearest"), naive.upsampling_nearest(x, size))
+    assert_matches(ops.upsampling2d(x, size, "bilinear"), naive.upsampling_bilinear(x, size))
+
+
+def test_upsampling2d_rejects_other_interpolations() -> None:
+    with pytest.raises(ValueError, match="bicubic"):
+        ops.upsampling2d(np.zeros((1, 2, 2, 1), np.float32), (2, 2), "bicubic")  # type: ignore[arg-type]
+
+
+def test_copy_shifted_pads_and_cuts() -> None:
+    source = np.arange(12, dtype=np.float32).reshape(1, 3, 4, 1)
+    destination = np.empty((1, 3, 3, 1), np.float32)
+    copy_shifted(destination, source, -1, 2, -5.0)
+    np.testing.assert_array_equal(destination[0, :, :, 0], [[-5, -5, -5], [2, 3, -5], [6, 7, -5]])
+    copy_shifted(destination, source, 7, 0, 0.0)  # entirely outside
+    assert not destination.any()
+
+
+def test_row_blocks_only_split_past_the_limit() -> None:
+    assert row_blocks(3, 10, 100, 3000) == [(slice(0, 3), slice(0, 10))]
+    assert row_blocks(3, 10, 100, 2000) == [(slice(0, 2), slice(0, 10)), (slice(2, 4), slice(0, 10))]
+    assert row_blocks(2, 10, 100, 450) == [(slice(n, n + 1), slice(r, r + 4)) for n in range(2) for r in (0, 4, 8)]
+
+
+# ---------------------------------------------------------------- activations
+
+ACTIVATION_INPUTS = np.concatenate(
+    [np.array([-100, -20, -5, -3, -1, -1e-3, 0, 1e-3, 1, 3, 5, 20, 100], np.float32), random(np.random.default_rng(17), 200) * 4]
+)
+
+
+@pytest.mark.parametrize("name", sorted(ops.ACTIVATIONS))
+def test_activations_follow_keras_definitions(name: str) -> None:
+    x = ACTIVATION_INPUTS.reshape(1, -1) if name == "softmax" else ACTIVATION_INPUTS
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        actual = ops.ACTIVATIONS[name](x)
+    expected = naive.activation(name, x)
+    assert actual.dtype == np.float32 and actual.shape == x.shape
+    np.testing.assert_allclose(actual, expected, rtol=2e-6, atol=1e-37)
+
+
+def test_activation_choices_where_keras_versions_differ() -> None:
+    x = np.array([-1.0, 1.0], np.float32)
+    np.testing.assert_allclose(ops.ACTIVATIONS["hard_sigmoid"](x), [2 / 6, 4 / 6], rtol=1e-7)  # Keras 2: 0.3, 0.7
+    np.testing.assert_allclose(ops.ACTIVATIONS["leaky_relu"](x), [-0.2, 1.0], rtol=1e-7)  # Keras 3 default slope 0.2
+    exact = 0.5 * (1 + math.erf(1 / math.sqrt(2)))  # 0.84134..., the tanh approximation gives 0.84119...
+    np.testing.assert_allclose(ops.ACTIVATIONS["gelu"](x)[1], exact, rtol=1e-7)
+
+
+def test_softmax_is_stable_for_large_logits() -> None:
+    probabilities = ops.ACTIVATIONS["softmax"](np.array([[1000.0, 1001.0, -1000.0]], np.float32))
+    np.testing.assert_allclose(probabilities, [[1 / (1 + math.e), math.e / (1 + math.e), 0.0]], rtol=1e-6)
+
+
+def test_erfc_is_accurate_everywhere() -> None:
+    z = np.concatenate([np.linspace(-6, 6, 2001), np.linspace(6, 26, 501)])
+    expected = np.array([math.erfc(v) for v in z])
+    np.testing.assert_allclose(ops.erfc(z), expected, rtol=5e-9, atol=0)
+
+
+RELU_LAYER_CASES = [
+    (None, 0.0, 0.0),
+    (6.0, 0.0, 0.0),
+    (2.5, 0.0, 0.0),
+    (None, 0.1, 0.0),
+    (None, 0.3, 1.0),
+    (4.0, 0.5, 1.0),
+    (None, 0.0, 1.5),
+    (3.0, 0.0, -0.5),
+    (None, 0.2, -0.5),
+]
+
+
+@pytest.mark.parametrize(("max_value", "negative_slope", "threshold"), RELU_LAYER_CASES)
+def test_relu_layer_follows_keras(max_value: float | None, negative_slope: float, threshold: float) -> None:
+    x = ACTIVATION_INPUTS
+    actual = ops.relu_layer(x, max_value, negative_slope, threshold)
+    assert actual.dtype == np.float32
+    np.testing.assert_allclose(actual, naive.relu_layer(x, max_value, negative_slope, threshold), rtol=1e-6, atol=1e-6)
+
+
+# ---------------------------------------------------------------- float32 in, float32 out
+
+
+def test_every_op_returns_float32() -> None:
+    rng = np.random.default_rng(18)
+    x = random(rng, 1, 6, 6, 4)
+    outputs = [
+        ops.conv2d(x, random(rng, 3, 3, 4, 2), random(rng, 2), (1, 1), ((1, 1), (1, 1))),
+        ops.depthwise_conv2d(x, random(rng, 3, 3, 4, 1), None),
+        ops.separable_conv2d(x, random(rng, 3, 3, 4, 1), random(rng, 1, 1, 4, 3), random(rng, 3)),
+        ops.conv2d_transpose(x, random(rng, 3, 3, 2, 4), random(rng, 2), (2, 2), "same"),
+        ops.max_pool2d(x, (2, 2), (2, 2)),
+        ops.average_pool2d(x, (3, 3), (1, 1), ((1, 1), (1, 1))),
+        ops.global_average_pool2d(x),
+        ops.global_max_pool2d(x, keepdims=True),
+        ops.batch_normalization(x, *(random(rng, 4) for _ in range(3)), np.ones(4, np.float32), 1e-3),
+        ops.dense(x, random(rng, 4, 3), random(rng, 3)),
+        ops.zero_padding2d(x, ((1, 1), (2, 2))),
+        ops.upsampling2d(x, (2, 2), "bilinear"),
+        ops.upsampling2d(x, (2, 2), "nearest"),
+        ops.relu_layer(x, 6.0, 0.1, 0.5),
+    ]
+    assert all(output.dtype == np.float32 for output in outputs)

@@ -1,0 +1,28 @@
+"""The app factory for the tui tests: fixed seed, the preset's default sample image, and saving
+into a temporary folder, so every test and snapshot is deterministic and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from convtui.model.preset import load_preset
+from convtui.model.stack import Stack
+from convtui.tui.app import ConvtuiApp
+
+MakeApp = Callable[..., ConvtuiApp]
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> MakeApp:
+    """`make_app("vgg16")` or `make_app(stack=Stack(...))`; seed 0 and the preset's default image."""
+
+    def make(preset: str = "seed-28x28x1", *, stack: Stack | None = None, **options: object) -> ConvtuiApp:
+        options.setdefault("save_folder", tmp_path)
+        chosen = stack if stack is not None else load_preset(preset)
+        return ConvtuiApp(chosen, source=None if stack is not None else preset, seed=0, **options)  # type: ignore[arg-type]
+
+    return make

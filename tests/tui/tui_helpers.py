@@ -1,0 +1,86 @@
+"""Helpers for driving the app in tests: wait until the forward pass has finished and the screen
+has settled, type into fields, read the table back, render a view to plain text.
+
+Tests are plain functions that call `run_app(app, scenario)`: no async test plugin is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Awaitable, Callable
+
+from rich.console import Console, RenderableType
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from convtui.tui.app import ConvtuiApp
+from convtui.render.summary import COLUMNS, input_row, layer_row
+from convtui.tui.widgets.stack_table import SHOWN_COLUMNS, StackTable, weight_shapes_text
+
+Scenario = Callable[[Pilot[None]], Awaitable[None]]
+
+
+def run_app(app: ConvtuiApp, scenario: Scenario, size: tuple[int, int] = (120, 40)) -> None:
+    """Run `scenario` against the app in a headless terminal of `size`, after the first run settled."""
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await scenario(pilot)
+
+    asyncio.run(main())
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait for the forward pass and for every message it sent to be handled."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def press_and_settle(pilot: Pilot[None], *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
+    """Replace the text of an Input on the active screen, as if typed."""
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    field.value = ""
+    await pilot.pause()
+    await pilot.press(*text)
+    await pilot.pause()
+
+
+def freeze_cursors(pilot: Pilot[None]) -> None:
+    """No blinking cursor in a snapshot: each Input's cursor shows steadily."""
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+
+
+def expected_rows(app: ConvtuiApp) -> list[list[str]]:
+    """What the table must show: the summary's rows for `stack.infer()` of the app's current stack."""
+    stack_info = app.stack.infer()
+    convention = app.view_state.convention
+    rows = [input_row(stack_info, convention)]
+    for info in stack_info.layers:
+        row = layer_row(info, convention)
+        row[COLUMNS.index("Weights")] = weight_shapes_text(info, convention)
+        rows.append(row)
+    return [[row[COLUMNS.index(name)] for name in SHOWN_COLUMNS] for row in rows]
+
+
+def table_rows(app: ConvtuiApp) -> list[list[str]]:
+    table = app.screen.query_one(StackTable)
+    return [[cell.plain for cell in table.get_row_at(index)] for index in range(table.row_count)]
+
+
+def render_text(renderable: RenderableType, width: int = 120) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined]
