@@ -188,13 +188,14 @@ def run_summary(arguments: argparse.Namespace) -> int:
 
 def run_presets(arguments: argparse.Namespace) -> int:
     from rich.table import Table
+    from rich.text import Text
 
     from convtui.model.preset import builtin_preset_names, load_preset
 
     table = Table("Preset", "Input", "Layers", "Params", "Description", box=None, header_style="bold")
     for name in builtin_preset_names():
         stack = load_preset(name)
-        table.add_row(name, "x".join(map(str, stack.input_shape)), str(len(stack.layers)), f"{stack.infer().total_params:,}", stack.description)
+        table.add_row(name, "x".join(map(str, stack.input_shape)), str(len(stack.layers)), f"{stack.infer().total_params:,}", Text(stack.description))
     output_console().print(table)
     return 0
 

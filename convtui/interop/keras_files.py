@@ -19,7 +19,6 @@ import numpy as np
 
 from convtui.interop.errors import ModelImportError
 
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".json")
 KERAS_CONFIG_MEMBER = "config.json"
 KERAS_WEIGHTS_MEMBER = "model.weights.h5"
 H5PY_MISSING = "needs h5py to read HDF5 data, and it is not installed; run `pip install h5py` (or `pip install convtui[keras]`)"
@@ -39,11 +38,6 @@ class KerasModelFile:
     model: Mapping[str, Any]
     weights: LayerArrays | None
     weights_by: Literal["saving_path", "layer_name"]
-
-
-def is_model_file(path: str | Path) -> bool:
-    """A Keras model file by its suffix (.keras, .h5, .hdf5, .json); the reader checks the content."""
-    return Path(path).suffix.lower() in MODEL_SUFFIXES
 
 
 def read_model_file(path: Path) -> KerasModelFile:

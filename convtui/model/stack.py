@@ -42,12 +42,17 @@ class ReceptiveField:
         if window == GLOBAL_WINDOW:
             return replace(self, is_global=True)
         assert isinstance(window, Window)
-        size = tuple(self.size[a] + (window.kernel[a] - 1) * self.jump[a] for a in (0, 1))
+        size = tuple(self.size[a] + in_input_pixels(window.kernel[a] - 1, self.jump[a]) for a in (0, 1))
         start = tuple(
-            self.start[a] + ((window.kernel[a] - 1) / 2 - window.pad_before[a]) * self.jump[a] for a in (0, 1)
+            self.start[a] + in_input_pixels((window.kernel[a] - 1) / 2 - window.pad_before[a], self.jump[a]) for a in (0, 1)
         )
         jump = tuple(self.jump[a] * window.stride[a] for a in (0, 1))
         return ReceptiveField(size, jump, start)  # type: ignore[arg-type]
+
+
+def in_input_pixels(steps: float, jump: float) -> float:
+    """steps * jump, where no step adds nothing even when a deep stack made the jump infinite."""
+    return 0.0 if steps == 0 else steps * jump
 
 
 INPUT_FIELD = ReceptiveField(size=(1.0, 1.0), jump=(1.0, 1.0), start=(0.0, 0.0))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from typing import Any
 
 from rich import box
@@ -117,7 +118,7 @@ def notes(stack_info: StackInfo, convention: Convention) -> list[str]:
 
 
 def summary_table(stack_info: StackInfo, convention: Convention = "keras", *, title: str | None = None) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, header_style="bold", title_style="bold", pad_edge=False)
+    table = Table(title=Text(title) if title else None, box=box.SIMPLE_HEAD, header_style="bold", title_style="bold", pad_edge=False)
     for name in COLUMNS:
         wraps = name in ("Layer", "Weights")
         table.add_column(name, justify="right" if name in ("#", "Params", "MACs") else "left", no_wrap=not wraps, overflow="fold")
@@ -185,12 +186,17 @@ def summary_csv(stack_info: StackInfo, convention: Convention = "keras") -> str:
     return buffer.getvalue()
 
 
+def finite_or_none(value: float) -> float | None:
+    """JSON has no Infinity: a field that overflowed a float (absurdly deep stacks) becomes null."""
+    return value if math.isfinite(value) else None
+
+
 def receptive_field_dict(field: ReceptiveField | None) -> Any:
     if field is None:
         return None
     if field.is_global:
         return "global"
-    return {"size": list(field.size), "jump": list(field.jump), "start": list(field.start)}
+    return {key: [finite_or_none(side) for side in getattr(field, key)] for key in ("size", "jump", "start")}
 
 
 def layer_dict(info: LayerInfo, convention: Convention) -> dict[str, Any]:
@@ -226,4 +232,4 @@ def summary_dict(stack_info: StackInfo, convention: Convention = "keras") -> dic
 
 
 def summary_json(stack_info: StackInfo, convention: Convention = "keras") -> str:
-    return json.dumps(summary_dict(stack_info, convention), indent=2) + "\n"
+    return json.dumps(summary_dict(stack_info, convention), indent=2, allow_nan=False) + "\n"

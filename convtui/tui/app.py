@@ -6,6 +6,7 @@ Views never hold a stack of their own: they follow `view_state`, which the App r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +39,9 @@ from convtui.tui.widgets.explain import ExplainView
 from convtui.tui.widgets.feature_maps import FeatureMapsView
 
 
+PROGRESS_AFTER_SECONDS = 0.25
+
+
 def default_image(stack: Stack) -> str:
     """A colour picture for colour inputs, the digit for everything else."""
     return "scene" if stack.input_shape[2] == 3 else "digit"
@@ -52,6 +56,8 @@ class ConvtuiApp(App[None]):
     TITLE = "convtui"
 
     view_state: reactive[ViewState] = reactive(None, init=False)  # type: ignore[arg-type]
+    run_progress: reactive[tuple[int, int] | None] = reactive(None)
+    """(layers done, layers in all) while a forward pass runs; None when none does."""
 
     def __init__(
         self,
@@ -72,6 +78,7 @@ class ConvtuiApp(App[None]):
         self.max_memory = max_memory
         self.save_folder = save_folder
         self.images = ImageCache()
+        self.run_started = 0.0
         self.set_reactive(ConvtuiApp.view_state, ViewState(stack.infer(), convention, selected_layer=0 if stack.layers else -1))
 
     # --- the stack and what derives from it ------------------------------------------------
@@ -84,7 +91,6 @@ class ConvtuiApp(App[None]):
         return MainScreen()
 
     def on_mount(self) -> None:
-        self.update_title()
         self.start_run()
 
     def update_title(self) -> None:
@@ -99,18 +105,10 @@ class ConvtuiApp(App[None]):
             self.stack_changed(select)
 
     def stack_changed(self, select: int | None = None) -> None:
-        """Propagate shapes at once, then rerun the forward pass in the background."""
+        """Propagate shapes at once (the table follows), then rerun the forward pass."""
         stack_info = self.stack.infer()
         selected = self.view_state.selected_layer if select is None else select
-        selected = max(-1, min(selected, len(stack_info.layers) - 1))
-        self.view_state = replace(
-            self.view_state,
-            stack_info=stack_info,
-            selected_layer=selected,
-            run=RunState(stack_info, "running", 0, len(stack_info.layers)),
-        )
-        self.update_title()
-        self.start_run()
+        self.start_run(stack_info=stack_info, selected_layer=max(-1, min(selected, len(stack_info.layers) - 1)))
 
     def select_layer(self, index: int) -> None:
         if index != self.view_state.selected_layer:
@@ -128,14 +126,18 @@ class ConvtuiApp(App[None]):
 
     def set_image(self, source: str) -> None:
         self.image_source = source
-        self.update_title()
-        self.stack_changed()
+        self.start_run()
 
     # --- the forward pass ------------------------------------------------------------------
 
-    def start_run(self) -> None:
-        stack_info = self.view_state.stack_info
-        self.view_state = replace(self.view_state, run=RunState(stack_info, "running", 0, len(stack_info.layers)))
+    def start_run(self, **changes: object) -> None:
+        """Apply `changes` to the view state, mark it running, and run the current stack in the background."""
+        stack_info = changes.get("stack_info", self.view_state.stack_info)
+        assert isinstance(stack_info, StackInfo)
+        self.view_state = replace(self.view_state, **changes, run=RunState(stack_info, "running"))  # type: ignore[arg-type]
+        self.update_title()
+        self.run_started = time.monotonic()
+        self.run_progress = None
         self.run_forward(self.stack, stack_info, self.seed, self.image_source)
 
     @work(thread=True, exclusive=True, group="forward", exit_on_error=False)
@@ -161,17 +163,16 @@ class ConvtuiApp(App[None]):
             self.post_message(ForwardFinished(stack_info, result))
 
     def on_forward_progress(self, message: ForwardProgress) -> None:
-        state = self.view_state
-        if state.stack_info is message.stack_info and state.run.status == "running":
-            run = RunState(message.stack_info, "running", message.layers_done, message.layers_total)
-            self.view_state = replace(state, run=run)
+        """Show progress only for a run long enough to notice, so quick reruns redraw nothing extra."""
+        slow = time.monotonic() - self.run_started > PROGRESS_AFTER_SECONDS
+        if slow and self.view_state.stack_info is message.stack_info and self.view_state.run.status == "running":
+            self.run_progress = (message.layers_done, message.layers_total)
 
     def on_forward_finished(self, message: ForwardFinished) -> None:
         state = self.view_state
         if state.stack_info is message.stack_info:
-            total = len(message.stack_info.layers)
-            run = RunState(message.stack_info, "done", total, total, message.result, message.result.message)
-            self.view_state = replace(state, run=run)
+            self.run_progress = None
+            self.view_state = replace(state, run=RunState(message.stack_info, "done", message.result))
 
     # --- editing ---------------------------------------------------------------------------
 
@@ -233,7 +234,6 @@ class ConvtuiApp(App[None]):
         def chosen(seed: int | None) -> None:
             if seed is not None and seed != self.seed:
                 self.seed = seed
-                self.update_title()
                 self.start_run()
 
         self.push_screen(Prompt("Seed", "the seed of the initial weights (Keras initialisers)", str(self.seed), seed_answer), chosen)

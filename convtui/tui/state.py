@@ -21,14 +21,11 @@ RunStatus = Literal["idle", "running", "done", "failed"]
 
 @dataclass(frozen=True, eq=False)
 class RunState:
-    """The forward pass for one stack: in progress (layers done of total), finished, or refused."""
+    """The forward pass for one stack: in progress or finished (its progress is the App's `run_progress`)."""
 
     stack_info: StackInfo | None = None
     status: RunStatus = "idle"
-    layers_done: int = 0
-    layers_total: int = 0
     result: RunResult | None = None
-    message: str = ""
 
     def is_for(self, stack_info: StackInfo) -> bool:
         return self.stack_info is stack_info

@@ -94,6 +94,15 @@ def presets_folder(tmp_path_factory) -> Path:
     return folder
 
 
+def strict_json(text: str):
+    """JSON as RFC 8259 defines it: NaN and Infinity are not JSON."""
+
+    def refuse(name: str):
+        raise AssertionError(f"{name} is not a JSON value")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def one_line(result) -> str:
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
@@ -116,7 +125,7 @@ def test_summary_table_of_the_seed(run_cli, presets_folder):
 def test_summary_json_schema_and_figures(run_cli, presets_folder):
     result = run_cli("summary", presets_folder / "seed.toml", "--json")
     assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
+    data = strict_json(result.stdout)
     assert TOP_KEYS <= set(data)
     assert data["input_shape"] == [28, 28, 1]
     assert data["valid"] is True
@@ -145,7 +154,7 @@ def test_format_json_is_the_same_as_the_json_flag(run_cli, presets_folder):
 def test_torch_convention_json(run_cli, presets_folder):
     result = run_cli("summary", presets_folder / "mixed.toml", "--json", "--convention", "torch")
     assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
+    data = strict_json(result.stdout)
     assert data["input_shape"] == [8, 16, 12]
     depthwise, batch_norm, transpose, pooled, dense = data["layers"]
     assert depthwise["output_shape"] == [16, 16, 12]
@@ -161,7 +170,7 @@ def test_torch_convention_json(run_cli, presets_folder):
 
 
 def test_torch_convention_seed(run_cli, presets_folder):
-    data = json.loads(run_cli("summary", presets_folder / "seed.toml", "--json", "--convention", "torch").stdout)
+    data = strict_json(run_cli("summary", presets_folder / "seed.toml", "--json", "--convention", "torch").stdout)
     assert data["input_shape"] == [1, 28, 28]
     assert data["layers"][1]["output_shape"] == [64, 24, 24]
     assert data["layers"][1]["weights"] == {"weight": [64, 32, 3, 3], "bias": [64]}
@@ -215,7 +224,7 @@ def test_invalid_stack_exits_1_and_still_prints_the_table(run_cli, presets_folde
 def test_invalid_stack_json_marks_the_layer_and_the_ones_after(run_cli, presets_folder):
     result = run_cli("summary", presets_folder / "broken.toml", "--json")
     assert result.returncode == 1
-    data = json.loads(result.stdout)
+    data = strict_json(result.stdout)
     assert data["valid"] is False
     pool, _, conv, dense = data["layers"]
     assert pool["output_shape"] == [7, 7, 3] and pool["error"] is None
@@ -243,7 +252,7 @@ def test_presets_lists_every_builtin(run_cli):
 
 
 def test_summary_of_a_builtin_by_name(run_cli):
-    data = json.loads(run_cli("summary", "seed-28x28x1", "--json").stdout)
+    data = strict_json(run_cli("summary", "seed-28x28x1", "--json").stdout)
     assert data["total_params"] == 18_816
 
 
@@ -279,3 +288,25 @@ def test_absurd_but_valid_sizes_do_not_crash_the_summary(run_cli, tmp_path):
         result = run_cli("summary", path, *arguments)
         assert "Traceback" not in result.stderr, result.stderr[-400:]
         assert result.returncode in (0, 1, 2)
+
+
+def test_a_very_deep_stack_gives_standard_json(run_cli, tmp_path):
+    # 1,100 "same" stride-2 poolings are valid (1x1 stays 1x1); the receptive field outgrows any float.
+    text = "input_shape = [8, 8, 1]\n" + '\n[[layers]]\ntype = "MaxPooling2D"\npadding = "same"\n' * 1100
+    text += '\n[[layers]]\ntype = "MaxPooling2D"\npool_size = 1\nstrides = 2\npadding = "same"\n'
+    path = tmp_path / "deep.toml"
+    path.write_text(text, encoding="utf-8")
+    result = run_cli("summary", path, "--json")
+    assert result.returncode == 0, result.stderr[-400:]
+    data = strict_json(result.stdout)
+    assert len(data["layers"]) == 1101 and data["valid"] is True
+
+
+@pytest.mark.parametrize("name", ["net [/bold] v2", "[bold red]loud[/bold red] net", "weights[0]"])
+def test_a_stack_name_is_printed_as_written(run_cli, tmp_path, name):
+    path = tmp_path / "named.toml"
+    path.write_text(f'name = "{name}"\ninput_shape = [28, 28, 1]\n\n[[layers]]\ntype = "Flatten"\n', encoding="utf-8")
+    result = run_cli("summary", path)
+    assert "Traceback" not in result.stderr, result.stderr[-300:]
+    assert result.returncode == 0
+    assert name in result.stdout

@@ -7,6 +7,8 @@ import math
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convtui.model import Stack, builtin_preset_names, load_preset
 from convtui.model.explain import Formula, explain
@@ -169,7 +171,7 @@ THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 ARITHMETIC = re.compile(r"^[\d\s+\-*/().,a-z]*$")
 
 
-def evaluate(formula: str) -> tuple[float, int] | None:
+def evaluate(formula: str) -> tuple[float, float] | None:
     """(value of the left side, the number on the right) of 'arithmetic = number ...', or None."""
     if " = " not in formula:
         return None
@@ -177,10 +179,11 @@ def evaluate(formula: str) -> tuple[float, int] | None:
     left = THOUSANDS.sub("", WORDS.sub("", left))
     if not ARITHMETIC.match(left) or not re.search(r"\d", left) or re.search(r"[a-z]{2,}", left.replace("floor", "").replace("ceil", "").replace("max", "")):
         return None
-    stated = re.match(r"[\d,]+", right)
+    stated = re.match(r"[\d,]+(\.\d+)?", right)
     assert stated, formula
     value = eval(left, {"__builtins__": {}, "floor": math.floor, "ceil": math.ceil, "max": max})  # noqa: S307
-    return value, int(stated.group().replace(",", ""))
+    number = stated.group().replace(",", "")
+    return value, float(number) if "." in number else int(number)
 
 
 CATALOGUE_STACK = Stack(
@@ -240,3 +243,53 @@ def test_formulas_come_in_reading_order():
     quantities = [f.quantity for f in explain(seed_stack().infer(), 1)]
     assert quantities[:5] == ["does", "out H", "out W", "out C", "output shape"]
     assert quantities.index("params") < quantities.index("MACs") < quantities.index("receptive field")
+
+
+# --- the same, on random valid stacks -------------------------------------------------------
+
+
+@st.composite
+def random_layers(draw):
+    kind = draw(st.sampled_from(["conv", "depthwise", "separable", "transpose", "pool", "avg", "zero", "up", "bn", "dense"]))
+    k = draw(st.integers(1, 4))
+    s = draw(st.integers(1, 3))
+    d = draw(st.integers(1, 2)) if s == 1 else 1
+    padding = draw(st.sampled_from(["valid", "same", 1]))
+    window_padding = padding if isinstance(padding, str) else "same"
+    return {
+        "conv": lambda: Conv2D(filters=draw(st.integers(1, 6)), kernel_size=[k, draw(st.integers(1, 4))], strides=s, dilation_rate=d, padding=padding),
+        "depthwise": lambda: DepthwiseConv2D(kernel_size=k, strides=[s, 1], padding=padding, depth_multiplier=draw(st.integers(1, 2))),
+        "separable": lambda: SeparableConv2D(filters=3, kernel_size=k, dilation_rate=d, strides=s, padding=padding),
+        "transpose": lambda: Conv2DTranspose(filters=2, kernel_size=k, strides=s, padding=window_padding),
+        "pool": lambda: MaxPooling2D(pool_size=k, strides=s, padding=window_padding),
+        "avg": lambda: AveragePooling2D(pool_size=[k, 1], padding=window_padding),
+        "zero": lambda: ZeroPadding2D(padding=[[k, 0], [0, s]]),
+        "up": lambda: UpSampling2D(size=[s, k]),
+        "bn": lambda: BatchNormalization(),
+        "dense": lambda: Dense(units=draw(st.integers(1, 5))),
+    }[kind]()
+
+
+@settings(max_examples=120, deadline=None)
+@given(layers=st.lists(random_layers(), min_size=1, max_size=5), side=st.integers(6, 30), channels=st.integers(1, 4))
+def test_random_stacks_formulas_evaluate_to_the_figures_they_state(layers, side, channels):
+    stack_info = Stack((side, side + 1, channels), tuple(layers)).infer()
+    for index, info in enumerate(stack_info.layers):
+        if info.status != "ok":
+            continue
+        for convention in ("keras", "torch"):
+            for formula in explain(stack_info, index, convention):
+                result = evaluate(formula.formula)
+                if result is None:
+                    continue
+                value, stated = result
+                if isinstance(stated, float) or "." in formula.formula.split(" = ")[0]:
+                    assert math.isclose(value, stated, rel_tol=1e-2), (index, formula)  # shown to 3 figures
+                else:
+                    assert value == stated, (index, formula)
+                if formula.quantity == "params":
+                    assert stated == info.params
+                if formula.quantity == "MACs":
+                    assert stated == info.macs
+                if formula.quantity in ("out H", "out W") and len(info.output_shape) == 3:
+                    assert stated == info.output_shape["HW".index(formula.quantity[-1])]

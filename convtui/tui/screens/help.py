@@ -42,5 +42,5 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="dialog", classes="help"):
             yield Label("Keys", classes="dialog-title")
             with VerticalScroll():
-                yield Static(keys_table(self.sections))
+                yield Static(keys_table(self.sections), id="keys")
             yield Static("Every action is also in the command palette (ctrl+p). Esc closes.", classes="dialog-hint")

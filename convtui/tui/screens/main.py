@@ -18,6 +18,7 @@ from convtui.tui.widgets.feature_maps import FeatureMapsView
 from convtui.tui.widgets.input_view import InputView
 from convtui.tui.widgets.kernels import KernelsView
 from convtui.tui.widgets.stack_table import StackTable
+from convtui.tui.widgets.run_status import RunStatus
 from convtui.tui.widgets.state_view import VIEW_STATE
 from convtui.tui.widgets.totals import StackTotals
 
@@ -45,17 +46,19 @@ class MainScreen(Screen[None]):
             with Vertical(id="stack-pane"):
                 yield StackTable(id="stack-table")
                 yield StackTotals(id="totals")
-            with TabbedContent(id="views"):
-                with TabPane("Feature maps", id="feature-maps"):
-                    yield FeatureMapsView(id="feature-maps-view")
-                with TabPane("Explain", id="explain"):
-                    with VerticalScroll():
-                        yield ExplainView(id="explain-view")
-                with TabPane("Kernels", id="kernels"):
-                    with VerticalScroll():
-                        yield KernelsView(id="kernels-view")
-                with TabPane("Input", id="input"):
-                    yield InputView(id="input-view")
+            with Vertical(id="view-pane"):
+                with TabbedContent(id="views"):
+                    with TabPane("Feature maps", id="feature-maps"):
+                        yield FeatureMapsView(id="feature-maps-view")
+                    with TabPane("Explain", id="explain"):
+                        with VerticalScroll():
+                            yield ExplainView(id="explain-view")
+                    with TabPane("Kernels", id="kernels"):
+                        with VerticalScroll():
+                            yield KernelsView(id="kernels-view")
+                    with TabPane("Input", id="input"):
+                        yield InputView(id="input-view")
+                yield RunStatus()
         yield Footer()
 
     def on_mount(self) -> None:

@@ -17,11 +17,10 @@ def run_notice(state: ViewState) -> Notice | None:
         return f"Layer {layer.index} cannot run: {layer.error}", "error" if layer.status == "invalid" else "muted"
     run = state.run
     if not run.is_for(state.stack_info) or run.status in ("idle", "running"):
-        total = run.layers_total or len(state.stack_info.layers)
-        return f"Running the forward pass: layer {run.layers_done} of {total} ...", "progress"
+        return "Running the forward pass ...", "progress"
     result = run.result
     if result is None or result.image is None:
-        return (result.message if result else run.message) or "The forward pass did not run.", "error"
+        return (result.message if result else "") or "The forward pass did not run.", "error"
     if state.selected_layer >= 0 and result.output(state.selected_layer) is None:
         return result.message or "This layer did not run.", "error"
     return None

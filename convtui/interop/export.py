@@ -1,0 +1,55 @@
+"""`export_source`: the one entry point that turns a stack into runnable Keras or PyTorch code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from convtui.errors import ConvtuiError, EngineError
+from convtui.interop.export_keras import keras_source
+from convtui.interop.export_pytorch import pytorch_source
+from convtui.model.stack import Stack
+
+ExportTarget = Literal["keras", "pytorch"]
+EXPORT_TARGETS: tuple[ExportTarget, ...] = ("keras", "pytorch")
+
+
+def export_source(stack: Stack, target: ExportTarget, weights_path: str | None = None) -> str:
+    """Python source whose `build_model()` builds the stack in `target`; with `weights_path`, loading that .npz.
+
+    An absolute `weights_path` is written as is; a relative one is resolved, at run time, from the
+    generated file's folder (so the .py and the .npz can move together).
+    """
+    stack_info = stack.infer()
+    invalid = stack_info.first_invalid
+    if invalid is not None:
+        raise ConvtuiError(
+            f"{invalid.error}; fix it before exporting",
+            layer_index=invalid.index,
+            layer_type=invalid.layer.type_name,
+            exit_code=1,
+        )
+    if target == "keras":
+        return keras_source(stack, stack_info, weights_path)
+    if target == "pytorch":
+        return pytorch_source(stack, stack_info, weights_path)
+    raise ConvtuiError(f'unknown export target "{target}"; choose one of {", ".join(EXPORT_TARGETS)}', field_name="--to")
+
+
+def check_weights_file(path: str | Path, stack: Stack) -> None:
+    """The exported code will load every weight of the stack from `path`: check now that each is there, in shape.
+
+    The engine is imported here, not above, so that building the CLI's parser stays free of numpy.
+    """
+    from convtui.engine.weights import IGNORED_KEYS, load_weights, read_npz
+
+    stack_info = stack.infer()
+    load_weights(path, stack_info)  # refuses unknown keys and wrong shapes, naming them
+    present = {key for key in read_npz(path) if not IGNORED_KEYS.match(key)}
+    missing = [f"layers.{info.index}.{weight.name}" for info in stack_info.layers for weight in info.weights if f"layers.{info.index}.{weight.name}" not in present]
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise EngineError(
+            f"lacks {len(missing)} of the stack's weights ({shown}); give the .npz that `convtui import` or `convtui run --save` wrote for this stack",
+            file=str(path),
+        )

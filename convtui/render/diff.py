@@ -1,0 +1,121 @@
+"""A stack diff as a Rich table: both stacks side by side, what changed highlighted, then the totals' change.
+
+Shared by `convtui diff` and the app's compare view; it renders a `StackDiff` and computes nothing.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from convtui.model.convention import Convention, display_shape, shape_text
+from convtui.model.diff import LayerDiff, RowKind, StackDiff
+from convtui.model.layers import Shape
+from convtui.model.stack import LayerInfo
+from convtui.render.summary import readable_count
+
+KIND_MARKS: dict[RowKind, tuple[str, str]] = {
+    "unchanged": (" ", ""),
+    "edited": ("~", "yellow"),
+    "replaced": ("~", "yellow"),
+    "added": ("+", "green"),
+    "removed": ("-", "red"),
+}
+CHANGED = "bold"
+
+
+def signed(number: int, *, readable: bool = False) -> str:
+    text = readable_count(abs(number)) if readable else f"{abs(number):,}"
+    return f"+{text}" if number > 0 else f"-{text}" if number < 0 else "0"
+
+
+def change_text(before: int, after: int, *, readable: bool = False) -> str:
+    """ "1,200 -> 2,400 (+1,200, +100.0%)", or the one value when equal."""
+    def show(number: int) -> str:
+        return readable_count(number) if readable else f"{number:,}"
+
+    if before == after:
+        return show(after)
+    percent = f", {(after - before) / before:+.1%}" if before else ""
+    return f"{show(before)} -> {show(after)} ({signed(after - before, readable=readable)}{percent})"
+
+
+def output_text(info: LayerInfo | None, convention: Convention) -> str:
+    if info is None:
+        return ""
+    if info.status != "ok":
+        return "invalid" if info.status == "invalid" else "-"
+    return shape_text(display_shape(info.output_shape, convention) if info.output_shape else None)
+
+
+def side_cells(info: LayerInfo | None, convention: Convention, changed: bool) -> list[Text]:
+    if info is None:
+        return [Text(""), Text(""), Text("")]
+    style = "red" if info.status == "invalid" else CHANGED if changed else ""
+    return [Text(str(info.index), style="dim"), Text(info.layer.label), Text(output_text(info, convention), style=style)]
+
+
+def figure_cell(before: int, after: int, *, readable: bool = False) -> Text:
+    return Text(change_text(before, after, readable=readable), style=CHANGED if before != after else "dim")
+
+
+def row_cells(row: LayerDiff, convention: Convention) -> list[Text]:
+    mark, style = KIND_MARKS[row.kind]
+    params = (row.before.params if row.before else 0, row.after.params if row.after else 0)
+    macs = (row.before.macs if row.before else 0, row.after.macs if row.after else 0)
+    return [
+        Text(mark, style=style),
+        *side_cells(row.before, convention, row.output_changed),
+        *side_cells(row.after, convention, row.output_changed),
+        figure_cell(*params),
+        figure_cell(*macs, readable=True),
+    ]
+
+
+def diff_table(diff: StackDiff, convention: Convention = "keras", *, titles: tuple[str, str] = ("A", "B")) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    table.add_column("", no_wrap=True)
+    for title in titles:
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column(title, overflow="fold")
+        table.add_column("Output", no_wrap=True)
+    table.add_column("Params", justify="right", overflow="fold")
+    table.add_column("MACs", justify="right", overflow="fold")
+    input_style = CHANGED if diff.input_changed else ""
+    table.add_row(
+        "", "", "Input", Text(stack_shape_text(diff.before.input_shape, convention), style=input_style),
+        "", "Input", Text(stack_shape_text(diff.after.input_shape, convention), style=input_style), "", "",
+    )
+    for row in diff.rows:
+        table.add_row(*row_cells(row, convention), style=KIND_MARKS[row.kind][1] if row.kind in ("added", "removed") else "")
+    return table
+
+
+def totals_table(diff: StackDiff, convention: Convention) -> Table:
+    before, after = diff.before, diff.after
+    counts = ", ".join(f"{diff.count(kind)} {kind}" for kind in ("added", "removed", "edited", "replaced") if diff.count(kind))
+    outputs = [stack_shape_text(shape, convention) for shape in diff.output_shapes]
+    totals = Table.grid(padding=(0, 2))
+    totals.add_column(style="bold")
+    totals.add_column()
+    totals.add_row("Layers:", change_text(len(before.layers), len(after.layers)) + (f"; {counts}" if counts else ""))
+    totals.add_row("Output:", outputs[0] if outputs[0] == outputs[1] else f"{outputs[0]} -> {outputs[1]}")
+    totals.add_row("Total params:", change_text(before.total_params, after.total_params))
+    totals.add_row("Trainable params:", change_text(before.trainable_params, after.trainable_params))
+    totals.add_row("Total MACs:", change_text(before.total_macs, after.total_macs, readable=True))
+    return totals
+
+
+def stack_shape_text(shape: Shape | None, convention: Convention) -> str:
+    """A stack's input or output shape; None is the output of a stack with an invalid layer."""
+    return shape_text(display_shape(shape, convention)) if shape is not None else "invalid"
+
+
+def diff_renderable(diff: StackDiff, convention: Convention = "keras", *, titles: tuple[str, str] = ("A", "B")) -> RenderableType:
+    """The side-by-side table, the totals' change, and a line saying so when nothing changed."""
+    parts: list[RenderableType] = [diff_table(diff, convention, titles=titles), totals_table(diff, convention)]
+    if diff.identical:
+        parts.append(Text("The two stacks are identical.", style="dim"))
+    return Group(*parts)

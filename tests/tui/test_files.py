@@ -1,0 +1,152 @@
+"""Pilot tests: save, save as, reopen, open another preset, and the question before losing changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import MakeApp
+from textual.pilot import Pilot
+from tui_helpers import press_and_settle, run_app, table_rows, type_into
+
+from convtui.model.preset import load_preset
+from convtui.tui.screens.prompt import Prompt
+from convtui.tui.screens.unsaved import UnsavedChanges
+
+
+async def change_filters(pilot: Pilot[None], filters: str) -> None:
+    await press_and_settle(pilot, "down", "e")
+    await type_into(pilot, "#field-filters", filters)
+    await press_and_settle(pilot, "enter")
+
+
+def test_saving_a_builtin_writes_the_users_own_copy_and_reopening_shows_it(make_app: MakeApp, tmp_path: Path) -> None:
+    app = make_app()
+    copy = tmp_path / "seed-28x28x1.toml"
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await change_filters(pilot, "16")
+        assert app.history.is_dirty and app.title.endswith("*")
+        await press_and_settle(pilot, "s")
+        assert copy.exists() and not app.history.is_dirty and app.title == "seed-28x28x1"
+        assert app.source == str(copy)
+        assert any("your own copy" in notification.message for notification in app._notifications)
+
+    run_app(app, scenario)
+    assert load_preset(copy) == app.stack
+    assert load_preset("seed-28x28x1").layers[1].filters == 64, "the built-in preset is left as shipped"
+
+    reopened = make_app(str(copy))
+
+    async def check_reopened(pilot: Pilot[None]) -> None:
+        assert table_rows(reopened)[2][2:] == ["(24, 24, 16)", "(3, 3, 32, 16) (16,)", "4,624"]
+        assert not reopened.history.is_dirty
+
+    run_app(reopened, check_reopened)
+
+
+def test_save_as_writes_where_asked_and_later_saves_go_there(make_app: MakeApp, tmp_path: Path) -> None:
+    app = make_app("lenet5")
+    target = tmp_path / "mine"
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "S")
+        assert isinstance(app.screen, Prompt)
+        await type_into(pilot, "#answer", str(tmp_path / "no-such-folder" / "x"))
+        assert "does not exist" in str(app.screen.query_one("#reason").render())
+        await type_into(pilot, "#answer", str(target))
+        await press_and_settle(pilot, "enter")
+        assert (tmp_path / "mine.toml").exists()
+        await press_and_settle(pilot, "d", "s")
+        assert not app.history.is_dirty
+
+    run_app(app, scenario)
+    assert load_preset(tmp_path / "mine.toml") == app.stack
+
+
+def test_open_another_preset_by_name(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "o")
+        await type_into(pilot, "#answer", "lenet")
+        assert "did you mean" in str(app.screen.query_one("#reason").render())
+        await type_into(pilot, "#answer", "lenet5")
+        await press_and_settle(pilot, "enter")
+        assert app.stack == load_preset("lenet5") and app.title == "lenet5"
+        assert app.view_state.current_run is not None and len(app.view_state.current_run.outputs) == len(app.stack.layers)
+
+    run_app(app, scenario)
+
+
+def test_opening_with_unsaved_changes_asks_first(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await change_filters(pilot, "8")
+        app.open_source("lenet5")
+        await press_and_settle(pilot)
+        assert isinstance(app.screen, UnsavedChanges)
+        await press_and_settle(pilot, "escape")
+        assert app.stack.layers[1].filters == 8
+        app.open_source("lenet5")
+        await press_and_settle(pilot, "d")
+        assert app.stack == load_preset("lenet5")
+
+    run_app(app, scenario)
+
+
+def test_quit_without_changes_exits_at_once(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("q")
+        await pilot.pause()
+        assert app._exit
+
+    run_app(app, scenario)
+
+
+def test_quit_guard_stay_then_discard(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await change_filters(pilot, "8")
+        await press_and_settle(pilot, "q")
+        assert isinstance(app.screen, UnsavedChanges) and not app._exit
+        await press_and_settle(pilot, "escape")
+        assert not isinstance(app.screen, UnsavedChanges) and not app._exit
+        await press_and_settle(pilot, "ctrl+q")
+        assert isinstance(app.screen, UnsavedChanges)
+        await pilot.press("d")
+        await pilot.pause()
+        assert app._exit
+
+    run_app(app, scenario)
+
+
+def test_quit_guard_save_and_quit(make_app: MakeApp, tmp_path: Path) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await change_filters(pilot, "8")
+        await press_and_settle(pilot, "q")
+        await pilot.click("#save")
+        await pilot.pause()
+        assert app._exit
+
+    run_app(app, scenario)
+    assert load_preset(tmp_path / "seed-28x28x1.toml").layers[1].filters == 8
+
+
+def test_a_save_that_cannot_be_written_says_why_and_stays_unsaved(make_app: MakeApp, tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    app = make_app(save_folder=blocked)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await change_filters(pilot, "8")
+        await press_and_settle(pilot, "s")
+        assert app.history.is_dirty
+        assert any("cannot be written" in notification.message for notification in app._notifications)
+
+    run_app(app, scenario)

@@ -1,0 +1,219 @@
+"""Pilot tests: the views, the forward pass in its worker, and what the app does when a run cannot be made."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import MakeApp
+from textual.pilot import Pilot
+from textual.widgets import Static
+from tui_helpers import press_and_settle, render_text, run_app, settle, table_rows
+
+from convtui.engine.contributions import layer_drilldown
+from convtui.model.layers import Conv2D, Dense, Flatten
+from convtui.model.stack import Stack
+from convtui.tui.screens.help import HelpScreen
+from convtui.tui.widgets.explain import ExplainView
+from convtui.tui.widgets.feature_maps import FeatureMapsView
+from convtui.tui.widgets.kernels import KernelsView
+
+
+def view_text(app, view_type: type) -> str:
+    return render_text(app.screen.query_one(view_type).render())
+
+
+def test_drilldown_sum_equals_the_engines_value(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "down", "2", "]", "]", "]")
+        state = app.view_state
+        assert state.filter_index == 3
+        run = state.current_run
+        explain = app.screen.query_one(ExplainView)
+        row, column = explain.clamped_position(state, run.output(1)[:, :, 3])
+        drilldown = layer_drilldown(app.stack.layers[1], run.output(0), run.weights[1], 3, row, column)
+        engine_value = float(run.output(1)[row, column, 3])
+        assert max(drilldown.total, 0.0) == np.float32(engine_value) or abs(max(drilldown.total, 0.0) - engine_value) < 1e-5
+        assert len(drilldown.channels) == 32
+        text = view_text(app, ExplainView)
+        assert f"output ({row}, {column}, 3)" in text and "equal" in text and "differs" not in text
+        assert "each of the 64 filters is 3x3x32" in text
+
+    run_app(app, scenario)
+
+
+def test_drilldown_position_moves_with_the_arrows_when_focused(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "2")
+        explain = app.screen.query_one(ExplainView)
+        explain.focus()
+        start = explain.clamped_position(app.view_state, app.view_state.current_run.output(0)[:, :, 0])
+        await press_and_settle(pilot, "down", "right", "right")
+        assert explain.position == (min(start[0] + 1, 25), min(start[1] + 2, 25))
+        assert f"output ({explain.position[0]}, {explain.position[1]}, 0)" in view_text(app, ExplainView)
+        for _ in range(40):
+            await pilot.press("up")
+        await settle(pilot)
+        assert explain.position[0] == 0
+
+    run_app(app, scenario)
+
+
+def test_feature_maps_page_enlarge_scale_and_ascii(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "down")
+        view = app.screen.query_one(FeatureMapsView)
+        page = view.page
+        assert page is not None and page.total == 64 and page.count < 64
+        await press_and_settle(pilot, "}")
+        assert app.view_state.filter_index == page.count and view.page.first == page.count
+        await press_and_settle(pilot, "{", "[")
+        assert app.view_state.filter_index == 0
+        await press_and_settle(pilot, "f")
+        text = view_text(app, FeatureMapsView)
+        assert "mean" in text and "std" in text and "#0" in text
+        await press_and_settle(pilot, "f", "l", "m")
+        text = view_text(app, FeatureMapsView)
+        assert "scale per layer" in text and "ASCII" in text and "▀" not in text
+
+    run_app(app, scenario)
+
+
+def test_clicking_a_tile_selects_its_filter(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        view = app.screen.query_one(FeatureMapsView)
+        page = view.page
+        assert page is not None and page.tiles_per_row > 2
+        x = 2 * (page.tile_width + 2) + 1
+        await pilot.click(FeatureMapsView, offset=(x, 2 + 2))
+        await settle(pilot)
+        assert app.view_state.filter_index == 2
+
+    run_app(app, scenario)
+
+
+def test_kernels_show_the_selected_layers_weights(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "down", "3")
+        text = view_text(app, KernelsView)
+        assert "kernel (3, 3, 32, 64)" in text and "of 64" in text and "bias (64,)" in text
+        await press_and_settle(pilot, "c")
+        assert "weight (64, 32, 3, 3)" in view_text(app, KernelsView)
+
+    run_app(app, scenario)
+
+
+def test_dense_layers_show_their_values(make_app: MakeApp) -> None:
+    stack = Stack((8, 8, 1), (Conv2D(filters=2, kernel_size=3), Flatten(), Dense(units=4)))
+    app = make_app(stack=stack)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "down", "down")
+        text = view_text(app, FeatureMapsView)
+        assert "4 values" in text and "0: " in text and "3: " in text
+
+    run_app(app, scenario)
+
+
+def test_the_memory_guard_message_shows_and_the_app_goes_on(make_app: MakeApp) -> None:
+    app = make_app(max_memory=4000)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        text = view_text(app, FeatureMapsView)
+        assert "budget" in text and "layer 0" in text
+        await press_and_settle(pilot, "d")
+        assert len(app.stack.layers) == 1
+        await press_and_settle(pilot, "3")
+        assert "kernel (3, 3, 1, 64)" in view_text(app, KernelsView), "weights show though the run was refused"
+
+    run_app(app, scenario)
+
+
+def test_an_unreadable_image_shows_its_message(make_app: MakeApp, tmp_path) -> None:
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png at all")
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        app.set_image(str(broken))
+        await settle(pilot)
+        assert "cannot read image" in view_text(app, FeatureMapsView)
+        app.set_image("no-such-sample")
+        await settle(pilot)
+        assert "no such file or sample name" in view_text(app, FeatureMapsView)
+        app.set_image("checkerboard")
+        await settle(pilot)
+        assert app.view_state.current_run.image.source == "checkerboard"
+
+    run_app(app, scenario)
+
+
+def test_image_chosen_in_the_input_tab(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "4")
+        app.screen.query_one("#image-samples OptionList").focus()
+        await press_and_settle(pilot, "down", "enter")
+        assert app.image_source == "shapes"
+        assert app.view_state.current_run.image.source == "shapes"
+
+    run_app(app, scenario)
+
+
+def test_a_newer_edit_cancels_the_run_in_progress_and_keys_keep_working(make_app: MakeApp) -> None:
+    app = make_app("vgg16")
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("c")
+        await pilot.press("down", "J")
+        await pilot.pause()
+        assert table_rows(app)[0][2] == "(3, 224, 224)", "the table answers while the engine works"
+        await pilot.press("u")
+        await settle(pilot)
+        state = app.view_state
+        assert state.run.status == "done" and state.run.is_for(state.stack_info)
+        assert len(state.current_run.outputs) == len(app.stack.layers)
+
+    run_app(app, scenario)
+
+
+def test_help_lists_the_keys(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = render_text(app.screen.query_one("#keys", Static).content)
+        for words in ("Add layer", "Undo", "Keras/PyTorch", "Next filter", "Save as", "d / del"):
+            assert words in text
+        await press_and_settle(pilot, "escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+    run_app(app, scenario)
+
+
+def test_command_palette_runs_actions_and_opens_presets(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "ctrl+p")
+        await pilot.press(*"Keras/PyTorch")
+        await pilot.pause(0.3)
+        await press_and_settle(pilot, "enter")
+        assert app.view_state.convention == "torch"
+        await press_and_settle(pilot, "ctrl+p")
+        await pilot.press(*"preset: lenet5")
+        await pilot.pause(0.3)
+        await press_and_settle(pilot, "enter")
+        assert app.stack.name == "lenet5"
+
+    run_app(app, scenario)
