@@ -71,13 +71,12 @@ LayerRunner = Callable[[int, object], object]
 
 
 def convtui_side(layers: list[ConvLayer]) -> tuple[Callable[[np.ndarray], np.ndarray], LayerRunner]:
-    """What the engine does per layer: ops.conv2d + ACTIVATIONS['relu'] + ops.max_pool2d, one Workspace."""
+    """Per layer: ops.conv2d with its ReLU fused, then ops.max_pool2d; one Workspace for the run."""
     workspace = ops.Workspace()
-    relu = ops.ACTIVATIONS["relu"]
 
     def run_layer(index: int, x: np.ndarray) -> np.ndarray:
         layer = layers[index]
-        y = relu(ops.conv2d(x, layer.kernel, layer.bias, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, workspace=workspace))
+        y = ops.conv2d(x, layer.kernel, layer.bias, (1, 1), ((1, 1), (1, 1)), activation="relu", workspace=workspace)
         return ops.max_pool2d(y, (2, 2), (2, 2), workspace=workspace) if layer.pooled else y
 
     return (lambda image: image), run_layer

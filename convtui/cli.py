@@ -90,12 +90,12 @@ def memory_size(text: str) -> int:
     number = text.strip().lower().rstrip("bikmg")
     unit = text.strip().lower()[len(number):]
     try:
-        size = float(number) * MEMORY_UNITS[unit]
-    except (ValueError, KeyError):
+        size = int(float(number) * MEMORY_UNITS[unit])
+    except (ValueError, KeyError, OverflowError):
         raise argparse.ArgumentTypeError(f"{text!r} is not a memory size; write e.g. 2G, 512M or 1.5GiB") from None
     if size <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than zero")
-    return int(size)
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least one byte")
+    return size
 
 
 def filter_range(text: str) -> tuple[int | None, int | None]:

@@ -95,6 +95,11 @@ def readable(size: float) -> str:
     raise AssertionError("unreachable")
 
 
+def as_float32(weights: StackWeights) -> StackWeights:
+    """Weights built by hand are often float64; the engine computes in float32 (no copy if they are)."""
+    return {index: {name: np.asarray(array, np.float32) for name, array in named.items()} for index, named in weights.items()}
+
+
 def forward(
     stack: Stack | StackInfo,
     pixels: np.ndarray,
@@ -116,7 +121,7 @@ def forward(
     if invalid is not None:
         raise EngineError(invalid.error or "cannot apply", layer_index=invalid.index, layer_type=invalid.layer.type_name, exit_code=1)
     batch = as_batch(pixels, stack_info)
-    weights = initial_weights(stack_info, seed) if weights is None else weights
+    weights = initial_weights(stack_info, seed) if weights is None else as_float32(weights)
     check_memory(stack_info, batch.shape[0], weights, max_memory)
     context = context or Context()
     outputs = []

@@ -21,6 +21,9 @@ Pair = tuple[int, int]
 Pads = tuple[Pair, Pair]
 Scratch = Callable[[str, tuple[int, ...]], np.ndarray]
 """`scratch(role, shape)`: a float32 buffer of that shape, reused for the same role (see ops.Workspace)."""
+Finish = Callable[[np.ndarray], None]
+"""Bias and activation, applied in place to each finished block of output (filters on the last axis)
+while the block is still in cache."""
 
 MAX_SCRATCH_BYTES = 256 * 2**20
 """No single temporary of a convolution exceeds this, whatever the layer."""
@@ -104,11 +107,11 @@ def grouped_kernel(kernel: np.ndarray, groups: int) -> np.ndarray:
 def im2col_conv2d(
     x: np.ndarray,
     kernel: np.ndarray,
-    bias: np.ndarray | None,
     strides: Pair,
     pads: Pads,
     dilation: Pair,
     groups: int,
+    finish: Finish,
     scratch: Scratch,
     byte_limit: int = MAX_SCRATCH_BYTES,
 ) -> np.ndarray:
@@ -122,9 +125,9 @@ def im2col_conv2d(
     output = np.empty((batch, out_h, out_w, filters), np.float32)
     row_bytes = out_w * kernel_h * kernel_w * group_channels * groups * FLOAT_BYTES
     for images, rows in row_blocks(batch, out_h, row_bytes, byte_limit):
-        _multiply_block(by_group[:, images, rows], weights, output[images, rows], scratch)
-    if bias is not None:
-        np.add(output, bias, out=output)
+        block = output[images, rows]
+        _multiply_block(by_group[:, images, rows], weights, block, scratch)
+        finish(block)
     return output
 
 

@@ -19,8 +19,9 @@ import numpy as np
 from numpy.polynomial import chebyshev
 
 from convtui.engine.im2col import (
-    MAX_SCRATCH_BYTES,
     FLOAT_BYTES,
+    MAX_SCRATCH_BYTES,
+    Finish,
     Pads,
     Pair,
     copy_shifted,
@@ -128,15 +129,22 @@ def conv2d(
     dilation: Pair = (1, 1),
     groups: int = 1,
     *,
+    activation: str | None = None,
     workspace: Workspace | None = None,
 ) -> np.ndarray:
-    """Keras Conv2D: x (N, H, W, C), kernel (kh, kw, C/groups, F), bias (F,) or None."""
+    """Keras Conv2D: x (N, H, W, C), kernel (kh, kw, C/groups, F), bias (F,) or None, then `activation`.
+
+    The bias and a relu/relu6 activation are applied block by block while the block is in cache.
+    """
     workspace = workspace or Workspace()
+    finish = _finisher(bias, activation)
     algorithm = choose_conv_algorithm(x.shape, kernel.shape, strides, dilation, groups)
     if algorithm == "im2col":
-        return im2col_conv2d(x, kernel, bias, tuple(strides), pads, tuple(dilation), groups, workspace.scratch)
-    tile = WINOGRAD_OUTPUT_TILES[algorithm]
-    return winograd_conv3x3(x, workspace.winograd_filters(kernel, tile), bias, pads, tile, workspace.scratch)
+        output = im2col_conv2d(x, kernel, tuple(strides), pads, tuple(dilation), groups, finish, workspace.scratch)
+    else:
+        tile = WINOGRAD_OUTPUT_TILES[algorithm]
+        output = winograd_conv3x3(x, workspace.winograd_filters(kernel, tile), pads, tile, finish, workspace.scratch)
+    return _activated(output, activation)
 
 
 def depthwise_conv2d(
@@ -147,6 +155,7 @@ def depthwise_conv2d(
     pads: Pads = NO_PADS,
     dilation: Pair = (1, 1),
     *,
+    activation: str | None = None,
     workspace: Workspace | None = None,
 ) -> np.ndarray:
     """Keras DepthwiseConv2D: kernel (kh, kw, C, depth_multiplier); output channel c*dm + m.
@@ -164,9 +173,8 @@ def depthwise_conv2d(
         np.multiply(source[:, :, :, i, j, :, None], depthwise_kernel[i, j], out=term)
         output += term
     output = output.reshape(batch, out_h, out_w, channels * multiplier)
-    if bias is not None:
-        output += bias
-    return output
+    _finisher(bias, activation)(output)
+    return _activated(output, activation)
 
 
 def separable_conv2d(
@@ -178,12 +186,13 @@ def separable_conv2d(
     pads: Pads = NO_PADS,
     dilation: Pair = (1, 1),
     *,
+    activation: str | None = None,
     workspace: Workspace | None = None,
 ) -> np.ndarray:
     """Keras SeparableConv2D: depthwise (no bias), then the (1, 1, C*dm, F) pointwise with the bias."""
     workspace = workspace or Workspace()
     depthwise = depthwise_conv2d(x, depthwise_kernel, None, strides, pads, dilation, workspace=workspace)
-    return conv2d(depthwise, pointwise_kernel, bias, workspace=workspace)
+    return conv2d(depthwise, pointwise_kernel, bias, activation=activation, workspace=workspace)
 
 
 def conv2d_transpose(
@@ -193,6 +202,7 @@ def conv2d_transpose(
     strides: Pair,
     padding: Literal["valid", "same"],
     *,
+    activation: str | None = None,
     workspace: Workspace | None = None,
 ) -> np.ndarray:
     """Keras Conv2DTranspose: kernel (kh, kw, F, C_in); output side n*s ("same") or n*s + max(k - s, 0).
@@ -221,9 +231,33 @@ def conv2d_transpose(
     out_h, out_w = (_transpose_side(side, k, s, padding) for side, k, s in ((height, kernel_h, stride_h), (width, kernel_w, stride_w)))
     output = np.empty((batch, out_h, out_w, filters), np.float32)
     copy_shifted(output, full, _transpose_crop(kernel_h, stride_h, padding), _transpose_crop(kernel_w, stride_w, padding), 0.0)
-    if bias is not None:
-        output += bias
-    return output
+    _finisher(bias, activation)(output)
+    return _activated(output, activation)
+
+
+IN_PLACE_ACTIVATIONS: dict[str, Callable[[np.ndarray], object]] = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, np.float32(0), out=x),
+    "relu6": lambda x: np.clip(x, np.float32(0), np.float32(6), out=x),
+}
+"""The activations a convolution applies in place to each finished block (the others run after)."""
+
+
+def _finisher(bias: np.ndarray | None, activation: str | None) -> Finish:
+    in_place = IN_PLACE_ACTIVATIONS.get(activation or "linear")
+
+    def finish(block: np.ndarray) -> None:
+        if bias is not None:
+            np.add(block, bias, out=block)
+        if in_place is not None:
+            in_place(block)
+
+    return finish
+
+
+def _activated(output: np.ndarray, activation: str | None) -> np.ndarray:
+    """`activation` on a finished output, unless the finisher already applied it in place."""
+    return output if (activation or "linear") in IN_PLACE_ACTIVATIONS else ACTIVATIONS[activation](output)
 
 
 def _transpose_side(size: int, kernel: int, stride: int, padding: str) -> int:
@@ -240,15 +274,13 @@ def _transpose_crop(kernel: int, stride: int, padding: str) -> int:
 def max_pool2d(x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads = NO_PADS, *, workspace: Workspace | None = None) -> np.ndarray:
     """Keras MaxPooling2D; padding is -inf, so it never wins."""
     workspace = workspace or Workspace()
-    source = windows(padded(x, pads, -np.inf, workspace.scratch), tuple(pool_size), tuple(strides), (1, 1))
-    return _combine_taps(source, np.maximum)
+    return _pool(padded(x, pads, -np.inf, workspace.scratch), pool_size, strides, np.maximum, workspace)
 
 
 def average_pool2d(x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads = NO_PADS, *, workspace: Workspace | None = None) -> np.ndarray:
     """Keras AveragePooling2D: each window's sum over the real pixels it covers, divided by their count."""
     workspace = workspace or Workspace()
-    source = windows(padded(x, pads, 0.0, workspace.scratch), tuple(pool_size), tuple(strides), (1, 1))
-    sums = _combine_taps(source, np.add)
+    sums = _pool(padded(x, pads, 0.0, workspace.scratch), pool_size, strides, np.add, workspace)
     counts = np.multiply.outer(
         _real_pixels(x.shape[1], pool_size[0], strides[0], pads[0][0], sums.shape[1]),
         _real_pixels(x.shape[2], pool_size[1], strides[1], pads[1][0], sums.shape[2]),
@@ -257,12 +289,29 @@ def average_pool2d(x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads = N
     return sums
 
 
-def _combine_taps(source: np.ndarray, combine: np.ufunc) -> np.ndarray:
-    """Reduce a (N, out_h, out_w, kh, kw, C) window view over its taps, one whole-map ufunc per tap."""
-    output = np.array(source[:, :, :, 0, 0])
-    for i, j in itertools.product(range(source.shape[3]), range(source.shape[4])):
-        if (i, j) != (0, 0):
-            combine(output, source[:, :, :, i, j], out=output)
+def _pool(image: np.ndarray, pool_size: Pair, strides: Pair, combine: np.ufunc, workspace: Workspace) -> np.ndarray:
+    """Max and sum are separable: reduce each window's rows, then its columns (kh + kw passes, not kh * kw)."""
+    batch, height, width, channels = image.shape
+    out_h, out_w = (height - pool_size[0]) // strides[0] + 1, (width - pool_size[1]) // strides[1] + 1
+    rows = _reduce_taps(image, 1, pool_size[0], strides[0], combine, workspace.scratch("pool_rows", (batch, out_h, width, channels)))
+    return _reduce_taps(rows, 2, pool_size[1], strides[1], combine, np.empty((batch, out_h, out_w, channels), np.float32))
+
+
+def _reduce_taps(x: np.ndarray, axis: int, size: int, stride: int, combine: np.ufunc, output: np.ndarray) -> np.ndarray:
+    """output[..., i, ...] = combine over a < size of x[..., i*stride + a, ...] along `axis`."""
+    count = output.shape[axis]
+
+    def tap(offset: int) -> np.ndarray:
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(offset, offset + stride * (count - 1) + 1, stride)
+        return x[tuple(index)]
+
+    if size == 1:
+        np.copyto(output, tap(0))
+    else:
+        combine(tap(0), tap(1), out=output)
+    for offset in range(2, size):
+        combine(output, tap(offset), out=output)
     return output
 
 

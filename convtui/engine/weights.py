@@ -7,6 +7,7 @@ so editing one layer leaves the other layers' weights as they were, on any machi
 from __future__ import annotations
 
 import re
+import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -226,10 +227,17 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     if not Path(path).is_file():
         raise EngineError("no such weights file; give an .npz written by `convtui run --save` or numpy.savez", file=file)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError) as error:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            raise EngineError("is a single .npy array, not an .npz archive of named weights; write it with numpy.savez", file=file)
+        with loaded as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise EngineError(f"is not a readable .npz file ({error}); give a file written by numpy.savez", file=file) from None
+    for key, array in arrays.items():
+        if not isinstance(array, np.ndarray):
+            raise EngineError(f'member "{key}" is not a NumPy array; give a file written by numpy.savez', file=file)
+    return arrays
 
 
 def parse_weight_key(key: str, path: str | Path) -> tuple[int, str]:
@@ -253,6 +261,6 @@ def checked_weight(array: np.ndarray, key: str, index: int, name: str, stack_inf
             f'key "{key}" has shape {tuple(array.shape)} but layer {index} ({info.layer.type_name}) needs {expected[name]} (Keras layout)',
             file=file,
         )
-    if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
-        raise EngineError(f'key "{key}" must hold finite numbers', file=file)
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array) or not np.isfinite(array).all():
+        raise EngineError(f'key "{key}" must hold finite real numbers', file=file)
     return array.astype(np.float32)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from convtui.engine.im2col import FLOAT_BYTES, Pads, Scratch, copy_shifted, row_blocks
+from convtui.engine.im2col import FLOAT_BYTES, Finish, Pads, Scratch, copy_shifted, row_blocks
 
 KERNEL_SIZE = 3
 BAND_BYTES = 8 * 2**20
@@ -96,9 +96,9 @@ def transform_filters(kernel: np.ndarray, output_tile: int) -> np.ndarray:
 def winograd_conv3x3(
     x: np.ndarray,
     transformed_filters: np.ndarray,
-    bias: np.ndarray | None,
     pads: Pads,
     output_tile: int,
+    finish: Finish,
     scratch: Scratch,
     band_bytes: int = BAND_BYTES,
 ) -> np.ndarray:
@@ -115,7 +115,7 @@ def winograd_conv3x3(
         band = _transformed_band(x[images], rows.start, min(rows.stop, tile_rows), tile_columns, (top, left), transform, scratch)
         products = scratch("winograd_products", (positions, band.shape[1], filters))
         np.matmul(band, transformed_filters, out=products)
-        _write_band(products, output[images], rows.start * output_tile, tile_columns, bias, transform, scratch)
+        _write_band(products, output[images], rows.start * output_tile, tile_columns, finish, transform, scratch)
     return output
 
 
@@ -142,19 +142,16 @@ def _transformed_band(
 
 
 def _write_band(
-    products: np.ndarray, output: np.ndarray, first_pixel_row: int, tile_columns: int, bias: np.ndarray | None, transform: TileTransform, scratch: Scratch
+    products: np.ndarray, output: np.ndarray, first_pixel_row: int, tile_columns: int, finish: Finish, transform: TileTransform, scratch: Scratch
 ) -> None:
-    """A^T M A for every tile of the band, each tile's (i, j) pixel into its place, plus the bias."""
+    """A^T M A for every tile of the band, finished (bias, activation), each tile's (i, j) pixel into its place."""
     positions, count, filters = products.shape
     step = transform.output_tile
     batch, out_h, out_w, _ = output.shape
     tiles = scratch("winograd_outputs", (step, step, batch, count // (batch * tile_columns), tile_columns, filters))
     np.matmul(transform.output, products.reshape(positions, count * filters), out=tiles.reshape(step * step, count * filters))
+    finish(tiles)
     last_pixel_row = min(first_pixel_row + tiles.shape[3] * step, out_h)
     for i, j in itertools.product(range(step), range(step)):
         target = output[:, first_pixel_row + i : last_pixel_row : step, j::step]
-        source = tiles[i, j, :, : target.shape[1], : target.shape[2]]
-        if bias is None:
-            np.copyto(target, source)
-        else:
-            np.add(source, bias, out=target)
+        np.copyto(target, tiles[i, j, :, : target.shape[1], : target.shape[2]])

@@ -41,12 +41,16 @@ def check_weights_file(path: str | Path, stack: Stack) -> None:
 
     The engine is imported here, not above, so that building the CLI's parser stays free of numpy.
     """
-    from convtui.engine.weights import IGNORED_KEYS, load_weights, read_npz
+    import numpy as np
+
+    from convtui.engine.weights import load_weights
 
     stack_info = stack.infer()
-    load_weights(path, stack_info)  # refuses unknown keys and wrong shapes, naming them
-    present = {key for key in read_npz(path) if not IGNORED_KEYS.match(key)}
-    missing = [f"layers.{info.index}.{weight.name}" for info in stack_info.layers for weight in info.weights if f"layers.{info.index}.{weight.name}" not in present]
+    load_weights(path, stack_info)  # refuses unreadable files, unknown keys and wrong shapes, naming them
+    with np.load(path) as archive:
+        present = set(archive.files)
+    needed = (f"layers.{info.index}.{weight.name}" for info in stack_info.layers for weight in info.weights)
+    missing = [key for key in needed if key not in present]
     if missing:
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise EngineError(

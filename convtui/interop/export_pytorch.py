@@ -323,6 +323,9 @@ class Permute(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.permute(*self.dims)
+
+    def extra_repr(self) -> str:
+        return ", ".join(map(str, self.dims))
 ''',
     "AveragePoolSame": '''
 class AveragePoolSame(nn.Module):
@@ -348,6 +351,9 @@ class KerasReLU(nn.Module):
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0) -> None:
         super().__init__()
         self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
+
+    def extra_repr(self) -> str:
+        return f"max_value={self.max_value}, negative_slope={self.negative_slope}, threshold={self.threshold}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.negative_slope != 0 and self.max_value is None and self.threshold == 0:

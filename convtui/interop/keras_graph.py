@@ -93,8 +93,9 @@ def read_chain(model: Mapping[str, Any], problems: Problems) -> KerasChain:
 
 
 def input_shape(config: Mapping[str, Any], entries: list[Mapping[str, Any]]) -> tuple[Any, ...] | None:
-    """The batch shape without its batch axis, from InputLayer, the first layer, or the build config."""
-    for entry in entries[:2]:
+    """The batch shape without its batch axis: InputLayer's, the first layer's (Keras 2), or the build config's."""
+    inputs = [entry for entry in entries if entry.get("class_name") == INPUT_LAYER]
+    for entry in inputs or entries[:1]:
         layer_config = entry.get("config") or {}
         for key in SHAPE_KEYS:
             if isinstance(layer_config.get(key), list):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convtui.errors import ConvtuiError
+from convtui.interop.python_source import literal
 from convtui.model.arguments import KERNEL_INITIALIZERS, describe_plain
 from convtui.model.layers import Layer, argument_names, layer_from_config, layer_type_named
 
@@ -132,8 +133,8 @@ def spatial_dropout(config: Mapping[str, Any]) -> tuple[dict[str, Any] | None, s
 def reshape(config: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
     target = as_tuples(config.get("target_shape"))
     if not (isinstance(target, tuple) and len(target) == 1):
-        return None, f"Reshape to {describe_plain(target)} is not supported; only a reshape to a vector (= Flatten) is"
-    return {"type": "Flatten"}, f"Reshape({describe_plain(target)}) imported as Flatten: a channels_last map reshaped to a vector is Flatten"
+        return None, f"Reshape to {literal(target)} is not supported; only a reshape to a vector (= Flatten) is"
+    return {"type": "Flatten"}, f"Reshape({literal(target)}) imported as Flatten: a channels_last map reshaped to a vector is Flatten"
 
 
 EQUIVALENTS: dict[str, Equivalent] = {

@@ -531,7 +531,7 @@ class ReLU(Layer):
 
     max_value: float | None = argument(args.optional_number(0.0, 1e30), None, help="cap (6 gives ReLU6)")
     negative_slope: float = argument(args.number_in(0.0, 1e30), 0.0, help="slope below threshold")
-    threshold: float = argument(args.number_in(-1e30, 1e30), 0.0, help="values below are zeroed or leaked")
+    threshold: float = argument(args.number_in(0.0, 1e30), 0.0, help="values below are zeroed or leaked")
 
     def infer(self, input_shape: Shape) -> Inference:
         return Inference(input_shape)

@@ -32,7 +32,7 @@ def signed(number: int, *, readable: bool = False) -> str:
 
 
 def change_text(before: int, after: int, *, readable: bool = False) -> str:
-    """ "1,200 -> 2,400 (+1,200, +100.0%)", or the one value when equal."""
+    """For the totals: "1,200 -> 2,400 (+1,200, +100.0%)", or the one value when equal."""
     def show(number: int) -> str:
         return readable_count(number) if readable else f"{number:,}"
 
@@ -58,7 +58,11 @@ def side_cells(info: LayerInfo | None, convention: Convention, changed: bool) ->
 
 
 def figure_cell(before: int, after: int, *, readable: bool = False) -> Text:
-    return Text(change_text(before, after, readable=readable), style=CHANGED if before != after else "dim")
+    """The second stack's figure and, when it differs, the change: "832 (+512)"."""
+    value = readable_count(after) if readable else f"{after:,}"
+    if before == after:
+        return Text(value, style="dim")
+    return Text(f"{value} ({signed(after - before, readable=readable)})", style=CHANGED)
 
 
 def row_cells(row: LayerDiff, convention: Convention) -> list[Text]:
@@ -79,10 +83,10 @@ def diff_table(diff: StackDiff, convention: Convention = "keras", *, titles: tup
     table.add_column("", no_wrap=True)
     for title in titles:
         table.add_column("#", justify="right", no_wrap=True)
-        table.add_column(title, overflow="fold")
+        table.add_column(title, overflow="ellipsis")
         table.add_column("Output", no_wrap=True)
-    table.add_column("Params", justify="right", overflow="fold")
-    table.add_column("MACs", justify="right", overflow="fold")
+    table.add_column(f"Params ({titles[1]})", justify="right")
+    table.add_column(f"MACs ({titles[1]})", justify="right")
     input_style = CHANGED if diff.input_changed else ""
     table.add_row(
         "", "", "Input", Text(stack_shape_text(diff.before.input_shape, convention), style=input_style),

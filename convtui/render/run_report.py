@@ -32,7 +32,7 @@ def filter_labels(info: LayerInfo, indices: Sequence[int]) -> list[str] | None:
 def input_view(pixels: np.ndarray, *, color: bool) -> RenderableType:
     """The image the stack runs on: one map for grey, a labelled grid for several channels."""
     if pixels.shape[-1] == 1:
-        return Heatmap(pixels[:, :, 0], color=color, colormap="gray", width=56)
+        return Heatmap(pixels[:, :, 0], color=color, colormap="gray", width=2 * pixels.shape[1], height=pixels.shape[0])
     labels = list(RGB_LABELS) if pixels.shape[-1] == 3 else None
     return HeatmapGrid(pixels, labels=labels, color=color, colormap="gray")
 

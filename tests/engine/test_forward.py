@@ -324,3 +324,14 @@ def test_dropout_does_nothing_at_inference() -> None:
     stack = Stack((6, 6, 2), (Dropout(rate=0.9),))
     image = random_images((3, 6, 6, 2))
     np.testing.assert_array_equal(forward(stack, image).outputs[0], image)
+
+
+def test_outputs_stay_float32_with_weights_given_in_float64() -> None:
+    """ForwardResult promises float32 outputs; weights built by hand with NumPy are float64 by default."""
+    stack = mixed_stack()
+    weights = {index: {name: array.astype(np.float64) for name, array in named.items()} for index, named in initial_weights(stack, 0).items()}
+    result = forward(stack, random_images((12, 12, 3)), weights)
+    reference = forward(stack, random_images((12, 12, 3)), initial_weights(stack, 0))
+    for info, output, expected in zip(stack.infer().layers, result.outputs, reference.outputs):
+        assert output.dtype == np.float32, f"layer {info.index} {info.layer.label}: {output.dtype}"
+        np.testing.assert_allclose(output, expected, rtol=1e-5, atol=1e-6)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import math
+from collections.abc import Callable
 
 import naive
 import numpy as np
@@ -53,6 +54,11 @@ class PoisonedWorkspace(ops.Workspace):
 
 def poisoned_scratch() -> ops.Workspace:
     return PoisonedWorkspace()
+
+
+def adding(bias: np.ndarray | None) -> Callable[[np.ndarray], None]:
+    """The algorithms' `finish` for a bias alone."""
+    return lambda block: None if bias is None else np.add(block, bias, out=block)
 
 
 # ---------------------------------------------------------------- conv2d
@@ -114,7 +120,7 @@ def test_im2col_matches_the_definition_for_any_geometry(geometry: dict, byte_lim
     kernel = random(rng, kernel_h, kernel_w, x.shape[3] // groups, filters)
     bias = random(rng, filters)
     args = (geometry["strides"], geometry["pads"], geometry["dilation"], groups)
-    actual = im2col_conv2d(x, kernel, bias, *args, poisoned_scratch().scratch, byte_limit)
+    actual = im2col_conv2d(x, kernel, *args, adding(bias), poisoned_scratch().scratch, byte_limit)
     assert_matches(actual, naive.conv2d(x, kernel, bias, *args))
 
 
@@ -133,7 +139,7 @@ def test_winograd_matches_the_definition(tile: int, pads: tuple, band_bytes: int
     """Sizes that are not multiples of the tile: partial tiles at the bottom and right are cropped."""
     rng = np.random.default_rng(tile)
     x, kernel, bias = random(rng, 3, 9, 11, 5), random(rng, 3, 3, 5, 4), random(rng, 4)
-    actual = winograd_conv3x3(x, transform_filters(kernel, tile), bias, pads, tile, poisoned_scratch().scratch, band_bytes)
+    actual = winograd_conv3x3(x, transform_filters(kernel, tile), pads, tile, adding(bias), poisoned_scratch().scratch, band_bytes)
     assert_matches(actual, naive.conv2d(x, kernel, bias, (1, 1), pads, (1, 1), 1), WINOGRAD_TOLERANCE[tile])
 
 
@@ -156,7 +162,7 @@ def test_winograd_matches_the_definition_for_any_size(
         return  # no output pixel: not a valid layer
     rng = np.random.default_rng(seed)
     x, kernel = random(rng, batch, height, width, channels), random(rng, 3, 3, channels, filters)
-    actual = winograd_conv3x3(x, transform_filters(kernel, tile), None, pads, tile, poisoned_scratch().scratch, band_bytes)
+    actual = winograd_conv3x3(x, transform_filters(kernel, tile), pads, tile, adding(None), poisoned_scratch().scratch, band_bytes)
     assert_matches(actual, naive.conv2d(x, kernel, None, (1, 1), pads, (1, 1), 1), WINOGRAD_TOLERANCE[tile])
 
 
@@ -192,6 +198,26 @@ def test_conv2d_dispatch_gives_the_definition(x_shape: tuple, algorithm: str) ->
     pads = ((1, 1), (1, 1))
     actual = ops.conv2d(x, kernel, bias, (1, 1), pads, (1, 1), 1, workspace=poisoned_scratch())
     assert_matches(actual, naive.conv2d(x, kernel, bias, (1, 1), pads, (1, 1), 1), WINOGRAD_TOLERANCE[4])
+
+
+@pytest.mark.parametrize("activation", ["relu", "relu6", "sigmoid", "linear", None])
+@pytest.mark.parametrize("x_shape", [(1, 29, 28, 16), (2, 7, 6, 3)], ids=["Winograd", "im2col"])
+def test_conv_ops_apply_their_activation(activation: str | None, x_shape: tuple) -> None:
+    """relu and relu6 are fused into the blocks, the others applied after: the same as activating the output."""
+    rng = np.random.default_rng(19)
+    x, kernel, bias = random(rng, *x_shape) * 3, random(rng, 3, 3, x_shape[3], 2), random(rng, 2)
+    pads = ((1, 1), (1, 1))
+    plain = ops.conv2d(x, kernel, bias, (1, 1), pads)
+    expected = plain if activation is None else ops.ACTIVATIONS[activation](plain)
+    np.testing.assert_array_equal(ops.conv2d(x, kernel, bias, (1, 1), pads, activation=activation), expected)
+    depthwise = random(rng, 3, 3, x_shape[3], 1)
+    plain = ops.depthwise_conv2d(x, depthwise, None, (2, 2), pads)
+    expected = plain if activation is None else ops.ACTIVATIONS[activation](plain)
+    np.testing.assert_array_equal(ops.depthwise_conv2d(x, depthwise, None, (2, 2), pads, activation=activation), expected)
+    transposed = random(rng, 2, 2, 3, x_shape[3])
+    plain = ops.conv2d_transpose(x, transposed, None, (2, 2), "same")
+    expected = plain if activation is None else ops.ACTIVATIONS[activation](plain)
+    np.testing.assert_array_equal(ops.conv2d_transpose(x, transposed, None, (2, 2), "same", activation=activation), expected)
 
 
 # ---------------------------------------------------------------- workspace

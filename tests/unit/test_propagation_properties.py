@@ -411,7 +411,7 @@ def st_example(layer_type: type, name: str):
         "filters": 8, "units": 5, "kernel_size": [3, 2], "strides": [1, 2], "pool_size": 3, "dilation_rate": 1,
         "groups": 2, "depth_multiplier": 2, "use_bias": False, "activation": "gelu", "kernel_initializer": "he_normal",
         "keepdims": True, "epsilon": 1e-5, "momentum": 0.9, "center": False, "scale": False, "rate": 0.25,
-        "max_value": 6.0, "negative_slope": 0.1, "threshold": -0.5, "size": [2, 3], "interpolation": "bilinear",
+        "max_value": 6.0, "negative_slope": 0.1, "threshold": 0.5, "size": [2, 3], "interpolation": "bilinear",
     }  # fmt: skip
     if name == "padding":
         return {"zero": [[1, 2], [0, 3]], "conv": [1, 2], "window": "same"}[padding_kind(layer_type)]

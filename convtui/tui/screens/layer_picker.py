@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.text import Text
+from rich.table import Table
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,9 +14,15 @@ from textual.widgets.option_list import Option
 from convtui.model.layers import LAYER_TYPES, Layer
 
 
-def type_prompt(layer_type: type[Layer]) -> Text:
-    prompt = Text(layer_type.type_name, style="bold")
-    prompt.append(f"  {layer_type.description}", style="dim")
+NAME_WIDTH = max(len(layer_type.type_name) for layer_type in LAYER_TYPES) + 2
+
+
+def type_prompt(layer_type: type[Layer]) -> Table:
+    """The type's name in a column of its own, then what it does."""
+    prompt = Table.grid()
+    prompt.add_column(width=NAME_WIDTH, style="bold", no_wrap=True)
+    prompt.add_column(style="dim")
+    prompt.add_row(layer_type.type_name, layer_type.description)
     return prompt
 
 

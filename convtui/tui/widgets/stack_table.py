@@ -75,7 +75,8 @@ class StackTable(DataTable[Text]):
 
     def cells(self, row: list[str], component: str) -> list[Text]:
         """The shown columns of a summary row, as styled text."""
-        style = self.get_component_rich_style(component) if component else ""
+        # Partial: only the component's own colour, so the cursor's background still shows.
+        style = self.get_component_rich_style(component, partial=True) if component else ""
         return [
             Text(row[COLUMNS.index(name)], style=style, justify="right" if name in ("#", "Params") else "left", no_wrap=True)
             for name in SHOWN_COLUMNS

@@ -13,7 +13,7 @@ from convtui.render.summary import totals_lines
 
 SHOWN_TOTALS = 4
 """Total, trainable and non-trainable params (with their size), and MACs: the rest is in `convtui summary`."""
-NO_BREAK = "\u00a0"
+SEPARATOR = "  ·  "
 
 
 class StackTotals(Widget):
@@ -33,16 +33,30 @@ class StackTotals(Widget):
         if self.stack_info is None:
             return ""
         label_style = self.get_component_rich_style("stack-totals--label")
-        figures = Text()
-        for number, (label, value) in enumerate(totals_lines(self.stack_info, self.convention)[:SHOWN_TOTALS]):
-            if number:
-                figures.append("  ·  ")
-            # Non-breaking spaces inside a figure: lines wrap between figures, never inside one.
-            figures.append(f"{label} ".replace(" ", NO_BREAK), style=label_style)
-            figures.append(value.replace(" ", NO_BREAK))
+        figures = [
+            Text.assemble((f"{label} ", label_style), value)
+            for label, value in totals_lines(self.stack_info, self.convention)[:SHOWN_TOTALS]
+        ]
+        parts: list[RenderableType] = [join_figures(figures, self.size.width)]
         invalid = self.stack_info.first_invalid
-        if invalid is None:
-            return figures
-        error = Text(f"Layer {invalid.index} ({invalid.layer.type_name}): {invalid.error}")
-        error.stylize(self.get_component_rich_style("stack-totals--error"))
-        return Group(figures, error)
+        if invalid is not None:
+            error = Text(f"Layer {invalid.index} ({invalid.layer.type_name}): {invalid.error}")
+            error.stylize(self.get_component_rich_style("stack-totals--error"))
+            parts.append(error)
+        return Group(*parts)
+
+
+def join_figures(figures: list[Text], width: int) -> Text:
+    """Figures side by side, a line break only between two figures, never inside one."""
+    joined = Text()
+    line_length = 0
+    for figure in figures:
+        if line_length and line_length + len(SEPARATOR) + figure.cell_len > width:
+            joined.append("\n")
+            line_length = 0
+        elif line_length:
+            joined.append(SEPARATOR)
+            line_length += len(SEPARATOR)
+        joined.append_text(figure)
+        line_length += figure.cell_len
+    return joined

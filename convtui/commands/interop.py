@@ -1,0 +1,164 @@
+"""`convtui import`, `convtui export` and `convtui diff`: the parsers and their handlers.
+
+Building the parsers imports nothing heavy (the CLI builds them on every start); each handler
+imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from convtui.errors import ConvtuiError
+from convtui.interop.export import EXPORT_TARGETS
+from convtui.model.convention import CONVENTIONS
+from convtui.model.stack import Stack
+
+
+def add_import_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "import",
+        help="turn a Keras model (.keras, .h5, model.to_json()) into a preset and its weights",
+        description="Import a Keras model as a preset: NAME.toml, with its weights beside it as NAME.npz.",
+    )
+    parser.add_argument("model", help="a Keras 3 .keras file, a legacy .h5 file, or the JSON of model.to_json()")
+    parser.add_argument("-o", "--output", help="the preset to write (default: the model's name + .toml, in the current folder)")
+    parser.add_argument("--force", action="store_true", help="overwrite the preset and its .npz if they exist")
+    parser.set_defaults(handler=run_import)
+
+
+def add_export_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "export",
+        help="write Keras or PyTorch code that builds the same model",
+        description="Write a runnable Python file whose build_model() builds the stack in Keras or PyTorch.",
+    )
+    parser.add_argument("preset", help="built-in preset name, .toml file, or Keras model file")
+    parser.add_argument("--to", required=True, choices=EXPORT_TARGETS, help="the framework of the code")
+    parser.add_argument("-o", "--output", help="the .py file to write (default: print the code)")
+    parser.add_argument("--weights", help="an .npz (keys layers.{i}.{name}) the code loads (default: the preset's own weights file)")
+    parser.add_argument("--no-weights", action="store_true", help="leave the weights out, even when the preset names a weights file")
+    parser.set_defaults(handler=run_export)
+
+
+def add_diff_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "diff",
+        help="compare two stacks layer by layer: shapes, params and MACs that change",
+        description="Show two stacks side by side, layer by layer, with the shapes, params and MACs that change.",
+    )
+    parser.add_argument("first", help="built-in preset name, .toml file, or Keras model file")
+    parser.add_argument("second", help="the stack to compare it with")
+    parser.add_argument("--convention", choices=CONVENTIONS, default="keras", help="show shapes as Keras (H, W, C) or PyTorch (C, H, W)")
+    parser.set_defaults(handler=run_diff)
+
+
+# --- shared ---------------------------------------------------------------------------------
+
+
+def load_stack(source: str) -> Stack:
+    """A preset (built-in name or .toml) or a Keras model file, as a stack."""
+    from convtui.interop import is_model_file, load_model_file
+    from convtui.model.preset import load_preset
+
+    return load_model_file(source).stack if is_model_file(source) else load_preset(source)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """A temporary file in the same folder renamed over the target: never a half-written file."""
+    temporary: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except OSError as error:
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)
+        raise ConvtuiError(f"cannot be written ({error.strerror}); choose another path", file=str(path)) from None
+
+
+def refuse_overwrite(paths: list[Path]) -> None:
+    for path in paths:
+        if path.exists():
+            raise ConvtuiError("already exists; pass --force to overwrite it, or choose another name with -o", file=str(path))
+
+
+# --- handlers -------------------------------------------------------------------------------
+
+
+def run_import(arguments: argparse.Namespace) -> int:
+    from convtui.interop import load_model_file, save_imported
+    from convtui.interop.save_import import weights_path_for
+
+    imported = load_model_file(arguments.model)
+    preset = Path(arguments.output) if arguments.output else Path(Path(arguments.model).stem + ".toml")
+    if not arguments.force:
+        refuse_overwrite([preset, *([weights_path_for(preset)] if imported.weights else [])])
+    preset_path, weights_path = save_imported(imported, preset)
+    for note in imported.notes:
+        print(f"convtui: note: {note}", file=sys.stderr)
+    stack_info = imported.stack.infer()
+    written = f"{preset_path} ({len(stack_info.layers)} layers, {stack_info.total_params:,} params)"
+    if weights_path is not None:
+        written += f" and its weights {weights_path}"
+    print(f"wrote {written}; open it with `convtui {preset_path}`")
+    return 0
+
+
+def export_weights_path(arguments: argparse.Namespace, stack: Stack) -> Path | None:
+    """--weights, else the preset's own `weights = "..."` (relative to its file), unless --no-weights."""
+    from convtui.interop import is_model_file
+    from convtui.model.preset import is_builtin_name
+
+    if arguments.no_weights:
+        return None
+    if arguments.weights:
+        return Path(arguments.weights)
+    if stack.weights_file is None or is_model_file(arguments.preset):
+        return None
+    base = Path(".") if is_builtin_name(arguments.preset) else Path(arguments.preset).parent
+    return base / stack.weights_file
+
+
+def path_in_code(weights: Path, output: Path | None) -> str:
+    """Relative to the written .py file (the pair can move together); absolute when the code goes to stdout."""
+    if output is None:
+        return str(weights.resolve())
+    try:
+        return Path(os.path.relpath(weights.resolve(), output.resolve().parent)).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(weights.resolve())
+
+
+def run_export(arguments: argparse.Namespace) -> int:
+    from convtui.interop.export import check_weights_file, export_source
+
+    stack = load_stack(arguments.preset)
+    output = Path(arguments.output) if arguments.output else None
+    weights = export_weights_path(arguments, stack)
+    if weights is not None:
+        check_weights_file(weights, stack)
+    source = export_source(stack, arguments.to, path_in_code(weights, output) if weights is not None else None)
+    if output is None:
+        sys.stdout.write(source)
+        return 0
+    write_text_atomically(output, source)
+    print(f"wrote {output}; run it with `python {output}` to print the model's summary", file=sys.stderr)
+    return 0
+
+
+def run_diff(arguments: argparse.Namespace) -> int:
+    from convtui.cli import output_console
+    from convtui.model.diff import diff_stacks
+    from convtui.render.diff import diff_renderable
+
+    first, second = load_stack(arguments.first), load_stack(arguments.second)
+    diff = diff_stacks(first.infer(), second.infer())
+    titles = (Path(arguments.first).name, Path(arguments.second).name)
+    output_console().print(diff_renderable(diff, arguments.convention, titles=titles))
+    return 0

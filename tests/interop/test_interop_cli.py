@@ -1,0 +1,154 @@
+"""`convtui import`, `convtui export` and `convtui diff` as a user runs them: files written, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import RunInterop, load_generated
+
+from convtui.engine.weights import load_weights, save_arrays
+from convtui.model.preset import load_preset
+
+
+def small_model(keras: ModuleType) -> Any:
+    layers = keras.layers
+    model = keras.Sequential(
+        [keras.Input((8, 8, 1)), layers.Conv2D(3, 3, activation="relu"), layers.BatchNormalization(), layers.Flatten(), layers.Dense(2)],
+        name="small",
+    )
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.uniform(0.5, 1.5, tuple(w.shape)).astype(np.float32) for w in model.weights])
+    return model
+
+
+@pytest.fixture(scope="module")
+def keras_file(keras: ModuleType, h5py: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    model = small_model(keras)
+    path = tmp_path_factory.mktemp("models") / "small.keras"
+    model.save(path)
+    return model, path
+
+
+def one_error_line(stderr: str) -> str:
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("convtui: error: "), stderr
+    return lines[0]
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+def test_import_writes_the_preset_and_its_weights_which_run_then_uses(keras_file, run_interop: RunInterop, tmp_path):
+    model, path = keras_file
+    code, out, err = run_interop("import", path, "-o", tmp_path / "out" / "net.toml")
+    assert code == 0, err
+    assert sorted(item.name for item in (tmp_path / "out").iterdir()) == ["net.npz", "net.toml"]
+    assert f"wrote {tmp_path / 'out' / 'net.toml'} (4 layers, {model.count_params():,} params)" in out
+    stack = load_preset(tmp_path / "out" / "net.toml")
+    assert stack.weights_file == "net.npz"
+    weights = load_weights(tmp_path / "out" / "net.npz", stack)
+    np.testing.assert_array_equal(weights[0]["kernel"], model.layers[0].kernel.numpy())
+    code, _, err = run_interop("run", tmp_path / "out" / "net.toml", "--image", "checkerboard", "--no-color", "--width", "80")
+    assert code == 0, err
+
+
+def test_import_without_output_writes_the_model_name_in_the_current_folder(keras_file, run_interop: RunInterop, tmp_path):
+    code, _, err = run_interop("import", keras_file[1], cwd=tmp_path)
+    assert code == 0, err
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["small.npz", "small.toml"]
+
+
+def test_import_never_overwrites_without_force(keras_file, run_interop: RunInterop, tmp_path):
+    preset = tmp_path / "net.toml"
+    preset.write_text("# mine\n")
+    code, _, err = run_interop("import", keras_file[1], "-o", preset)
+    assert code == 2
+    assert one_error_line(err) == f"convtui: error: {preset}: already exists; pass --force to overwrite it, or choose another name with -o"
+    assert preset.read_text() == "# mine\n"
+    assert run_interop("import", keras_file[1], "-o", preset, "--force")[0] == 0
+    assert load_preset(preset).weights_file == "net.npz"
+
+
+def test_a_model_that_cannot_be_imported_writes_nothing_and_says_why_in_one_line(keras, run_interop: RunInterop, tmp_path):
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.LayerNormalization(name="norm")])
+    model.save(tmp_path / "bad.keras")
+    (tmp_path / "out").mkdir()
+    code, out, err = run_interop("import", tmp_path / "bad.keras", "-o", tmp_path / "out" / "bad.toml")
+    assert code == 2 and out == ""
+    assert one_error_line(err).endswith('bad.keras: cannot import 1 layer: layer 1 "norm" (LayerNormalization): not in convtui\'s catalogue')
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def imported_preset(keras_file, run_interop: RunInterop, tmp_path) -> Path:
+    preset = tmp_path / "presets" / "net.toml"
+    assert run_interop("import", keras_file[1], "-o", preset)[0] == 0
+    return preset
+
+
+def test_export_loads_the_preset_weights_by_a_path_relative_to_the_written_file(imported_preset, keras_file, run_interop: RunInterop, tmp_path, keras):
+    code, _, err = run_interop("export", imported_preset, "--to", "keras", "-o", tmp_path / "code" / "net_keras.py")
+    assert code == 0, err
+    source = (tmp_path / "code" / "net_keras.py").read_text()
+    assert 'WEIGHTS_FILE = Path(__file__).parent / "../presets/net.npz"' in source
+    model, _ = keras_file
+    rebuilt = load_generated(source, tmp_path / "code" / "net_keras.py").build_model()
+    images = np.random.default_rng(2).uniform(0, 1, (2, 8, 8, 1)).astype(np.float32)
+    np.testing.assert_allclose(rebuilt.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def test_export_to_stdout_writes_an_absolute_weights_path(imported_preset, run_interop: RunInterop):
+    code, out, _ = run_interop("export", imported_preset, "--to", "pytorch")
+    assert code == 0
+    assert f'WEIGHTS_FILE = Path("{imported_preset.with_suffix(".npz").resolve()}")' in out
+    assert "def build_model() -> nn.Sequential:" in out
+
+
+def test_export_with_no_weights_leaves_them_out(imported_preset, run_interop: RunInterop):
+    code, out, _ = run_interop("export", imported_preset, "--to", "pytorch", "--no-weights")
+    assert code == 0 and "WEIGHTS_FILE" not in out and "load_weights" not in out
+
+
+def test_export_refuses_a_weights_file_that_lacks_some_of_the_stack_weights(imported_preset, run_interop: RunInterop, tmp_path):
+    partial = tmp_path / "partial.npz"
+    save_arrays({"layers.0.kernel": np.zeros((3, 3, 1, 3), np.float32)}, partial)
+    code, out, err = run_interop("export", imported_preset, "--to", "keras", "--weights", partial)
+    assert code == 2 and out == ""
+    assert one_error_line(err) == (
+        f"convtui: error: {partial}: lacks 7 of the stack's weights (layers.0.bias, layers.1.gamma, layers.1.beta and 4 more);"
+        " give the .npz that `convtui import` or `convtui run --save` wrote for this stack"
+    )
+
+
+def test_export_needs_a_target(run_interop: RunInterop):
+    code, _, err = run_interop("export", "lenet5")
+    assert code == 2
+    assert err.splitlines() == ["convtui export: error: the following arguments are required: --to; see `convtui export --help`"]
+
+
+# --- diff -----------------------------------------------------------------------------------
+
+
+def test_diff_of_two_presets_prints_the_table_and_exits_0(run_interop: RunInterop):
+    code, out, err = run_interop("diff", "lenet5", "mnist-convnet")
+    assert code == 0, err
+    assert "lenet5" in out and "mnist-convnet" in out
+    assert "Total params:      61,706 -> 34,826 (-26,880, -43.6%)" in out
+
+
+def test_diff_opens_keras_model_files_too(keras_file, imported_preset, run_interop: RunInterop):
+    code, out, _ = run_interop("diff", keras_file[1], imported_preset)
+    assert code == 0 and "The two stacks are identical." in out
+
+
+def test_diff_of_a_missing_file_is_one_line_and_exit_2(run_interop: RunInterop, tmp_path):
+    code, out, err = run_interop("diff", "lenet5", tmp_path / "nope.toml")
+    assert code == 2 and out == ""
+    assert one_error_line(err).startswith(f"convtui: error: {tmp_path / 'nope.toml'}: no such file or built-in preset")
