@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
+from convtui.commands.interop import add_diff_command, add_export_command, add_import_command
 from convtui.errors import ConvtuiError
 
 if TYPE_CHECKING:
@@ -77,6 +78,9 @@ COMMAND_BUILDERS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_summary_command,
     add_run_command,
     add_presets_command,
+    add_import_command,
+    add_export_command,
+    add_diff_command,
 ]
 
 

@@ -39,7 +39,11 @@ def add_export_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("preset", help="built-in preset name, .toml file, or Keras model file")
     parser.add_argument("--to", required=True, choices=EXPORT_TARGETS, help="the framework of the code")
     parser.add_argument("-o", "--output", help="the .py file to write (default: print the code)")
-    parser.add_argument("--weights", help="an .npz (keys layers.{i}.{name}) the code loads (default: the preset's own weights file)")
+    parser.add_argument(
+        "--weights",
+        help="an .npz (keys layers.{i}.{name}) the code loads (default: the preset's own weights file); its path is written"
+        " relative to the -o file, or absolute when the code is printed",
+    )
     parser.add_argument("--no-weights", action="store_true", help="leave the weights out, even when the preset names a weights file")
     parser.set_defaults(handler=run_export)
 
@@ -136,11 +140,14 @@ def path_in_code(weights: Path, output: Path | None) -> str:
 
 
 def run_export(arguments: argparse.Namespace) -> int:
+    from convtui.interop import is_model_file
     from convtui.interop.export import check_weights_file, export_source
 
     stack = load_stack(arguments.preset)
     output = Path(arguments.output) if arguments.output else None
     weights = export_weights_path(arguments, stack)
+    if weights is None and not arguments.no_weights and is_model_file(arguments.preset):
+        print("convtui: note: the code builds the model without its weights; to carry them, `convtui import` it and export the preset", file=sys.stderr)
     if weights is not None:
         check_weights_file(weights, stack)
     source = export_source(stack, arguments.to, path_in_code(weights, output) if weights is not None else None)

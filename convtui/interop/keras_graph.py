@@ -75,12 +75,11 @@ def read_chain(model: Mapping[str, Any], problems: Problems) -> KerasChain:
     config = model["config"]
     entries = [entry for entry in config.get("layers", []) if isinstance(entry, dict)]
     keys = saving_keys([str(entry.get("class_name")) for entry in entries])
+    named = [(entry, key) for entry, key in zip(entries, keys) if entry.get("class_name") != INPUT_LAYER]
     layers = [
-        KerasLayer(0, entry_name(entry), str(entry.get("class_name")), entry.get("config") or {}, key)
-        for entry, key in zip(entries, keys)
-        if entry.get("class_name") != INPUT_LAYER
+        KerasLayer(position, entry_name(entry), str(entry.get("class_name")), entry.get("config") or {}, key)
+        for position, (entry, key) in enumerate(named)
     ]
-    layers = [replace(layer, position=position) for position, layer in enumerate(layers)]
     if model.get("class_name") != "Sequential":
         layers = functional_chain(layers, entries, config, problems)
     for layer in layers:
@@ -148,7 +147,7 @@ def functional_chain(
     for source, targets in consumers.items():
         if len(targets) > 1 and source in by_name:
             problems.add(by_name[source].title, f"branching graphs are not supported (its output feeds {len(targets)} layers: {', '.join(targets)})")
-    if problems:
+    if problems:  # read_chain calls this first: every problem so far is the graph's
         return layers
     return follow_chain(inputs[0], consumers, by_name)
 

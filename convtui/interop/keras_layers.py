@@ -13,13 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from convtui.errors import ConvtuiError
+from convtui.errors import ConvtuiError, LayerConfigError
 from convtui.interop.python_source import literal
 from convtui.model.arguments import KERNEL_INITIALIZERS, describe_plain
 from convtui.model.layers import Layer, argument_names, layer_from_config, layer_type_named
 
 DROPPED_ARGUMENTS = frozenset(
-    {"name", "trainable", "dtype", "seed", "noise_shape", "synchronized", "renorm_momentum", "renorm_clipping", "sparse", "ragged"}
+    {"name", "trainable", "dtype", "seed", "noise_shape", "synchronized", "renorm_momentum", "renorm_clipping"}
+    | {"batch_input_shape", "batch_shape"}  # the input shape, read by keras_graph
 )
 DROPPED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
 INITIALIZER_KEYS = ("kernel_initializer", "depthwise_initializer")
@@ -73,9 +74,8 @@ def neutral(key: str, value: Any) -> bool:
     return value is None or value is False or key in DROPPED_ARGUMENTS or key.endswith(DROPPED_SUFFIXES)
 
 
-def catalogue_arguments(class_name: str, config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def catalogue_arguments(layer_type: type[Layer], config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The convtui table of a catalogue layer and the reasons it cannot come."""
-    layer_type = layer_type_named(class_name)
     known = argument_names(layer_type)
     table: dict[str, Any] = {"type": layer_type.type_name}
     reasons = []
@@ -109,6 +109,8 @@ Equivalent = Callable[[Mapping[str, Any]], tuple[dict[str, Any] | None, str]]
 
 def leaky_relu(config: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
     slope = config.get("negative_slope", config.get("alpha", 0.3))
+    if not isinstance(slope, (int, float)) or not 0 <= slope <= 1:
+        return None, f"negative_slope = {slope} is not supported; convtui's ReLU equals LeakyReLU for slopes from 0 to 1"
     return {"type": "ReLU", "negative_slope": slope}, f"imported as ReLU(negative_slope={slope:g}), which computes the same"
 
 
@@ -156,9 +158,10 @@ def translate(class_name: str, config: Mapping[str, Any]) -> Translation:
         note = message
     else:
         try:
-            table, reasons = catalogue_arguments(class_name, config)
-        except ConvtuiError:
+            layer_type = layer_type_named(class_name)
+        except LayerConfigError:
             return Translation(None, ("not in convtui's catalogue",))
+        table, reasons = catalogue_arguments(layer_type, config)
         if reasons:
             return Translation(None, tuple(reasons))
     try:

@@ -23,8 +23,6 @@ def save_imported(imported: ImportedModel, preset_path: str | Path) -> tuple[Pat
         preset.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise PresetError(f"cannot be created ({error.strerror}); choose another folder", file=str(preset.parent)) from None
-    weights = weights_path_for(preset) if imported.weights else None
-    if imported.weights and weights is not None:
-        save_arrays(weights_to_arrays(imported.weights), weights)
+    weights = save_arrays(weights_to_arrays(imported.weights), weights_path_for(preset)) if imported.weights else None
     save_preset(replace(imported.stack, weights_file=weights.name if weights else None), preset)
     return preset, weights

@@ -1,20 +1,16 @@
-"""Shared by the interop tests: Keras (torch backend) and PyTorch once per session, generated code as modules, the CLI."""
+"""Fixtures of the interop tests: Keras (torch backend), PyTorch and h5py once per session, and the CLI."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
 import pytest
+from interop_helpers import RunInterop
 
 from convtui import cli
 from convtui.commands.interop import add_diff_command, add_export_command, add_import_command
-
-RunInterop = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture(scope="session")
@@ -34,23 +30,6 @@ def torch() -> ModuleType:
 @pytest.fixture(scope="session")
 def h5py() -> ModuleType:
     return pytest.importorskip("h5py")
-
-
-def load_generated(source: str, path: Path) -> ModuleType:
-    """Write generated code to `path` and import it as a module, as a user would run it."""
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"generated_{path.stem}_{abs(hash(path))}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def assert_close(actual: np.ndarray, expected: np.ndarray, tolerance: float = 1e-4) -> None:
-    """Equal up to float32 rounding: `tolerance` relative to each value and to the output's largest value."""
-    assert actual.shape == expected.shape
-    scale = max(1.0, float(np.abs(expected).max()))
-    np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance * scale)
 
 
 @pytest.fixture

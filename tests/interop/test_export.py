@@ -16,7 +16,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import assert_close, load_generated
+from interop_helpers import assert_close, load_generated
 from interop_stacks import CONVOLUTIONS, GLOBAL_AVERAGE, HAND_MADE, INITIALIZERS, POOLING_AND_THE_REST, random_stack, trained_like_weights
 
 from convtui.engine.forward import forward
@@ -111,11 +111,14 @@ def test_pytorch_batch_norm_takes_keras_epsilon_and_the_complement_of_its_moment
     ]
 
 
-def test_pytorch_code_comments_where_the_frameworks_differ():
+def test_pytorch_code_marks_where_the_frameworks_differ_and_explains_each_difference_once():
     source = export_source(CONVOLUTIONS, "pytorch")
-    assert "nn.ZeroPad2d((0, 1, 1, 1)),  # TensorFlow's \"same\"" in source  # layer 0: equal pads on H, not on W
-    assert "Permute(0, 2, 3, 1),  # Keras flattens (H, W, C)" in source
+    assert "nn.ZeroPad2d((0, 1, 1, 1)),  # TensorFlow's \"same\": the odd pixel at the bottom/right" in source  # equal on H only
+    assert "Permute(0, 2, 3, 1),  # flatten in Keras's (H, W, C) order" in source
     assert "nn.LeakyReLU(0.2),  # Keras's leaky_relu slope is 0.2" in source
+    docstring = source.split('"""')[1]
+    assert [line.split(" ")[1] for line in docstring.splitlines() if line.startswith("- ")] == ["TensorFlow's", "Conv2DTranspose's", "Keras"]
+    assert "BatchNormalization" not in docstring  # only the differences this model meets
 
 
 def keras_spelling(layer: Layer) -> Layer:

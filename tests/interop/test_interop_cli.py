@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import RunInterop, load_generated
+from interop_helpers import RunInterop, load_generated
 
 from convtui.engine.weights import load_weights, save_arrays
 from convtui.model.preset import load_preset
@@ -152,3 +154,22 @@ def test_diff_of_a_missing_file_is_one_line_and_exit_2(run_interop: RunInterop, 
     code, out, err = run_interop("diff", "lenet5", tmp_path / "nope.toml")
     assert code == 2 and out == ""
     assert one_error_line(err).startswith(f"convtui: error: {tmp_path / 'nope.toml'}: no such file or built-in preset")
+
+
+def test_the_commands_and_is_model_file_import_no_numpy_rich_or_textual():
+    """cli.py builds these parsers and asks is_model_file on every start: both must stay instant."""
+    code = (
+        "import sys\n"
+        "import convtui.commands.interop\n"
+        "from convtui.interop import is_model_file\n"
+        "assert is_model_file('model.keras')\n"
+        "print(sorted({name.split('.')[0] for name in sys.modules} & {'numpy', 'rich', 'textual'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
+
+
+def test_export_straight_from_a_keras_file_says_the_weights_stay_behind(keras_file, run_interop: RunInterop):
+    code, out, err = run_interop("export", keras_file[1], "--to", "pytorch")
+    assert code == 0 and "WEIGHTS_FILE" not in out
+    assert "`convtui import` it and export the preset" in err

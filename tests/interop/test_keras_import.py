@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import assert_close
+from interop_helpers import assert_close
 
 from convtui.engine.forward import forward
 from convtui.interop import ImportedModel, ModelImportError, is_model_file, load_model_file
@@ -170,6 +170,56 @@ def test_a_functional_chain_is_read_along_its_connections_not_in_the_order_its_c
     shuffled = tmp_path / "reversed.json"
     shuffled.write_text(json.dumps(document))
     assert load_model_file(shuffled).stack.layers == load_model_file(saved_models["chain", "json"][1]).stack.layers
+
+
+def keras2_layer(class_name: str, name: str, inbound: list[str], **config: Any) -> dict[str, Any]:
+    """A layer as tf.keras 2 writes it in a functional model: inbound nodes as [[[name, 0, 0, {}], ...]]."""
+    nodes = [[[source, 0, 0, {}] for source in inbound]] if inbound else []
+    return {"class_name": class_name, "name": name, "config": {"name": name, "dtype": "float32", **config}, "inbound_nodes": nodes}
+
+
+def keras2_functional(*layers: dict[str, Any], output: str) -> dict[str, Any]:
+    model_layers = [keras2_layer("InputLayer", "input_1", [], batch_input_shape=[None, 8, 8, 1]), *layers]
+    config = {"name": "model", "layers": model_layers, "input_layers": [["input_1", 0, 0]], "output_layers": [[output, 0, 0]]}
+    return {"class_name": "Functional", "config": config, "keras_version": "2.12.0", "backend": "tensorflow"}
+
+
+def write_json(document: dict[str, Any], path: Path) -> Path:
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_tf_keras_2_configs_import_too(tmp_path):
+    initializer = {"class_name": "HeNormal", "config": {"seed": None}}
+    functional = keras2_functional(
+        keras2_layer("Conv2D", "conv2d", ["input_1"], filters=2, kernel_size=[3, 3], activation="relu", kernel_initializer=initializer),
+        keras2_layer("Flatten", "flatten", ["conv2d"], data_format="channels_last"),
+        keras2_layer("Dense", "dense", ["flatten"], units=3, activation="linear"),
+        output="dense",
+    )
+    stack = load_model_file(write_json(functional, tmp_path / "functional.json")).stack
+    assert stack.input_shape == (8, 8, 1)
+    assert [layer.label for layer in stack.layers] == ["Conv2D(2, 3x3, relu)", "Flatten", "Dense(3)"]
+    assert stack.layers[0].kernel_initializer == "he_normal"
+    sequential = {
+        "class_name": "Sequential",
+        "config": {"name": "sequential", "layers": [
+            {"class_name": "Conv2D", "config": {"name": "c", "batch_input_shape": [None, 6, 6, 3], "filters": 4, "kernel_size": [3, 3]}},
+            {"class_name": "LeakyReLU", "config": {"name": "l", "alpha": 0.3}},
+        ]},
+    }
+    stack = load_model_file(write_json(sequential, tmp_path / "sequential.json")).stack
+    assert stack.input_shape == (6, 6, 3) and stack.layers[1] == ReLU(negative_slope=0.3)
+
+
+def test_tf_keras_2_merges_are_branching(tmp_path):
+    merged = keras2_functional(
+        keras2_layer("Conv2D", "a", ["input_1"], filters=2, kernel_size=[1, 1]),
+        keras2_layer("Add", "add", ["input_1", "a"]),
+        output="add",
+    )
+    message = import_error(write_json(merged, tmp_path / "merged.json"))
+    assert 'layer 1 "add" (Add): branching graphs are not supported (it merges 2 inputs: input_1, a)' in message
 
 
 # --- what cannot be imported ----------------------------------------------------------------
