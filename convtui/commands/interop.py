@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from convtui.errors import ConvtuiError
+from convtui.files import write_text_atomically
 from convtui.interop.export import EXPORT_TARGETS
 from convtui.model.convention import CONVENTIONS
 from convtui.model.stack import Stack
@@ -69,21 +69,6 @@ def load_stack(source: str) -> Stack:
     from convtui.model.preset import load_preset
 
     return load_model_file(source).stack if is_model_file(source) else load_preset(source)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """A temporary file in the same folder renamed over the target: never a half-written file."""
-    temporary: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except OSError as error:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
-        raise ConvtuiError(f"cannot be written ({error.strerror}); choose another path", file=str(path)) from None
 
 
 def refuse_overwrite(paths: list[Path]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from convtui.errors import EngineError
+from convtui.files import atomic_file
 from convtui.model.layers import Layer, WeightInfo
 from convtui.model.stack import Stack, StackInfo
 
@@ -197,17 +198,10 @@ def weights_to_arrays(weights: StackWeights) -> dict[str, np.ndarray]:
 
 
 def save_arrays(arrays: dict[str, np.ndarray], path: str | Path) -> Path:
-    """Write an .npz atomically (a temporary file renamed over the target)."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.tmp")
-    try:
-        with open(temporary, "wb") as file:
-            np.savez(file, **arrays)
-        temporary.replace(target)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise EngineError(f"cannot be written ({error.strerror}); choose another path", file=str(target)) from None
-    return target
+    """Write an .npz atomically (see convtui.files)."""
+    with atomic_file(path, EngineError) as file:
+        np.savez(file, **arrays)
+    return Path(path)
 
 
 def load_weights(path: str | Path, stack: Stack | StackInfo, seed: int = 0) -> StackWeights:

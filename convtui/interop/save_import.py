@@ -6,7 +6,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from convtui.engine.weights import save_arrays, weights_to_arrays
-from convtui.errors import PresetError
 from convtui.interop.keras_import import ImportedModel
 from convtui.model.preset import save_preset
 
@@ -19,10 +18,6 @@ def weights_path_for(preset_path: Path) -> Path:
 def save_imported(imported: ImportedModel, preset_path: str | Path) -> tuple[Path, Path | None]:
     """Each file is written atomically, the preset last, so a preset never names a weights file that is not there."""
     preset = Path(preset_path)
-    try:
-        preset.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise PresetError(f"cannot be created ({error.strerror}); choose another folder", file=str(preset.parent)) from None
     weights = save_arrays(weights_to_arrays(imported.weights), weights_path_for(preset)) if imported.weights else None
     save_preset(replace(imported.stack, weights_file=weights.name if weights else None), preset)
     return preset, weights

@@ -9,8 +9,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import stat
-import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
 from importlib import resources
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from convtui.errors import ConvtuiError, PresetError
+from convtui.files import write_text_atomically
 from convtui.model.arguments import describe
 from convtui.model.layers import Layer, layer_from_config, layer_to_config
 from convtui.model.stack import Stack
@@ -177,31 +176,6 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} to TOML")
 
 
-def file_mode(target: Path) -> int:
-    """Keep an existing file's permissions; a new file gets what an ordinary write would give."""
-    if target.exists():
-        return stat.S_IMODE(target.stat().st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def save_preset(stack: Stack, path: str | os.PathLike[str]) -> Path:
-    """Write atomically: a temporary file in the same folder, then a rename over the target."""
-    target = Path(path)
-    text = preset_text(stack)
-    temporary: str | None = None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.chmod(temporary, file_mode(target))
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except OSError as error:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
-        raise PresetError(f"cannot be written ({error.strerror}); choose another path", file=str(target)) from None
-    return target
+    """Write atomically (see convtui.files): a crash never leaves half a preset."""
+    return write_text_atomically(path, preset_text(stack), PresetError)

@@ -46,6 +46,7 @@ def one_error_line(stderr: str) -> str:
 
 def test_import_writes_the_preset_and_its_weights_which_run_then_uses(keras_file, run_interop: RunInterop, tmp_path):
     model, path = keras_file
+    (tmp_path / "out").mkdir()
     code, out, err = run_interop("import", path, "-o", tmp_path / "out" / "net.toml")
     assert code == 0, err
     assert sorted(item.name for item in (tmp_path / "out").iterdir()) == ["net.npz", "net.toml"]
@@ -90,6 +91,8 @@ def test_a_model_that_cannot_be_imported_writes_nothing_and_says_why_in_one_line
 
 @pytest.fixture
 def imported_preset(keras_file, run_interop: RunInterop, tmp_path) -> Path:
+    (tmp_path / "presets").mkdir()
+    (tmp_path / "code").mkdir()  # writes never create folders: a mistyped path should not make directories
     preset = tmp_path / "presets" / "net.toml"
     assert run_interop("import", keras_file[1], "-o", preset)[0] == 0
     return preset

@@ -157,11 +157,19 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def test_save_then_load_gives_the_same_stack(tmp_path):
+    (tmp_path / "nested").mkdir()
     path = save_preset(sample_stack(), tmp_path / "nested" / "sample.toml")
     assert path == tmp_path / "nested" / "sample.toml"
     assert load_preset(path) == sample_stack()
     assert load_preset(str(path)) == sample_stack()
     assert leftovers(path.parent) == []
+
+
+def test_saving_into_a_missing_folder_is_an_error_that_creates_nothing(tmp_path):
+    with pytest.raises(PresetError, match="does not exist") as caught:
+        save_preset(sample_stack(), tmp_path / "typo" / "sample.toml")
+    assert caught.value.file == str(tmp_path / "typo" / "sample.toml")
+    assert not (tmp_path / "typo").exists()
 
 
 def test_save_over_an_existing_file_replaces_it(tmp_path):
