@@ -60,8 +60,8 @@ def add_run_command(commands: argparse._SubParsersAction) -> None:
         description="Run a preset on an image with convtui's NumPy engine and print the feature maps.",
     )
     parser.add_argument("preset", help="built-in preset name or path to a .toml file")
-    parser.add_argument("--image", help="sample name (digit, shapes, checkerboard, gradient, scene) or PNG/JPEG/BMP/GIF/.npy path")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
+    parser.add_argument("--image", type=non_empty, help="sample name (digit, shapes, checkerboard, gradient, scene) or PNG/JPEG/BMP/GIF/.npy path")
+    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the initial weights (default 0)")
     parser.add_argument("--weights", help="load weights from an .npz (keys layers.{i}.{name}, Keras layouts)")
     parser.add_argument("--save", help="write the input, every layer's output and every weight to an .npz")
     parser.add_argument("--layer", type=int, help="layer index to show (default: the last with a spatial map)")
@@ -111,6 +111,22 @@ def filter_range(text: str) -> tuple[int | None, int | None]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a filter range; write A:B, e.g. 0:16") from None
     return first, last
+
+
+def non_empty(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a sample name or a file path")
+    return text
+
+
+def seed_number(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seed; give a whole number from 0 up")
+    return seed
 
 
 def positive_width(text: str) -> int:
@@ -187,7 +203,12 @@ def run_summary(arguments: argparse.Namespace) -> int:
     else:
         formatter = {"markdown": summary.summary_markdown, "csv": summary.summary_csv, "json": summary.summary_json}[arguments.format]
         sys.stdout.write(formatter(stack_info, convention))
-    return 0 if stack_info.valid else EXIT_INVALID_STACK
+    invalid = stack_info.first_invalid
+    if invalid is None:
+        return 0
+    error = ConvtuiError(invalid.error or "", file=arguments.preset, layer_index=invalid.index, layer_type=invalid.layer.type_name)
+    print(f"convtui: error: {error}", file=sys.stderr)
+    return EXIT_INVALID_STACK
 
 
 def run_presets(arguments: argparse.Namespace) -> int:

@@ -135,7 +135,10 @@ def run_export(arguments: argparse.Namespace) -> int:
         print("convtui: note: the code builds the model without its weights; to carry them, `convtui import` it and export the preset", file=sys.stderr)
     if weights is not None:
         check_weights_file(weights, stack)
-    source = export_source(stack, arguments.to, path_in_code(weights, output) if weights is not None else None)
+    try:
+        source = export_source(stack, arguments.to, path_in_code(weights, output) if weights is not None else None)
+    except ConvtuiError as error:
+        raise error.located(file=arguments.preset) from None
     if output is None:
         sys.stdout.write(source)
         return 0

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from convtui.engine.forward import ForwardResult, forward
+from convtui.engine.forward import ForwardResult, check_memory, forward
 from convtui.engine.images import LoadedImage, image_summary_line, load_image
-from convtui.engine.weights import StackWeights, initial_weights, load_weights, save_arrays, weights_to_arrays
+from convtui.engine.weights import StackWeights, initial_weights, load_weights_and_missing, save_arrays, weights_to_arrays
 from convtui.errors import ConvtuiError, EngineError
 from convtui.model.preset import is_builtin_name, load_preset
 from convtui.model.stack import Stack, StackInfo
@@ -24,13 +24,21 @@ def default_image(input_shape: tuple[int, ...]) -> str:
 
 
 def stack_weights(stack: Stack, stack_info: StackInfo, preset: str, weights_path: str | None, seed: int) -> StackWeights:
-    """--weights first, then the preset's own `weights = "..."` (relative to its file), else the seed."""
-    if weights_path is not None:
-        return load_weights(weights_path, stack_info, seed)
-    if stack.weights_file is not None:
+    """--weights first, then the preset's own `weights = "..."` (relative to its file), else the seed.
+
+    Weights a file lacks come from the seed, and a note on stderr lists them: whoever meant to
+    load trained weights must not be shown seeded ones in silence.
+    """
+    if weights_path is None and stack.weights_file is not None:
         base = Path(preset).parent if not is_builtin_name(preset) else Path(".")
-        return load_weights(base / stack.weights_file, stack_info, seed)
-    return initial_weights(stack_info, seed)
+        weights_path = str(base / stack.weights_file)
+    if weights_path is None:
+        return initial_weights(stack_info, seed)
+    weights, missing = load_weights_and_missing(weights_path, stack_info, seed)
+    if missing:
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        print(f"convtui: note: {weights_path} lacks {len(missing)} weight(s), initialised from seed {seed}: {shown}", file=sys.stderr)
+    return weights
 
 
 def chosen_layer(stack_info: StackInfo, requested: int | None) -> int:
@@ -67,6 +75,10 @@ def run_command(arguments: argparse.Namespace) -> int:
     invalid = stack_info.first_invalid
     if invalid is not None:
         raise ConvtuiError(invalid.error or "cannot apply", file=arguments.preset, layer_index=invalid.index, layer_type=invalid.layer.type_name, exit_code=1)
+    try:
+        check_memory(stack_info, 1, arguments.max_memory)  # before the image and the weights are allocated
+    except EngineError as error:
+        raise error.located(file=arguments.preset) from None
     image: LoadedImage = load_image(arguments.image or default_image(stack.input_shape), stack.input_shape)
     weights = stack_weights(stack, stack_info, arguments.preset, arguments.weights, arguments.seed)
     layer_index = chosen_layer(stack_info, arguments.layer)

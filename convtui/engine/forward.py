@@ -16,6 +16,7 @@ from convtui.engine.runners import RUNNERS, Context, scratch_bytes
 from convtui.engine.weights import StackWeights, initial_weights
 from convtui.errors import EngineError
 from convtui.model.stack import Stack, StackInfo
+from convtui.model.units import readable_size
 
 DEFAULT_MAX_MEMORY = 2 * 2**30
 BYTES_PER_VALUE = 4
@@ -71,28 +72,22 @@ def estimate_memory(stack_info: StackInfo, batch_size: int, weights_bytes: int) 
     return MemoryEstimate(highest, tuple(peaks))
 
 
-def check_memory(stack_info: StackInfo, batch_size: int, weights: StackWeights, max_memory: int) -> None:
-    weights_bytes = sum(array.nbytes for named in weights.values() for array in named.values())
+def check_memory(stack_info: StackInfo, batch_size: int, max_memory: int) -> None:
+    """Refuse, naming the layer where the budget is crossed, before anything large is allocated."""
+    weights_bytes = stack_info.params_bytes
     estimate = estimate_memory(stack_info, batch_size, weights_bytes)
     over = estimate.first_layer_over(max_memory)
     if over is None:
         return
     info = stack_info.layers[over]
+    advice = "fewer units in Dense layers or fewer filters" if weights_bytes * 2 > estimate.peak_bytes else "a smaller input or fewer filters"
     raise EngineError(
-        f"the forward pass needs about {readable(estimate.peak_bytes)}, over the {readable(max_memory)} budget;"
-        f" it is crossed at layer {over} ({info.layer.label}, output {info.output_shape});"
-        " use a smaller input or fewer filters, or raise the budget with --max-memory",
+        f"the forward pass needs about {readable_size(estimate.peak_bytes)} ({readable_size(weights_bytes)} of it weights),"
+        f" over the {readable_size(max_memory)} budget; it is crossed at layer {over} ({info.layer.label},"
+        f" output {info.output_shape}); use {advice}, or raise the budget with --max-memory",
         layer_index=over,
         layer_type=info.layer.type_name,
     )
-
-
-def readable(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def as_float32(weights: StackWeights) -> StackWeights:
@@ -121,8 +116,8 @@ def forward(
     if invalid is not None:
         raise EngineError(invalid.error or "cannot apply", layer_index=invalid.index, layer_type=invalid.layer.type_name, exit_code=1)
     batch = as_batch(pixels, stack_info)
+    check_memory(stack_info, batch.shape[0], max_memory)
     weights = initial_weights(stack_info, seed) if weights is None else as_float32(weights)
-    check_memory(stack_info, batch.shape[0], weights, max_memory)
     context = context or Context()
     outputs = []
     value = batch

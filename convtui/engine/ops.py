@@ -62,7 +62,7 @@ class Workspace:
     One buffer per role (padded input, patches, Winograd bands...), grown to the largest layer
     and reused: fresh large arrays are slow (page faults) and per-layer buffers raise the peak.
     Filters are cached by kernel identity and dropped when the kernel array is freed, so weights
-    must be replaced, not modified in place (or call `clear_filters`).
+    must be replaced, not modified in place (or call `clear_filters`). One workspace per thread.
     """
 
     def __init__(self) -> None:
@@ -207,32 +207,37 @@ def conv2d_transpose(
 ) -> np.ndarray:
     """Keras Conv2DTranspose: kernel (kh, kw, F, C_in); output side n*s ("same") or n*s + max(k - s, 0).
 
-    Each input pixel adds x @ kernel[a, b].T at (i*s + a, j*s + b) of the full output: one matrix
-    product for all pixels and taps, then one strided add per tap. Keras (JAX padding rule,
-    equal to TensorFlow's) then keeps the full output from max(k - s, 0) // 2 ("same") or 0,
-    padding with zeros past its end when s > k.
+    Input pixel (i, j) adds x[i, j] @ kernel[a, b].T at (i*s + a, j*s + b) of the uncropped output:
+    one matrix product for all pixels and taps, then one strided add per tap, straight into the
+    output. Keras (JAX padding rule, equal to TensorFlow's) crops max(k - s, 0) // 2 at the start
+    for "same", nothing for "valid"; where s > k, the positions no tap reaches stay zero.
     """
     workspace = workspace or Workspace()
     kernel_h, kernel_w, filters, channels = kernel.shape
     batch, height, width, _ = x.shape
     stride_h, stride_w = strides
-    full = workspace.scratch("transpose_full", (batch, (height - 1) * stride_h + kernel_h, (width - 1) * stride_w + kernel_w, filters))
-    full.fill(0.0)
+    output = np.zeros((batch, _transpose_side(height, kernel_h, stride_h, padding), _transpose_side(width, kernel_w, stride_w, padding), filters), np.float32)
+    crop_h, crop_w = _transpose_crop(kernel_h, stride_h, padding), _transpose_crop(kernel_w, stride_w, padding)
     taps = kernel.transpose(3, 0, 1, 2).reshape(channels, kernel_h * kernel_w * filters)
     row_bytes = width * kernel_h * kernel_w * filters * FLOAT_BYTES
     for images, rows in row_blocks(batch, height, row_bytes, MAX_SCRATCH_BYTES):
         block = x[images, rows]
         columns = workspace.scratch("transpose_columns", (*block.shape[:3], kernel_h, kernel_w, filters))
         np.matmul(block.reshape(-1, channels), taps, out=columns.reshape(-1, taps.shape[1]))
-        first_row = rows.start * stride_h
         for a, b in itertools.product(range(kernel_h), range(kernel_w)):
-            target = full[images, first_row + a :: stride_h, b::stride_w][:, : block.shape[1], :width]
-            target += columns[:, :, :, a, b]
-    out_h, out_w = (_transpose_side(side, k, s, padding) for side, k, s in ((height, kernel_h, stride_h), (width, kernel_w, stride_w)))
-    output = np.empty((batch, out_h, out_w, filters), np.float32)
-    copy_shifted(output, full, _transpose_crop(kernel_h, stride_h, padding), _transpose_crop(kernel_w, stride_w, padding), 0.0)
+            source_rows, target_rows = _tap_slices(rows.start * stride_h + a - crop_h, stride_h, block.shape[1], output.shape[1])
+            source_columns, target_columns = _tap_slices(b - crop_w, stride_w, width, output.shape[2])
+            output[images, target_rows, target_columns] += columns[:, source_rows, source_columns, a, b]
     _finisher(bias, activation)(output)
     return _activated(output, activation)
+
+
+def _tap_slices(shift: int, stride: int, count: int, size: int) -> tuple[slice, slice]:
+    """Inputs i < count land at shift + i*stride: the slices of inputs and of outputs inside [0, size)."""
+    first = max(0, -(shift // stride))
+    end = max(min(count, (size - 1 - shift) // stride + 1), first)
+    start = shift + first * stride
+    return slice(first, end), slice(start, start + (end - first) * stride, stride)
 
 
 IN_PLACE_ACTIVATIONS: dict[str, Callable[[np.ndarray], object]] = {
@@ -431,7 +436,7 @@ def selu(x: np.ndarray) -> np.ndarray:
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-x)), written with exp(-|x|) so no exponential overflows."""
     decay = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + decay), decay / (1 + decay)).astype(np.float32)
+    return np.where(x >= 0, 1 / (1 + decay), decay / (1 + decay))
 
 
 def hard_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -493,4 +498,4 @@ def relu_layer(x: np.ndarray, max_value: float | None = None, negative_slope: fl
         kept = np.clip(kept, np.float32(0), np.float32(max_value))
     if negative_slope != 0:
         kept = kept - slope * relu(limit - x)
-    return kept.astype(np.float32)
+    return kept.astype(np.float32, copy=False)

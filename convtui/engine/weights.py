@@ -206,20 +206,31 @@ def save_arrays(arrays: dict[str, np.ndarray], path: str | Path) -> Path:
 
 def load_weights(path: str | Path, stack: Stack | StackInfo, seed: int = 0) -> StackWeights:
     """Weights from an .npz with keys `layers.{i}.{name}`; missing keys are initialised from the seed."""
+    return load_weights_and_missing(path, stack, seed)[0]
+
+
+def load_weights_and_missing(path: str | Path, stack: Stack | StackInfo, seed: int = 0) -> tuple[StackWeights, list[str]]:
+    """`load_weights`, and the keys the file lacked (initialised from the seed), so callers can say so."""
     stack_info = stack.infer() if isinstance(stack, Stack) else stack
     weights = initial_weights(stack_info, seed)
+    loaded = set()
     for key, array in read_npz(path).items():
         if IGNORED_KEYS.match(key):
             continue
         index, name = parse_weight_key(key, path)
         weights[index][name] = checked_weight(array, key, index, name, stack_info, path)
-    return weights
+        loaded.add(key)
+    return weights, [key for key in weights_to_arrays(weights) if key not in loaded]
 
 
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     file = str(path)
+    if Path(path).is_dir():
+        raise EngineError("is a folder; give an .npz file of weights", file=file)
     if not Path(path).is_file():
         raise EngineError("no such weights file; give an .npz written by `convtui run --save` or numpy.savez", file=file)
+    if not zipfile.is_zipfile(path):
+        raise EngineError("is not an .npz (zip) archive; give a file written by `convtui run --save` or numpy.savez", file=file)
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):

@@ -41,16 +41,9 @@ def check_weights_file(path: str | Path, stack: Stack) -> None:
 
     The engine is imported here, not above, so that building the CLI's parser stays free of numpy.
     """
-    import numpy as np
+    from convtui.engine.weights import load_weights_and_missing
 
-    from convtui.engine.weights import load_weights
-
-    stack_info = stack.infer()
-    load_weights(path, stack_info)  # refuses unreadable files, unknown keys and wrong shapes, naming them
-    with np.load(path) as archive:
-        present = set(archive.files)
-    needed = (f"layers.{info.index}.{weight.name}" for info in stack_info.layers for weight in info.weights)
-    missing = [key for key in needed if key not in present]
+    _, missing = load_weights_and_missing(path, stack)  # refuses unreadable files, unknown keys and wrong shapes
     if missing:
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise EngineError(

@@ -14,7 +14,7 @@ from convtui.model.convention import Convention, display_shape, shape_text
 from convtui.model.diff import LayerDiff, RowKind, StackDiff
 from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo
-from convtui.render.summary import readable_count
+from convtui.model.units import readable_count
 
 KIND_MARKS: dict[RowKind, tuple[str, str]] = {
     "unchanged": (" ", ""),
