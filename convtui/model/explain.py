@@ -80,7 +80,8 @@ def window_side(layer: Layer, axis: int, size: int, result: int) -> Formula:
     quantity = f"out {AXES[axis]}"
     if padding == "same":
         before, after = axis_pads(padding, axis, size, kernel, stride, dilation)
-        return Formula(quantity, f"ceil({size} / {stride}) = {result}", f'"same" pads {before} before and {after} after (the odd pixel goes last)')
+        odd = " (the odd pixel goes last)" if before != after else ""
+        return Formula(quantity, f"ceil({size} / {stride}) = {result}", f'"same" pads {before} before and {after} after{odd}')
     before, after = axis_pads(padding, axis, size, kernel, stride, dilation)
     padded = f"{size} + {before + after}"
     span = f"{dilation}*({kernel}-1) - 1" if not isinstance(layer, catalogue.Pooling2D) else f"{kernel}"

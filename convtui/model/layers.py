@@ -136,8 +136,10 @@ def size_text(pair: tuple[int, int]) -> str:
     return f"{pair[0]}x{pair[1]}"
 
 
-def padding_text(padding: Padding) -> str:
-    return padding if isinstance(padding, str) else f"pad {size_text(padding)}"
+def padding_text(padding: Padding, *, quoted: bool = False) -> str:
+    if isinstance(padding, str):
+        return f'"{padding}"' if quoted else padding
+    return f"pad {size_text(padding)}"
 
 
 def slide(
@@ -162,7 +164,7 @@ def slide(
         dilated = f" (dilated to {size_text(span)})" if dilation != (1, 1) else ""
         raise ShapeError(
             f"the {size_text(kernel)} {noun}{dilated} does not fit the {height}x{width} input with padding"
-            f' {padding_text(padding)!s}: output would be {sides[0]}x{sides[1]}; use padding = "same",'
+            f" {padding_text(padding, quoted=True)}: output would be {sides[0]}x{sides[1]}; use padding = \"same\","
             f" a smaller {noun}, or fewer downsampling layers before it",
             layer_type=layer.type_name,
         )

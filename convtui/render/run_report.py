@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 
 from convtui.engine.weights import edge_filter_name
 from convtui.model.convention import shape_text
 from convtui.model.stack import LayerInfo, StackInfo
-from convtui.render.heatmap import Heatmap, HeatmapGrid, Scale
+from convtui.render.heatmap import Heatmap, HeatmapGrid, Scale, format_value
 
 RGB_LABELS = ("red", "green", "blue")
 
@@ -41,7 +42,7 @@ def layer_view(
     info: LayerInfo, output: np.ndarray, indices: Sequence[int], *, scale: Scale, color: bool
 ) -> RenderableType:
     """The chosen filters of one layer's output (one image of the batch, (H, W, K))."""
-    maps = output[:, :, list(indices)] if output.ndim == 3 else output.reshape(1, 1, -1)[:, :, list(indices)]
+    maps = output[:, :, list(indices)]
     dead = sum(1 for index in indices if not output[..., index].any())
     heading = Text.assemble(
         (f"layer {info.index} {info.layer.label}", "bold"),
@@ -51,6 +52,31 @@ def layer_view(
     )
     grid = HeatmapGrid(maps, indices=list(indices), labels=filter_labels(info, indices), scale=scale, color=color)
     return Group(heading, grid)
+
+
+VECTOR_ROWS = 32
+"""A vector longer than this shows its largest values (class scores, the strongest units)."""
+BAR_WIDTH = 40
+
+
+def vector_view(info: LayerInfo, values: np.ndarray, indices: Sequence[int], *, color: bool) -> RenderableType:
+    """A flat output (Dense, Flatten, global pooling) as one bar per value: a heatmap of 1x1 maps says nothing."""
+    shown = list(indices)
+    heading = f"layer {info.index} {info.layer.label} -> {shape_text(info.output_shape)}"
+    if len(shown) > VECTOR_ROWS:
+        shown = sorted(shown, key=lambda index: -values[index])[:VECTOR_ROWS]
+        heading += f": the {VECTOR_ROWS} largest of {len(indices):,} values (choose others with --filters A:B)"
+    largest = float(np.abs(values[shown]).max()) or 1.0
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(justify="right")
+    table.add_column(justify="right")
+    table.add_column()
+    for index in shown:
+        value = float(values[index])
+        length = round(abs(value) / largest * BAR_WIDTH)
+        bar = ("█" if color else "#") * length
+        table.add_row(f"#{index}", format_value(value), Text(bar, style=("red" if value < 0 else "green") if color else ""))
+    return Group(Text(heading, style="bold"), table)
 
 
 def run_report(
@@ -69,5 +95,7 @@ def run_report(
         Text(f"input: {image_line}", style="bold"),
         input_view(pixels, color=color),
         Text(""),
-        layer_view(info, layer_output, indices, scale=scale, color=color),
+        layer_view(info, layer_output, indices, scale=scale, color=color)
+        if layer_output.ndim == 3
+        else vector_view(info, layer_output, indices, color=color),
     )

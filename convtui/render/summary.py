@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -32,13 +32,13 @@ def receptive_field_text(field: ReceptiveField | None) -> str:
     return "x".join(f"{side:g}" for side in field.size)
 
 
-def weights_text(info: LayerInfo, convention: Convention) -> str:
-    return "\n".join(
-        f"{name} {shape_text(shape)}" for name, shape in (display_weight(weight, convention) for weight in info.weights)
-    )
+def weights_text(info: LayerInfo, convention: Convention, *, compact: bool = False) -> str:
+    """One weight a line: "kernel (3, 3, 32, 64)", or only the shapes when space is short."""
+    named = (display_weight(weight, convention) for weight in info.weights)
+    return "\n".join(shape_text(shape) if compact else f"{name} {shape_text(shape)}" for name, shape in named)
 
 
-def layer_row(info: LayerInfo, convention: Convention) -> list[str]:
+def layer_row(info: LayerInfo, convention: Convention, *, compact: bool = False) -> list[str]:
     if info.status != "ok":
         output = "invalid" if info.status == "invalid" else "-"
         return [str(info.index), info.layer.label, output, "", "", "", ""]
@@ -47,9 +47,9 @@ def layer_row(info: LayerInfo, convention: Convention) -> list[str]:
         str(info.index),
         info.layer.label,
         shape_text(output_shape),
-        weights_text(info, convention),
+        weights_text(info, convention, compact=compact),
         f"{info.params:,}",
-        f"{info.macs:,}",
+        readable_count(info.macs) if compact else f"{info.macs:,}",
         receptive_field_text(info.receptive_field),
     ]
 
@@ -58,8 +58,8 @@ def input_row(stack_info: StackInfo, convention: Convention) -> list[str]:
     return ["", "Input", shape_text(display_shape(stack_info.input_shape, convention)), "", "0", "0", "1x1"]
 
 
-def summary_rows(stack_info: StackInfo, convention: Convention) -> list[list[str]]:
-    return [input_row(stack_info, convention), *(layer_row(info, convention) for info in stack_info.layers)]
+def summary_rows(stack_info: StackInfo, convention: Convention, *, compact: bool = False) -> list[list[str]]:
+    return [input_row(stack_info, convention), *(layer_row(info, convention, compact=compact) for info in stack_info.layers)]
 
 
 def totals_lines(stack_info: StackInfo, convention: Convention) -> list[tuple[str, str]]:
@@ -84,30 +84,64 @@ def notes(stack_info: StackInfo, convention: Convention) -> list[str]:
     if invalid is not None:
         found.append(f"layer {invalid.index} ({invalid.layer.type_name}): {invalid.error}")
     if stack_info.non_trainable_params:
-        where = ", ".join(str(info.index) for info in stack_info.layers if info.non_trainable_params)
+        indices = [str(info.index) for info in stack_info.layers if info.non_trainable_params]
+        where = ("layer " if len(indices) == 1 else "layers ") + ", ".join(indices)
         if convention == "torch":
-            found.append(f"BatchNormalization running_mean and running_var (layers {where}) are buffers in PyTorch, not parameters; Keras counts them as non-trainable params.")
+            found.append(f"BatchNormalization running_mean and running_var ({where}) are buffers in PyTorch, not parameters; Keras counts them as non-trainable params.")
         else:
-            found.append(f"Non-trainable params are BatchNormalization's moving_mean and moving_variance (layers {where}): updated while training, not by gradients. PyTorch counts them as buffers, not parameters.")
+            found.append(f"Non-trainable params are BatchNormalization's moving_mean and moving_variance ({where}): updated while training, not by gradients. PyTorch counts them as buffers, not parameters.")
     return found
 
 
-def summary_table(stack_info: StackInfo, convention: Convention = "keras", *, title: str | None = None) -> Table:
-    table = Table(title=Text(title) if title else None, box=box.SIMPLE_HEAD, header_style="bold", title_style="bold", pad_edge=False)
-    for name in COLUMNS:
-        wraps = name in ("Layer", "Weights")
-        table.add_column(name, justify="right" if name in ("#", "Params", "MACs") else "left", no_wrap=not wraps, overflow="fold")
-    for info, row in zip((None, *stack_info.layers), summary_rows(stack_info, convention)):
+WIDE_TABLE = 110
+"""Below this many columns the table drops weight names and abbreviates MACs, so shapes never split."""
+LAYER_MIN_WIDTH = 12
+"""The Layer column wraps at spaces, then folds long names ("MaxPooling2D" fits); every other column keeps its width."""
+
+
+def summary_table(stack_info: StackInfo, convention: Convention = "keras", *, title: str | None = None, compact: bool = False) -> Table:
+    """The table; only the Layer column wraps; shapes and numbers keep their full width."""
+    rows = summary_rows(stack_info, convention, compact=compact)
+    table = Table(
+        title=Text(title) if title else None,
+        box=box.SIMPLE_HEAD,
+        header_style="bold",
+        title_style="bold",
+        pad_edge=False,
+        padding=(0, 1) if not compact else (0, 0, 0, 1),
+    )
+    for position, name in enumerate(COLUMNS):
+        widest = max((len(line) for row in rows for line in row[position].splitlines()), default=0)
+        table.add_column(
+            name,
+            justify="right" if name in ("#", "Params", "MACs") else "left",
+            no_wrap=name != "Layer",
+            overflow="fold",
+            min_width=min(widest, LAYER_MIN_WIDTH) if name == "Layer" else max(widest, len(name)),
+        )
+    for info, row in zip((None, *stack_info.layers), rows):
         style = "" if info is None or info.status == "ok" else ("bold red" if info.status == "invalid" else "dim")
         table.add_row(*row, style=style)
     return table
+
+
+class SummaryTable:
+    """The summary table fitted to the width it is given: compact below WIDE_TABLE columns."""
+
+    def __init__(self, stack_info: StackInfo, convention: Convention = "keras", *, title: str | None = None) -> None:
+        self.stack_info = stack_info
+        self.convention = convention
+        self.title = title
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield summary_table(self.stack_info, self.convention, title=self.title, compact=options.max_width < WIDE_TABLE)
 
 
 def summary_renderable(
     stack_info: StackInfo, convention: Convention = "keras", *, title: str | None = None, with_formulas: bool = False
 ) -> RenderableType:
     """The table, its totals and notes; with the worked formulas of every layer when asked."""
-    parts: list[RenderableType] = [summary_table(stack_info, convention, title=title)]
+    parts: list[RenderableType] = [SummaryTable(stack_info, convention, title=title)]
     totals = Table.grid(padding=(0, 2))
     totals.add_column(style="bold")
     totals.add_column()
@@ -161,9 +195,11 @@ def summary_csv(stack_info: StackInfo, convention: Convention = "keras") -> str:
     return buffer.getvalue()
 
 
-def finite_or_none(value: float) -> float | None:
-    """JSON has no Infinity: a field that overflowed a float (absurdly deep stacks) becomes null."""
-    return value if math.isfinite(value) else None
+def json_number(value: float) -> float | int | None:
+    """Whole numbers as ints; JSON has no Infinity, so a field that overflowed a float (absurdly deep stacks) is null."""
+    if not math.isfinite(value):
+        return None
+    return int(value) if value.is_integer() else value
 
 
 def receptive_field_dict(field: ReceptiveField | None) -> Any:
@@ -171,7 +207,7 @@ def receptive_field_dict(field: ReceptiveField | None) -> Any:
         return None
     if field.is_global:
         return "global"
-    return {key: [finite_or_none(side) for side in getattr(field, key)] for key in ("size", "jump", "start")}
+    return {key: [json_number(side) for side in getattr(field, key)] for key in ("size", "jump", "start")}
 
 
 def layer_dict(info: LayerInfo, convention: Convention) -> dict[str, Any]:

@@ -10,16 +10,16 @@ from textual.keys import format_key
 EDIT_BINDINGS = [
     Binding("a", "add_layer", "Add layer", tooltip="Add a layer after the selected one"),
     Binding("e", "edit_layer", "Edit", tooltip="Edit the selected layer's arguments (or Enter on its row)"),
-    Binding("d,delete", "delete_layer", "Delete", tooltip="Delete the selected layer"),
+    Binding("d,delete", "delete_layer", "Delete", show=False, tooltip="Delete the selected layer"),
     Binding("K,shift+up", "move_layer(-1)", "Move up", show=False, tooltip="Move the selected layer up"),
     Binding("J,shift+down", "move_layer(1)", "Move down", show=False, tooltip="Move the selected layer down"),
     Binding("i", "input_shape", "Input shape", show=False, tooltip="Change the input shape (height, width, channels)"),
     Binding("r", "seed", "Seed", show=False, tooltip="Change the seed of the initial weights"),
     Binding("u,ctrl+z", "undo", "Undo"),
-    Binding("U,ctrl+y", "redo", "Redo"),
+    Binding("U,ctrl+y", "redo", "Redo", show=False),
 ]
 VIEW_BINDINGS = [
-    Binding("c", "toggle_convention", "Keras/PyTorch", tooltip="Show shapes as Keras (H, W, C) or PyTorch (C, H, W)"),
+    Binding("c", "toggle_convention", "Keras/Torch", tooltip="Show shapes as Keras (H, W, C) or PyTorch (C, H, W)"),
     Binding("1", "show_tab('feature-maps')", "Feature maps", show=False),
     Binding("2", "show_tab('explain')", "Explain", show=False),
     Binding("3", "show_tab('kernels')", "Kernels", show=False),

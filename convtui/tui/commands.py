@@ -13,6 +13,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from convtui.model.preset import builtin_preset_names, load_preset
 from convtui.tui.bindings import APP_BINDINGS, key_text
+from convtui.tui.widgets.explain import ExplainView
 
 if TYPE_CHECKING:
     from convtui.tui.app import ConvtuiApp
@@ -28,6 +29,10 @@ class ConvtuiCommands(Provider):
         for binding in APP_BINDINGS:
             help_text = f"{key_text(binding)}  {binding.tooltip}".rstrip()
             yield binding.description, help_text, partial(app.run_action, binding.action)
+        for explain in self.screen.query(ExplainView):
+            for binding in ExplainView.BINDINGS:
+                help_text = f"{key_text(binding)} in the Explain view: move the drill-down's output position"
+                yield f"Drill-down: {binding.description.lower()}", help_text, partial(app.run_action, binding.action, explain)
         for name in builtin_preset_names():
             yield f"Open preset: {name}", load_preset(name).description, partial(app.open_source, name)
 

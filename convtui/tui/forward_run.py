@@ -14,7 +14,7 @@ import numpy as np
 
 from convtui.engine.forward import ForwardCancelled, forward
 from convtui.engine.images import LoadedImage, load_image
-from convtui.engine.weights import StackWeights, initial_weights, load_weights
+from convtui.engine.weights import StackWeights, initial_weight, load_weights
 from convtui.errors import ConvtuiError
 from convtui.model.stack import Stack, StackInfo
 
@@ -56,6 +56,29 @@ class ImageCache:
         return self._image
 
 
+class WeightsCache:
+    """Keeps each layer's initial weights, so an edit re-initialises only the layers it changed.
+
+    Valid because the engine seeds every weight by (seed, layer index, weight name): the same
+    layer at the same index with the same weight shapes always gets the same weights.
+    """
+
+    def __init__(self) -> None:
+        self._weights: dict[tuple[object, ...], dict[str, np.ndarray]] = {}
+
+    def initial_weights(self, stack_info: StackInfo, seed: int) -> StackWeights:
+        kept: dict[tuple[object, ...], dict[str, np.ndarray]] = {}
+        weights: StackWeights = {}
+        for info in stack_info.layers:
+            if not info.is_valid or not info.weights:
+                continue
+            key = (seed, info.index, info.layer, info.weights)
+            named = self._weights.get(key) or {weight.name: initial_weight(info.layer, info.index, weight, seed) for weight in info.weights}
+            kept[key] = weights[info.index] = named
+        self._weights = kept
+        return weights
+
+
 def runnable_prefix(stack: Stack, stack_info: StackInfo) -> tuple[Stack, StackInfo]:
     """The layers before the first invalid one: they can run and be shown."""
     invalid = stack_info.first_invalid
@@ -65,10 +88,12 @@ def runnable_prefix(stack: Stack, stack_info: StackInfo) -> tuple[Stack, StackIn
     return prefix, prefix.infer()
 
 
-def stack_weights(stack: Stack, stack_info: StackInfo, seed: int, preset_folder: Path | None, runnable: int) -> StackWeights:
+def stack_weights(
+    stack: Stack, stack_info: StackInfo, seed: int, preset_folder: Path | None, runnable: int, cache: WeightsCache
+) -> StackWeights:
     """The preset's weights file when it names one, else Keras's initialisers from the seed; layers < runnable."""
     if not stack.weights_file:
-        return initial_weights(stack_info, seed)
+        return cache.initial_weights(stack_info, seed)
     path = Path(stack.weights_file)
     if not path.is_absolute() and preset_folder is not None:
         path = preset_folder / path
@@ -83,6 +108,7 @@ def run_stack(
     seed: int,
     image_source: str,
     images: ImageCache,
+    weights_cache: WeightsCache,
     preset_folder: Path | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_layer: ProgressCallback | None = None,
@@ -95,7 +121,7 @@ def run_stack(
     except ConvtuiError as error:
         return RunResult(None, {}, (), str(error))
     try:
-        weights = stack_weights(stack, stack_info, seed, preset_folder, len(prefix.layers))
+        weights = stack_weights(stack, stack_info, seed, preset_folder, len(prefix.layers), weights_cache)
     except ConvtuiError as error:
         return RunResult(image, {}, (), str(error))
     try:

@@ -59,8 +59,5 @@ class EditHistory:
         self.current = self.redo_stack.pop()
         return True
 
-    def mark_saved(self, stack: Stack | None = None) -> None:
-        """Record the saved stack (a save may rename it, which is not an edit to undo)."""
-        if stack is not None:
-            self.current = stack
+    def mark_saved(self) -> None:
         self.saved = self.current

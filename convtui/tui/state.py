@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from convtui.tui.forward_run import RunResult
 
 Scale = Literal["map", "layer"]
-RunStatus = Literal["idle", "running", "done", "failed"]
+RunStatus = Literal["idle", "running", "done"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +51,17 @@ class ViewState:
     def layer(self) -> LayerInfo | None:
         layers = self.stack_info.layers
         return layers[self.selected_layer] if 0 <= self.selected_layer < len(layers) else None
+
+    @property
+    def filter_count(self) -> int:
+        """Channels of the selected layer's output (of the input, for the input row); 1 when flat."""
+        shape = self.stack_info.input_shape if self.layer is None else self.layer.output_shape
+        return shape[-1] if shape and len(shape) == 3 else 1
+
+    @property
+    def selected_filter(self) -> int:
+        """The chosen filter, within the selected layer's channels (the choice survives other layers)."""
+        return min(self.filter_index, self.filter_count - 1)
 
     @property
     def current_run(self) -> RunResult | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import math
+import tracemalloc
+from fractions import Fraction
 from collections.abc import Callable
 
 import naive
@@ -21,11 +23,11 @@ from hypothesis import strategies as st
 
 from convtui.engine import ops
 from convtui.engine.im2col import copy_shifted, im2col_conv2d, row_blocks
-from convtui.engine.winograd import TRANSFORMS, transform_filters, winograd_conv3x3
+from convtui.engine.winograd import TRANSFORMS, toom_cook, transform_filters, winograd_conv3x3
 
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True)
 FLOAT32_TOLERANCE = 2e-6
-WINOGRAD_TOLERANCE = {2: 2e-6, 4: 1e-5}  # F(4x4)'s transforms (points +-2) amplify rounding more
+WINOGRAD_TOLERANCE = {2: 2e-6, 4: 5e-6}  # F(4x4)'s transforms (points 1/2 and -2) amplify rounding more
 
 
 def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
@@ -124,6 +126,21 @@ def test_im2col_matches_the_definition_for_any_geometry(geometry: dict, byte_lim
     assert_matches(actual, naive.conv2d(x, kernel, bias, *args))
 
 
+def test_im2col_temporaries_stay_under_the_byte_limit() -> None:
+    """Blocks bound the patch matrix: the peak beyond the output and the padded input is the limit."""
+    rng = np.random.default_rng(20)
+    x, kernel = random(rng, 1, 64, 64, 16), random(rng, 3, 3, 16, 8)
+    inherent = 64 * 64 * 8 * 4 + 66 * 66 * 16 * 4  # the output, the padded input
+    peaks = {}
+    for limit in (100_000, ops.MAX_SCRATCH_BYTES):
+        tracemalloc.start()
+        im2col_conv2d(x, kernel, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, adding(None), ops.Workspace().scratch, limit)
+        peaks[limit] = tracemalloc.get_traced_memory()[1] - inherent
+        tracemalloc.stop()
+    assert peaks[100_000] < 100_000 + 20_000
+    assert peaks[ops.MAX_SCRATCH_BYTES] > 64 * 64 * 9 * 16 * 4  # unblocked: the whole patch matrix at once
+
+
 WINOGRAD_PADS = {
     "same": ((1, 1), (1, 1)),
     "valid": ((0, 0), (0, 0)),
@@ -164,6 +181,26 @@ def test_winograd_matches_the_definition_for_any_size(
     x, kernel = random(rng, batch, height, width, channels), random(rng, 3, 3, channels, filters)
     actual = winograd_conv3x3(x, transform_filters(kernel, tile), pads, tile, adding(None), poisoned_scratch().scratch, band_bytes)
     assert_matches(actual, naive.conv2d(x, kernel, None, (1, 1), pads, (1, 1), 1), WINOGRAD_TOLERANCE[tile])
+
+
+POINT_SETS = {
+    "F(2x2)": [0, 1, -1],
+    "F(4x4), Lavin & Gray's points": [0, 1, -1, 2, -2],
+    "F(4x4), the engine's points": [0, 1, -1, Fraction(1, 2), -2],
+    "F(6x6)": [0, 1, -1, Fraction(1, 2), Fraction(-1, 2), 2, -2],
+}
+
+
+@pytest.mark.parametrize("points", POINT_SETS.values(), ids=POINT_SETS.keys())
+def test_toom_cook_transforms_correlate_a_tile(points: list) -> None:
+    """A^T [(G g G^T) . (B^T d B)] A is the 3x3 correlation of one tile, in float64, for any points."""
+    transform = toom_cook(points)
+    size, step = transform.input_tile, transform.output_tile
+    rng = np.random.default_rng(len(points))
+    tile, kernel = rng.standard_normal((size, size)), rng.standard_normal((3, 3))
+    products = (transform.filter @ kernel.ravel()) * (transform.data.astype(np.float64) @ tile.ravel())
+    expected = [[np.sum(tile[i : i + 3, j : j + 3] * kernel) for j in range(step)] for i in range(step)]
+    np.testing.assert_allclose((transform.output.astype(np.float64) @ products).reshape(step, step), expected, atol=1e-9)
 
 
 ALGORITHM_CASES = {
@@ -326,6 +363,22 @@ def test_conv2d_transpose_matches_keras_definition(case: tuple, padding: str) ->
     assert_matches(actual, naive.conv2d_transpose(x, kernel, bias, strides, padding))
 
 
+@SETTINGS
+@given(
+    kernel=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+    strides=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    size=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+    padding=st.sampled_from(["valid", "same"]),
+    seed=st.integers(0, 2**16),
+)
+def test_conv2d_transpose_matches_keras_definition_for_any_geometry(
+    kernel: tuple[int, int], strides: tuple[int, int], size: tuple[int, int], padding: str, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    x, weights, bias = random(rng, 2, *size, 2), random(rng, *kernel, 3, 2), random(rng, 3)
+    assert_matches(ops.conv2d_transpose(x, weights, bias, strides, padding), naive.conv2d_transpose(x, weights, bias, strides, padding))
+
+
 def test_conv2d_transpose_in_row_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the scratch bound the input is taken a few rows at a time; the sums across blocks still add up."""
     monkeypatch.setattr(ops, "MAX_SCRATCH_BYTES", 200)
@@ -450,6 +503,7 @@ def test_row_blocks_only_split_past_the_limit() -> None:
     assert row_blocks(3, 10, 100, 3000) == [(slice(0, 3), slice(0, 10))]
     assert row_blocks(3, 10, 100, 2000) == [(slice(0, 2), slice(0, 10)), (slice(2, 4), slice(0, 10))]
     assert row_blocks(2, 10, 100, 450) == [(slice(n, n + 1), slice(r, r + 4)) for n in range(2) for r in (0, 4, 8)]
+    assert row_blocks(1, 3, 100, 1) == [(slice(0, 1), slice(r, r + 1)) for r in range(3)]  # never less than a row
 
 
 # ---------------------------------------------------------------- activations

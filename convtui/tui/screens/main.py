@@ -10,7 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, Header, TabbedContent, TabPane, Tabs
 
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.explain import ExplainView
@@ -25,7 +25,10 @@ from convtui.tui.widgets.totals import StackTotals
 if TYPE_CHECKING:
     from convtui.tui.app import ConvtuiApp
 
-TABS = (("feature-maps", "Feature maps"), ("explain", "Explain"), ("kernels", "Kernels"), ("input", "Input"))
+
+
+class ViewScroll(VerticalScroll, can_focus=False):
+    """Scrolls a long view with the mouse and page keys; focus goes to the view inside, which has keys of its own."""
 
 
 class MainScreen(Screen[None]):
@@ -51,10 +54,10 @@ class MainScreen(Screen[None]):
                     with TabPane("Feature maps", id="feature-maps"):
                         yield FeatureMapsView(id="feature-maps-view")
                     with TabPane("Explain", id="explain"):
-                        with VerticalScroll():
+                        with ViewScroll():
                             yield ExplainView(id="explain-view")
                     with TabPane("Kernels", id="kernels"):
-                        with VerticalScroll():
+                        with ViewScroll():
                             yield KernelsView(id="kernels-view")
                     with TabPane("Input", id="input"):
                         yield InputView(id="input-view")
@@ -63,6 +66,8 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch(self.app, VIEW_STATE, self.follow_state)
+        # Tabs switch with 1-4 or a click, so Tab goes straight from the table to the open view.
+        self.query_one("#views Tabs", Tabs).can_focus = False
         self.query_one(StackTable).focus()
 
     def follow_state(self, state: ViewState) -> None:

@@ -38,7 +38,7 @@ class Prompt(ModalScreen[Any]):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(self.hint, classes="dialog-description")
             suggester = SuggestFromList(self.suggestions, case_sensitive=False) if self.suggestions else None
-            yield Input(self.initial_value, id="answer", suggester=suggester, select_on_focus=False)
+            yield Input(self.initial_value, id="answer", suggester=suggester)
             yield Static(id="reason", classes="field-note")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK (Enter)", variant="primary", id="accept", compact=True)

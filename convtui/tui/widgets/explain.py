@@ -33,10 +33,13 @@ class ExplainView(StateView):
     position: reactive[tuple[int, int] | None] = reactive(None, layout=True)
     """The output position (i, j) of the drill-down; None until moved: the filter's strongest response."""
 
-    def render(self) -> RenderableType:
-        state = self.state
-        if state is None:
-            return ""
+    def follow_state(self, state: ViewState | None) -> None:
+        """A newly selected layer starts at its filter's strongest response again."""
+        if state is None or self.state is None or state.selected_layer != self.state.selected_layer:
+            self.position = None
+        super().follow_state(state)
+
+    def render_state(self, state: ViewState) -> RenderableType:
         if state.layer is None:
             shape = shape_text(display_shape(state.stack_info.input_shape, state.convention))
             return self.styled(f"Input {shape}: the image every layer below starts from. Select a layer to see its formulas.", "muted")
@@ -60,7 +63,7 @@ class ExplainView(StateView):
     def drilldown(self, state: ViewState) -> RenderableType:
         info = state.layer
         assert info is not None
-        filter_index = min(state.filter_index, (info.output_shape or (1,))[-1] - 1)
+        filter_index = state.selected_filter
         hint = self.styled("Tab or a click focuses this view; the arrows move (i, j), [ and ] choose the filter", "muted")
         notice = run_notice(state)
         result = state.current_run
@@ -87,7 +90,7 @@ class ExplainView(StateView):
         if state is None or info is None or not info.output_shape or len(info.output_shape) != 3:
             return
         output = result.output(info.index) if result is not None else None
-        filter_output = output[:, :, min(state.filter_index, output.shape[2] - 1)] if output is not None else None
+        filter_output = output[:, :, state.selected_filter] if output is not None else None
         row, column = self.clamped_position(state, filter_output)
         height, width = info.output_shape[:2]
         self.position = (max(0, min(row + rows, height - 1)), max(0, min(column + columns, width - 1)))

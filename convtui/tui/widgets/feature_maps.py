@@ -17,7 +17,7 @@ from textual import events
 from textual.message import Message
 
 from convtui.model.convention import display_shape, shape_text
-from convtui.render.heatmap import TILE_GAP, Heatmap, HeatmapGrid, format_value
+from convtui.render.heatmap import TILE_GAP, Heatmap, HeatmapGrid, format_value, geometry_for
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.notices import run_notice
 from convtui.tui.widgets.state_view import StateView
@@ -27,8 +27,8 @@ STATISTICS_WIDTH = 26
 VALUES_LISTED = 32
 """A flat output (Dense, Flatten) of at most this many values also lists them."""
 SELECTED_MARK = "◀"
-MIN_MAP_WIDTH = 12
-"""Tiles shrink to this many cells before the maps are split into pages."""
+MIN_MAP_PIXELS = 12
+"""Tiles shrink to this many pixels across before the maps are split into pages."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class Page:
 
     first: int
     count: int
+    capacity: int
+    """Tiles one page holds (the last page may show fewer)."""
     total: int
     tiles_per_row: int
     tile_width: int
@@ -45,11 +47,11 @@ class Page:
 
     @property
     def number(self) -> int:
-        return self.first // max(self.count, 1)
+        return self.first // self.capacity
 
     @property
     def pages(self) -> int:
-        return -(-self.total // max(self.count, 1))
+        return -(-self.total // self.capacity)
 
     def filter_at(self, x: int, y: int) -> int | None:
         """The filter whose tile is at (x, y) below the header, if any."""
@@ -57,7 +59,7 @@ class Page:
         if column >= self.tiles_per_row or x % (self.tile_width + TILE_GAP) >= self.tile_width:
             return None
         index = self.first + row * self.tiles_per_row + column
-        return index if index < self.first + self.count and index < self.total else None
+        return index if index < self.first + self.count else None
 
 
 def channel_maps(output: np.ndarray) -> list[np.ndarray]:
@@ -82,7 +84,10 @@ def tiles_fitting(probe: HeatmapGrid, map_width: int, width: int, height: int) -
 def plan_page(maps: list[np.ndarray], selected: int, width: int, height: int, color: bool) -> Page:
     """The largest tiles that show every map in width x height; pages of the smallest when even those do not."""
     probe = HeatmapGrid([maps[0]], color=color, indices=[len(maps) - 1], labels=[SELECTED_MARK])
-    smallest = min(MIN_MAP_WIDTH, width)
+    columns_per_pixel = geometry_for(color).columns_per_pixel
+    smallest = min(MIN_MAP_PIXELS * columns_per_pixel, width)
+    while smallest > columns_per_pixel and tiles_fitting(probe, smallest, width, height) == 0:
+        smallest -= columns_per_pixel  # a short view: smaller tiles rather than none
     low, high = smallest, max(smallest, width)
     while low < high:  # the largest map width at which all maps fit (fewer fit as tiles grow)
         middle = (low + high + 1) // 2
@@ -91,9 +96,9 @@ def plan_page(maps: list[np.ndarray], selected: int, width: int, height: int, co
         else:
             high = middle - 1
     per_row, tile_width, tile_height = tile_layout(probe, low, width)
-    count = max(1, tiles_fitting(probe, low, width, height))
-    first = (min(selected, len(maps) - 1) // count) * count
-    return Page(first, min(count, len(maps) - first), len(maps), per_row, tile_width, tile_height, low)
+    capacity = max(1, tiles_fitting(probe, low, width, height))
+    first = (min(selected, len(maps) - 1) // capacity) * capacity
+    return Page(first, min(capacity, len(maps) - first), capacity, len(maps), per_row, tile_width, tile_height, low)
 
 
 def statistics_table(data: np.ndarray) -> Table:
@@ -127,10 +132,7 @@ class FeatureMapsView(StateView):
 
     page: Page | None = None
 
-    def render(self) -> RenderableType:
-        state = self.state
-        if state is None:
-            return ""
+    def render_state(self, state: ViewState) -> RenderableType:
         notice = run_notice(state)
         if notice is not None:
             return Group(self.header(state, None), self.notice_text(notice))
@@ -143,7 +145,7 @@ class FeatureMapsView(StateView):
         if state.enlarged or output.ndim == 1:
             self.page = None
             return Group(self.header(state, None), self.enlarged(state, maps, output, width, height))
-        self.page = plan_page(maps, state.filter_index, width, height, state.colour)
+        self.page = plan_page(maps, state.selected_filter, width, height, state.colour)
         page = self.page
         shown = range(page.first, page.first + page.count)
         grid = self.grid(state, maps, shown, page.map_width)
@@ -154,7 +156,7 @@ class FeatureMapsView(StateView):
         grid = HeatmapGrid(
             [maps[index] for index in shown],
             indices=list(shown),
-            labels=[SELECTED_MARK if index == state.filter_index else "" for index in shown],
+            labels=[SELECTED_MARK if index == state.selected_filter else "" for index in shown],
             color=state.colour,
             cell_width=map_width,
         )
@@ -185,7 +187,7 @@ class FeatureMapsView(StateView):
 
     def enlarged(self, state: ViewState, maps: list[np.ndarray], output: np.ndarray, width: int, height: int) -> RenderableType:
         """One map large beside its statistics; a flat output also lists its values when few."""
-        index = min(state.filter_index, len(maps) - 1)
+        index = min(state.selected_filter, len(maps) - 1)
         data = maps[index]
         layout = Table.grid(padding=(0, 2))
         layout.add_column()

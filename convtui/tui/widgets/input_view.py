@@ -12,6 +12,7 @@ from textual.widgets.option_list import Option
 
 from convtui.engine.images import SAMPLES, image_summary_line
 from convtui.render.heatmap import HeatmapGrid
+from convtui.tui.state import ViewState
 from convtui.tui.widgets.state_view import StateView
 
 CHANNEL_NAMES = {1: ["grey"], 3: ["red", "green", "blue"]}
@@ -20,10 +21,7 @@ CHANNEL_NAMES = {1: ["grey"], 3: ["red", "green", "blue"]}
 class ImagePreview(StateView):
     """Thin: the loaded image, one heatmap per channel, and what was done to fit it."""
 
-    def render(self) -> RenderableType:
-        state = self.state
-        if state is None:
-            return ""
+    def render_state(self, state: ViewState) -> RenderableType:
         run = state.run
         result = run.result if run.is_for(state.stack_info) else None
         if result is None:

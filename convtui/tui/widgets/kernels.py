@@ -12,8 +12,9 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from convtui.model.convention import display_weight, shape_text
-from convtui.render.heatmap import HeatmapGrid, Heatmap
-from convtui.tui.state import ViewState
+from convtui.model.layers import Conv2DTranspose, Layer
+from convtui.render.heatmap import Heatmap, HeatmapGrid, format_value
+from convtui.tui.state import Scale, ViewState
 from convtui.tui.widgets.state_view import StateView
 
 KERNEL_COLORMAP = "coolwarm"
@@ -22,14 +23,16 @@ MAX_FILTER_ROWS = 16
 MATRIX_HEIGHT = 12
 
 
-def kernel_tiles(kernel: np.ndarray, first_filter: int, width: int, scale: str, color: bool) -> tuple[HeatmapGrid, str]:
-    """(kh, kw, channels, filters) as tiles "#filter c<channel>", filters from `first_filter` on."""
+def kernel_tiles(kernel: np.ndarray, first_filter: int, width: int, scale: Scale, color: bool) -> tuple[HeatmapGrid, str]:
+    """(kh, kw, channels, filters) as tiles "#filter c<channel>", filters from `first_filter` on.
+
+    A row per filter when the channels fill the width; several filters to a row when they do not.
+    """
     _, _, channels, filters = kernel.shape
     probe = HeatmapGrid([kernel[:, :, 0, 0]], indices=[filters], labels=[f"c{channels}"], cell_width=KERNEL_TILE_WIDTH, color=color)
     per_row = probe.layout(width, probe.captions()).tiles_per_row
     shown_channels = min(channels, per_row)
-    rows_per_filter = 1 if channels >= per_row else 0
-    filters_shown = MAX_FILTER_ROWS if rows_per_filter else MAX_FILTER_ROWS * max(1, per_row // channels)
+    filters_shown = MAX_FILTER_ROWS * max(1, per_row // channels)
     last_filter = min(filters, first_filter + filters_shown)
     pairs = [(f, c) for f in range(first_filter, last_filter) for c in range(shown_channels)]
     grid = HeatmapGrid(
@@ -37,30 +40,29 @@ def kernel_tiles(kernel: np.ndarray, first_filter: int, width: int, scale: str, 
         indices=[f for f, _ in pairs],
         labels=[f"c{c}" for _, c in pairs],
         cell_width=KERNEL_TILE_WIDTH,
-        scale=scale,  # type: ignore[arg-type]
+        scale=scale,
         color=color,
         colormap=KERNEL_COLORMAP,
     )
     summary = f"filters {first_filter}-{last_filter - 1} of {filters}, channels 0-{shown_channels - 1} of {channels}"
-    return grid, summary
+    return grid, summary + ("   ([ ] choose the first filter)" if last_filter - first_filter < filters else "")
 
 
-def weight_renderable(array: np.ndarray, first_filter: int, width: int, state: ViewState) -> tuple[RenderableType, str]:
+def weight_renderable(layer: Layer, name: str, array: np.ndarray, first_filter: int, width: int, state: ViewState) -> tuple[RenderableType, str]:
+    """Spatial kernels as tiles; matrices (Dense, 1x1 kernels) as one heatmap; vectors as a strip."""
     if array.ndim == 4 and array.shape[0] * array.shape[1] > 1:
+        if isinstance(layer, Conv2DTranspose) and name == "kernel":
+            array = array.transpose(0, 1, 3, 2)  # Keras keeps (kh, kw, filters, C_in) for the transpose
         return kernel_tiles(array, min(first_filter, array.shape[3] - 1), width, state.scale, state.colour)
     matrix = array.reshape(-1, array.shape[-1]) if array.ndim > 1 else array.reshape(1, -1)
     heatmap = Heatmap(matrix, width=width, height=MATRIX_HEIGHT if array.ndim > 1 else 2, color=state.colour, colormap=KERNEL_COLORMAP)
-    low, high = float(array.min()), float(array.max())
-    return heatmap, f"{low:.3g}..{high:.3g}"
+    return heatmap, f"{format_value(array.min())}..{format_value(array.max())}"
 
 
 class KernelsView(StateView):
     """Thin: renders the selected layer's weights from the finished run."""
 
-    def render(self) -> RenderableType:
-        state = self.state
-        if state is None:
-            return ""
+    def render_state(self, state: ViewState) -> RenderableType:
         info = state.layer
         if info is None or not info.weights:
             what = "The input has no weights." if info is None else f"{info.layer.type_name} has no weights."
@@ -72,7 +74,7 @@ class KernelsView(StateView):
         parts: list[RenderableType] = []
         for weight in info.weights:
             name, shape = display_weight(weight, state.convention)
-            drawing, summary = weight_renderable(named[weight.name], state.filter_index, self.size.width, state)
+            drawing, summary = weight_renderable(info.layer, weight.name, named[weight.name], state.selected_filter, self.size.width, state)
             parts.append(Text.assemble(self.styled(f"{name} {shape_text(shape)}", "title"), ("  " + summary, "dim")))
             parts.append(drawing)
             parts.append(Text(""))

@@ -35,5 +35,6 @@ class RunStatus(Widget):
         line = Table.grid(padding=(0, 1), expand=True)
         line.add_column(no_wrap=True)
         line.add_column(ratio=1)
-        line.add_row(f"Forward pass: layer {done} of {total} (keys keep working; an edit restarts it)", ProgressBar(total=total, completed=done))
+        step = "weights and image" if done == 0 else f"layer {done} of {total}"
+        line.add_row(f"Forward pass: {step} (keys keep working; an edit restarts it)", ProgressBar(total=total, completed=done))
         return line

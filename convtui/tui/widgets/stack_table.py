@@ -31,10 +31,12 @@ class StackTable(DataTable[Text]):
     """One row per layer; the row under the cursor is the selected layer (-1 is the input)."""
 
     COMPONENT_CLASSES = {"stack-table--invalid", "stack-table--after-invalid", "stack-table--input"}
+    # Cells take only the component's own attributes (partial styles), so no translucent colours
+    # here: they would not be blended with the background. Dim reads in dark and light themes.
     DEFAULT_CSS = """
     StackTable > .stack-table--invalid { color: $error; text-style: bold; }
-    StackTable > .stack-table--after-invalid { color: $text-disabled; }
-    StackTable > .stack-table--input { color: $text-muted; }
+    StackTable > .stack-table--after-invalid { text-style: dim; }
+    StackTable > .stack-table--input { text-style: italic; }
     """
 
     class LayerHighlighted(Message):

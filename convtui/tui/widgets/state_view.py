@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -14,9 +15,10 @@ VIEW_STATE = "view_state"
 
 
 class StateView(Widget):
-    """Follows the App's `view_state`; subclasses only implement `render()`.
+    """Follows the App's `view_state`; subclasses only implement `render_state()`.
 
-    Colours come from component classes, so notices and titles follow the theme.
+    Colours come from component classes, so notices and titles follow the theme. A view that
+    fails to draw says so in its place instead of ending the app.
     """
 
     COMPONENT_CLASSES = {"view--title", "view--muted", "view--error", "view--progress"}
@@ -34,6 +36,18 @@ class StateView(Widget):
 
     def follow_state(self, state: ViewState | None) -> None:
         self.state = state
+
+    def render(self) -> RenderableType:
+        if self.state is None:
+            return ""
+        try:
+            return self.render_state(self.state)
+        except Exception as error:  # a drawing bug must not take the learner's work with it
+            self.log.error(f"{type(self).__name__} failed to draw: {error!r}")
+            return self.styled(f"This view could not be drawn ({type(error).__name__}: {error}).", "error")
+
+    def render_state(self, state: ViewState) -> RenderableType:
+        raise NotImplementedError
 
     def styled(self, text: str, component: str) -> Text:
         """Text in one of the view's component styles ("title", "muted", "error", "progress")."""
