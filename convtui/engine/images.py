@@ -453,7 +453,7 @@ def fit_channels(pixels: np.ndarray, channels: int, label: str) -> tuple[np.ndar
 def channel_mismatch(shape: tuple[int, ...], channels: int) -> str:
     message = (
         f"cannot turn {shape[2]} channels into the stack's {channels}: only grey (1) and RGB (3) convert; "
-        f"give an image with 1, 3 or {channels} channels"
+        f"give an image with {' or '.join(str(count) for count in sorted({1, 3, channels}))} channels"
     )
     if shape[0] <= 4 < shape[2]:
         message += f" (shape {shape} looks channels-first; transpose it to (H, W, C))"
