@@ -4,16 +4,14 @@ into a temporary folder, so every test and snapshot is deterministic and leaves 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tui_helpers import MakeApp
 
 from convtui.model.preset import load_preset
 from convtui.model.stack import Stack
 from convtui.tui.app import ConvtuiApp
-
-MakeApp = Callable[..., ConvtuiApp]
 
 
 @pytest.fixture

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import MakeApp
 from textual.pilot import Pilot
-from tui_helpers import expected_rows, press_and_settle, run_app, settle, table_rows, type_into
+from tui_helpers import MakeApp, expected_rows, press_and_settle, run_app, table_rows, type_into
 
 from convtui.model.layers import Conv2D, MaxPooling2D
 from convtui.model.stack import Stack

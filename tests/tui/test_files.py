@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import MakeApp
 from textual.pilot import Pilot
-from tui_helpers import press_and_settle, run_app, table_rows, type_into
+from tui_helpers import MakeApp, press_and_settle, run_app, table_rows, type_into
 
 from convtui.model.preset import load_preset
 from convtui.tui.screens.prompt import Prompt

@@ -10,10 +10,9 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import MakeApp
 from textual.pilot import Pilot
 from textual.screen import ModalScreen
-from tui_helpers import expected_rows, run_app, settle, table_rows, type_into
+from tui_helpers import MakeApp, expected_rows, run_app, settle, table_rows, type_into
 
 from convtui.tui.screens.layer_form import LayerForm
 from convtui.tui.screens.main import MainScreen

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from conftest import MakeApp
 from textual.pilot import Pilot
-from tui_helpers import freeze_cursors, press_and_settle, settle, type_into
+from tui_helpers import MakeApp, freeze_cursors, press_and_settle, settle, type_into
 
 from convtui.model.layers import Conv2D, MaxPooling2D
 from convtui.model.stack import Stack
@@ -50,7 +49,7 @@ class TestMainScreen:
 
     def test_stack_with_an_invalid_layer(self, snap_compare, make_app: MakeApp) -> None:
         stack = Stack((12, 12, 1), (Conv2D(filters=4, kernel_size=3), MaxPooling2D(), Conv2D(filters=8, kernel_size=7), MaxPooling2D()))
-        assert snap_compare(make_app(stack=stack), run_before=after("down", "down"), terminal_size=WIDE)
+        assert snap_compare(make_app(stack=stack), run_before=after("down"), terminal_size=WIDE)
 
 
 class TestTabs:

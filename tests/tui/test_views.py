@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import MakeApp
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
-from tui_helpers import press_and_settle, render_text, run_app, settle, table_rows
+from tui_helpers import MakeApp, press_and_settle, render_text, run_app, settle, table_rows
 
 from convtui.engine.contributions import layer_drilldown
 from convtui.model.layers import Conv2D, Dense, Flatten
+from convtui.model.preset import builtin_preset_names
 from convtui.model.stack import Stack
+from convtui.tui.bindings import APP_BINDINGS
+from convtui.tui.commands import ConvtuiCommands
 from convtui.tui.screens.help import HelpScreen
 from convtui.tui.widgets.explain import ExplainView
 from convtui.tui.widgets.feature_maps import FeatureMapsView
+from convtui.tui.widgets.input_view import ImagePreview
 from convtui.tui.widgets.kernels import KernelsView
 
 
@@ -68,9 +72,10 @@ def test_feature_maps_page_enlarge_scale_and_ascii(make_app: MakeApp) -> None:
         await press_and_settle(pilot, "down")
         view = app.screen.query_one(FeatureMapsView)
         page = view.page
-        assert page is not None and page.total == 64 and page.count < 64
+        assert page is not None and page.total == 64 and page.capacity < 64
         await press_and_settle(pilot, "}")
-        assert app.view_state.filter_index == page.count and view.page.first == page.count
+        assert app.view_state.filter_index == page.capacity and view.page.first == page.capacity
+        assert view.page.number == 1
         await press_and_settle(pilot, "{", "[")
         assert app.view_state.filter_index == 0
         await press_and_settle(pilot, "f")
@@ -193,7 +198,7 @@ def test_help_lists_the_keys(make_app: MakeApp) -> None:
         await press_and_settle(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = render_text(app.screen.query_one("#keys", Static).content)
-        for words in ("Add layer", "Undo", "Keras/PyTorch", "Next filter", "Save as", "d / del"):
+        for words in ("Add layer", "Undo", "Keras/Torch", "Next filter", "Save as", "d / del"):
             assert words in text
         await press_and_settle(pilot, "escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -206,7 +211,7 @@ def test_command_palette_runs_actions_and_opens_presets(make_app: MakeApp) -> No
 
     async def scenario(pilot: Pilot[None]) -> None:
         await press_and_settle(pilot, "ctrl+p")
-        await pilot.press(*"Keras/PyTorch")
+        await pilot.press(*"Keras/Torch")
         await pilot.pause(0.3)
         await press_and_settle(pilot, "enter")
         assert app.view_state.convention == "torch"
@@ -215,5 +220,39 @@ def test_command_palette_runs_actions_and_opens_presets(make_app: MakeApp) -> No
         await pilot.pause(0.3)
         await press_and_settle(pilot, "enter")
         assert app.stack.name == "lenet5"
+        explain = app.screen.query_one(ExplainView)
+        await press_and_settle(pilot, "2", "ctrl+p")
+        await pilot.press(*"Drill-down: column right")
+        await pilot.pause(0.3)
+        await press_and_settle(pilot, "enter")
+        assert explain.position is not None
+
+    run_app(app, scenario)
+
+
+def test_the_palette_offers_every_binding_and_every_preset(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        titles = [title for title, _, _ in ConvtuiCommands(app.screen).commands()]
+        assert all(binding.description in titles for binding in APP_BINDINGS)
+        assert all(f"Open preset: {name}" in titles for name in builtin_preset_names())
+        assert "Drill-down: row up" in titles
+
+    run_app(app, scenario)
+
+
+@pytest.mark.parametrize("preset", builtin_preset_names())
+def test_every_layer_of_every_preset_draws_in_every_view(make_app: MakeApp, preset: str) -> None:
+    app = make_app(preset)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        assert app.view_state.current_run is not None, app.view_state.run
+        for index in range(-1, len(app.stack.layers)):
+            app.select_layer(index)
+            for view_type in (FeatureMapsView, ExplainView, KernelsView, ImagePreview):
+                text = view_text(app, view_type)
+                assert "could not be drawn" not in text, (index, view_type.__name__, text)
+                assert "cannot run" not in text and "budget" not in text, (index, view_type.__name__, text)
 
     run_app(app, scenario)

@@ -19,6 +19,8 @@ from convtui.render.summary import COLUMNS, input_row, layer_row
 from convtui.tui.widgets.stack_table import SHOWN_COLUMNS, StackTable, weight_shapes_text
 
 Scenario = Callable[[Pilot[None]], Awaitable[None]]
+MakeApp = Callable[..., ConvtuiApp]
+"""The `make_app` fixture's type (see conftest.py)."""
 
 
 def run_app(app: ConvtuiApp, scenario: Scenario, size: tuple[int, int] = (120, 40)) -> None:
