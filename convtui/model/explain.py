@@ -100,7 +100,9 @@ def channel_formula(layer: Layer, source: tuple[int, ...], result: tuple[int, ..
     if isinstance(layer, catalogue.Conv2D):
         per_filter = channels // layer.groups
         kh, kw = layer.kernel_size
-        if layer.groups == 1:
+        if layer.groups == 1 and channels == 1:
+            why = f"each of the {layer.filters} filters is {kh}x{kw}x1 and looks at the single input channel, giving one output channel"
+        elif layer.groups == 1:
             why = f"each of the {layer.filters} filters is {kh}x{kw}x{channels} and sums over all {channels} input channels, giving one output channel"
         else:
             why = f"each filter is {kh}x{kw}x{per_filter} and sums over the {per_filter} channels of its group ({layer.groups} groups)"
