@@ -49,7 +49,7 @@ def add_presets_command(commands: argparse._SubParsersAction) -> None:
 
 def add_app_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("app", help="open the interactive app (the default)", description="Open the app.")
-    parser.add_argument("preset", nargs="?", default="seed-28x28x1", help="built-in preset name or .toml file")
+    parser.add_argument("preset", nargs="?", default="seed-28x28x1", help="built-in preset name, .toml file, or Keras model (.keras, .h5, .json)")
     parser.set_defaults(handler=run_app)
 
 
@@ -232,9 +232,18 @@ def run_run(arguments: argparse.Namespace) -> int:
 
 
 def run_app(arguments: argparse.Namespace) -> int:
-    from convtui.model.preset import load_preset
+    """A preset (built-in name or .toml), or a Keras model file opened with its weights and import notes."""
+    from convtui.interop import is_model_file
     from convtui.tui.app import ConvtuiApp
 
-    stack = load_preset(arguments.preset)
-    ConvtuiApp(stack, source=arguments.preset).run()
+    if is_model_file(arguments.preset):
+        from convtui.interop import load_model_file
+
+        imported = load_model_file(arguments.preset)
+        app = ConvtuiApp(imported.stack, weights=imported.weights, notes=imported.notes, source=arguments.preset)
+    else:
+        from convtui.model.preset import load_preset
+
+        app = ConvtuiApp(load_preset(arguments.preset), source=arguments.preset)
+    app.run()
     return 0

@@ -6,15 +6,24 @@ Kept apart from the screens so each rule is one small, testable function.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from convtui.errors import ConvtuiError
+from convtui.interop import MODEL_SUFFIXES, is_model_file
 from convtui.model.preset import PRESET_SUFFIX, is_builtin_name, load_preset
 from convtui.model.layers import Shape
 from convtui.model.stack import Stack, check_input_shape
 
+if TYPE_CHECKING:
+    from convtui.engine.weights import StackWeights
+    from convtui.interop import ImportedModel
+
 SHAPE_SEPARATORS = re.compile(r"[\s,x×()\[\]]+")
 MAX_SEED = 2**32 - 1
+STACK_HINT = "a built-in preset name, or the path to a .toml file or a Keras model (.keras, .h5, .json)"
 
 
 def input_shape_answer(text: str) -> Shape:
@@ -46,6 +55,64 @@ def preset_answer(text: str) -> tuple[str, Stack]:
         raise ValueError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class OpenedStack:
+    """What the open and compare prompts give: the stack and, for a Keras model, its weights and import notes."""
+
+    source: str
+    stack: Stack
+    weights: StackWeights | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        """A built-in preset's name, a file's name."""
+        return self.source if is_builtin_name(self.source) else Path(self.source).name
+
+
+@lru_cache(maxsize=1)
+def imported_model(path: str, modified: int, size: int) -> ImportedModel:
+    """Read once, though the prompt checks its text at every key and again on Enter (keyed by mtime and size)."""
+    from convtui.interop import load_model_file
+
+    return load_model_file(path)
+
+
+def stack_answer(text: str) -> OpenedStack:
+    """A built-in name, a TOML path or a Keras model file (.keras, .h5, .json), loaded: the prompt shows why one will not do."""
+    source = text.strip()
+    if not source:
+        raise ValueError(f"type a built-in preset name, or the path to a .toml file or a Keras model ({', '.join(MODEL_SUFFIXES)})")
+    if not is_model_file(source):
+        return OpenedStack(*preset_answer(source))
+    path = Path(source).expanduser()
+    try:
+        status = path.stat()
+        imported = imported_model(str(path), status.st_mtime_ns, status.st_size)
+    except FileNotFoundError:
+        raise ValueError(f"{source}: no such file") from None
+    except OSError as error:
+        raise ValueError(f"{source}: cannot be read ({error.strerror or error})") from None
+    except ConvtuiError as error:
+        raise ValueError(str(error)) from None
+    return OpenedStack(source, imported.stack, imported.weights, imported.notes)
+
+
+def export_path_answer(text: str) -> Path:
+    """A .py file to write (".py" added when there is no suffix); a folder or a missing folder is refused."""
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("type the path of the .py file to write")
+    path = Path(stripped).expanduser()
+    if not path.suffix:
+        path = path.with_name(path.name + ".py")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; type a file name")
+    if not path.parent.is_dir():
+        raise ValueError(f"the folder {path.parent} does not exist")
+    return path
+
+
 def save_path_answer(text: str) -> Path:
     """A path to write; ".toml" is added when missing, and a folder is refused."""
     stripped = text.strip()
@@ -67,7 +134,7 @@ def user_copy_path(stack: Stack, folder: Path) -> Path:
 
 
 def save_target(source: str | None, stack: Stack, folder: Path) -> tuple[Path, bool]:
-    """The file a plain save writes, and whether it is a new copy (a built-in or a new stack)."""
-    if source is None or is_builtin_name(source):
+    """The file a plain save writes, and whether it is a new copy (a built-in, a Keras model file or a new stack)."""
+    if source is None or is_builtin_name(source) or is_model_file(source):
         return user_copy_path(stack, folder), True
     return Path(source), False

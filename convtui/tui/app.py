@@ -6,6 +6,7 @@ Views never hold a stack of their own: they follow `view_state`, which the App r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,19 +17,23 @@ from textual.timer import Timer
 from textual.widgets import TabbedContent
 from textual.worker import get_current_worker
 
+from convtui.engine.weights import StackWeights
 from convtui.model.convention import Convention
 from convtui.model.preset import is_builtin_name
 from convtui.model.stack import Stack, StackInfo
 from convtui.tui.bindings import APP_BINDINGS, EDIT_BINDINGS, FILE_BINDINGS, VIEW_BINDINGS
 from convtui.tui.commands import ConvtuiCommands
+from convtui.tui.compare import CompareActions
 from convtui.tui.editing import EditingActions
 from convtui.tui.files import FileActions
 from convtui.tui.forward_run import ImageCache, RunResult, WeightsCache, run_stack
 from convtui.tui.history import EditHistory
 from convtui.tui.messages import ForwardFinished, ForwardProgress
+from convtui.tui.opened_weights import OpenedWeights, opened_weights
 from convtui.tui.screens.help import HelpScreen
 from convtui.tui.screens.main import MainScreen
 from convtui.tui.state import RunState, ViewState
+from convtui.tui.widgets.compare import CompareView
 from convtui.tui.widgets.explain import ExplainView
 from convtui.tui.widgets.feature_maps import FeatureMapsView
 
@@ -40,7 +45,7 @@ def default_image(stack: Stack) -> str:
     return "scene" if stack.input_shape[2] == 3 else "digit"
 
 
-class ConvtuiApp(EditingActions, FileActions, App[None]):
+class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
     """Build a stack, see its shapes and formulas at once and its feature maps a moment later."""
 
     CSS_PATH = "app.tcss"
@@ -56,6 +61,8 @@ class ConvtuiApp(EditingActions, FileActions, App[None]):
         self,
         stack: Stack,
         *,
+        weights: StackWeights | None = None,
+        notes: Sequence[str] = (),
         source: str | None = None,
         seed: int = 0,
         image: str | None = None,
@@ -63,9 +70,15 @@ class ConvtuiApp(EditingActions, FileActions, App[None]):
         max_memory: int | None = None,
         save_folder: Path | None = None,
     ) -> None:
+        """`weights`: a Keras model's (layer index -> name -> array), used instead of the seed wherever they
+        still fit; without them, the preset's own `weights = "..."` file. `notes`: what its import changed, shown at start.
+        """
         super().__init__()
         self.history = EditHistory(stack)
         self.source = source
+        self.opened_weights: OpenedWeights | None = opened_weights(stack, source, weights)
+        self.weights_on_disk: Path | None = self.opened_weights.path if self.opened_weights is not None else None
+        self.import_notes = tuple(notes)
         self.seed = seed
         self.chosen_image = image
         self.max_memory = max_memory
@@ -92,12 +105,14 @@ class ConvtuiApp(EditingActions, FileActions, App[None]):
 
     def on_mount(self) -> None:
         self.start_run()
+        self.show_notes(self.import_notes)
 
     def update_title(self) -> None:
         self.title = f"{self.stack.name}{' *' if self.history.is_dirty else ''}"
         where = "built-in preset" if self.source and is_builtin_name(self.source) else (self.source or "new stack")
         convention = "PyTorch (C, H, W)" if self.view_state.convention == "torch" else "Keras (H, W, C)"
-        self.sub_title = f"{where} · {convention} · seed {self.seed} · image {self.image_source}"
+        weights = f"weights {self.opened_weights.label} · " if self.opened_weights is not None else ""
+        self.sub_title = f"{where} · {convention} · {weights}seed {self.seed} · image {self.image_source}"
 
     def edit(self, stack: Stack, select: int | None = None) -> None:
         """Make `stack` the current one (undoable); a change that changes nothing is ignored."""
@@ -135,7 +150,7 @@ class ConvtuiApp(EditingActions, FileActions, App[None]):
             self.progress_timer.stop()
         self.progress_timer = self.set_timer(PROGRESS_AFTER_SECONDS, self.reveal_progress)
         # After the next paint: the new shapes reach the screen before the engine takes the CPU.
-        self.call_after_refresh(self.run_forward, self.stack, stack_info, self.seed, self.image_source)
+        self.call_after_refresh(self.run_forward, self.stack, stack_info, self.seed, self.image_source, self.opened_weights)
 
     def reveal_progress(self) -> None:
         """Show progress only for a run long enough to notice, so quick reruns redraw nothing extra."""
@@ -143,10 +158,9 @@ class ConvtuiApp(EditingActions, FileActions, App[None]):
             self.run_progress = (self.layers_done, len(self.view_state.stack_info.layers))
 
     @work(thread=True, exclusive=True, group="forward", exit_on_error=False)
-    def run_forward(self, stack: Stack, stack_info: StackInfo, seed: int, image_source: str) -> None:
+    def run_forward(self, stack: Stack, stack_info: StackInfo, seed: int, image_source: str, opened: OpenedWeights | None) -> None:
         """Runs off the event loop; a newer edit cancels it between layers."""
         worker = get_current_worker()
-        folder = Path(self.source).parent if self.source and Path(self.source).exists() else None
         try:
             result = run_stack(
                 stack,
@@ -155,7 +169,7 @@ class ConvtuiApp(EditingActions, FileActions, App[None]):
                 image_source=image_source,
                 images=self.images,
                 weights_cache=self.weights_cache,
-                preset_folder=folder,
+                opened_weights=opened,
                 should_stop=lambda: worker.is_cancelled,
                 on_layer=lambda done, total: self.post_message(ForwardProgress(stack_info, done, total)),
                 max_memory=self.max_memory,
@@ -206,5 +220,11 @@ class ConvtuiApp(EditingActions, FileActions, App[None]):
         self.view_state = replace(self.view_state, scale="layer" if self.view_state.scale == "map" else "map")
 
     def action_help(self) -> None:
-        sections = [("Stack", EDIT_BINDINGS), ("Views", VIEW_BINDINGS), ("Explain view (when focused)", ExplainView.BINDINGS), ("File", FILE_BINDINGS)]
+        sections = [
+            ("Stack", EDIT_BINDINGS),
+            ("Views", VIEW_BINDINGS),
+            ("Explain view (when focused)", ExplainView.BINDINGS),
+            ("Compare view (when focused)", CompareView.BINDINGS),
+            ("File", FILE_BINDINGS),
+        ]
         self.push_screen(HelpScreen(sections))  # type: ignore[arg-type]

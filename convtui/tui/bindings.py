@@ -24,6 +24,8 @@ VIEW_BINDINGS = [
     Binding("2", "show_tab('explain')", "Explain", show=False),
     Binding("3", "show_tab('kernels')", "Kernels", show=False),
     Binding("4", "show_tab('input')", "Input image", show=False),
+    Binding("5", "show_tab('compare')", "Compare", show=False, tooltip="The stack beside a second one: shapes, params and MACs that change"),
+    Binding("v", "compare_with_file", "Compare with file…", show=False, tooltip="Pick a preset or a file (TOML or Keras model) to compare with"),
     Binding("right_square_bracket", "step_filter(1)", "Next filter", show=False),
     Binding("left_square_bracket", "step_filter(-1)", "Previous filter", show=False),
     Binding("right_curly_bracket", "step_filter_page(1)", "Next page of filters", show=False),
@@ -33,9 +35,11 @@ VIEW_BINDINGS = [
     Binding("l", "toggle_scale", "Scale map/layer", show=False, tooltip="One colour scale per map, or one for the whole layer"),
 ]
 FILE_BINDINGS = [
-    Binding("o", "open", "Open", show=False, tooltip="Open a built-in preset or a TOML file"),
+    Binding("o", "open", "Open", show=False, tooltip="Open a built-in preset, a TOML file or a Keras model (.keras, .h5, .json)"),
     Binding("s,ctrl+s", "save", "Save"),
     Binding("S", "save_as", "Save as", show=False),
+    Binding("x", "export('keras')", "Export as Keras code", show=False, tooltip="Write a .py file whose build_model() builds the stack in Keras"),
+    Binding("X", "export('pytorch')", "Export as PyTorch code", show=False, tooltip="Write a .py file whose build_model() builds the stack in PyTorch"),
     Binding("question_mark,f1", "help", "Help"),
     Binding("q", "quit", "Quit"),
 ]

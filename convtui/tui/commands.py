@@ -1,4 +1,4 @@
-"""The command palette: every action of the app (from its bindings) and every built-in preset.
+"""The command palette: every action of the app (from its bindings), every built-in preset to open or compare with.
 
 A module rather than a package so it ships with the packages pyproject already lists.
 """
@@ -22,7 +22,7 @@ Command = tuple[str, str, Callable[[], object]]
 
 
 class ConvtuiCommands(Provider):
-    """Actions by their binding's description, presets as "Open preset: NAME"."""
+    """Actions by their binding's description, presets as "Open preset: NAME" and "Compare with preset: NAME"."""
 
     def commands(self) -> Iterator[Command]:
         app: ConvtuiApp = self.app  # type: ignore[assignment]
@@ -33,8 +33,11 @@ class ConvtuiCommands(Provider):
             for binding in ExplainView.BINDINGS:
                 help_text = f"{key_text(binding)} in the Explain view: move the drill-down's output position"
                 yield f"Drill-down: {binding.description.lower()}", help_text, partial(app.run_action, binding.action, explain)
-        for name in builtin_preset_names():
-            yield f"Open preset: {name}", load_preset(name).description, partial(app.open_source, name)
+        descriptions = {name: load_preset(name).description for name in builtin_preset_names()}
+        for name, description in descriptions.items():
+            yield f"Open preset: {name}", description, partial(app.open_source, name)
+        for name, description in descriptions.items():
+            yield f"Compare with preset: {name}", f"In the Compare tab (5): {description}", partial(app.compare_with_source, name)
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self.commands():

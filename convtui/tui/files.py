@@ -1,71 +1,114 @@
-"""The file actions of the App: open, save, save as, and the question before unsaved changes are
+"""The file actions of the App: open (presets and Keras models), save (with the weights the stack
+came with), save as, export as Keras or PyTorch code, and the question before unsaved changes are
 lost (opening another stack, quitting). A mixin, so the bindings and the palette find them on the App.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
+from convtui.engine.weights import StackWeights
 from convtui.errors import ConvtuiError
+from convtui.files import write_text_atomically
 from convtui.model.preset import builtin_preset_names, save_preset
 from convtui.model.stack import Stack
-from convtui.tui.answers import preset_answer, save_path_answer, save_target
+from convtui.tui.answers import STACK_HINT, OpenedStack, export_path_answer, save_path_answer, save_target, stack_answer
 from convtui.tui.history import EditHistory
+from convtui.tui.opened_weights import OpenedWeights, opened_weights
 from convtui.tui.screens.prompt import Prompt
 from convtui.tui.screens.unsaved import UnsavedChanges
 
+ExportTarget = Literal["keras", "pytorch"]
+EXPORT_NAMES: dict[str, str] = {"keras": "Keras", "pytorch": "PyTorch"}
+
 
 class FileActions:
-    """Open, save, save as, quit; the App provides `stack_changed`, `update_title` and Textual's API."""
+    """Open, save, save as, export, quit; the App provides `stack_changed`, `update_title` and Textual's API."""
 
     history: EditHistory
     stack: Stack
     source: str | None
     save_folder: Path | None
+    opened_weights: OpenedWeights | None
+    weights_on_disk: Path | None
+    """The .npz that holds the weights of the stack as last saved or opened (what exported code can load)."""
 
     def action_open(self) -> None:
-        prompt = Prompt("Open", "a built-in preset name or the path to a .toml file", "", preset_answer, suggestions=builtin_preset_names())
+        prompt = Prompt("Open", STACK_HINT, "", stack_answer, suggestions=builtin_preset_names())
 
-        def chosen(answer: tuple[str, Stack] | None) -> None:
+        def chosen(answer: OpenedStack | None) -> None:
             if answer is not None:
-                self.guard_unsaved("open", lambda: self.open_stack(*answer))
+                self.guard_unsaved("open", lambda: self.open_stack(answer.source, answer.stack, weights=answer.weights, notes=answer.notes))
 
         self.push_screen(prompt, chosen)
 
     def open_source(self, source: str) -> None:
         """Open a built-in preset or a file by name (the command palette's presets)."""
         try:
-            _, stack = preset_answer(source)
+            answer = stack_answer(source)
         except ValueError as error:
             self.notify(str(error), severity="error")
             return
-        self.guard_unsaved("open", lambda: self.open_stack(source, stack))
+        self.guard_unsaved("open", lambda: self.open_stack(answer.source, answer.stack, weights=answer.weights, notes=answer.notes))
 
-    def open_stack(self, source: str, stack: Stack) -> None:
+    def open_stack(self, source: str, stack: Stack, *, weights: StackWeights | None = None, notes: Sequence[str] = ()) -> None:
         self.history = EditHistory(stack)
         self.source = source
+        self.opened_weights = opened_weights(stack, source, weights)
+        self.weights_on_disk = self.opened_weights.path if self.opened_weights is not None else None
         self.stack_changed(select=0 if stack.layers else -1)
+        self.show_notes(notes)
 
-    def save_to(self, path: Path) -> bool:
-        """Write the stack; a failure is said in a notification and leaves it unsaved."""
+    def show_notes(self, notes: Sequence[str]) -> None:
+        """What an import changed on the way (a Keras model's notes), one notification each."""
+        for note in notes:
+            self.notify(note, title="Imported", timeout=12)
+
+    # --- saving ----------------------------------------------------------------------------
+
+    def write_stack(self, path: Path) -> tuple[Path, Path | None]:
+        """The preset and, when the stack came with weights, NAME.npz beside it with those that still fit.
+
+        The weights as opened stay in memory, so undoing past the save gives back the layers that were seeded.
+        """
+        from convtui.interop import ImportedModel, save_imported
+
+        opened = self.opened_weights
+        if opened is None:
+            return save_preset(replace(self.stack, weights_file=None), path), None
+        stack_info = self.stack.infer()
         try:
-            written = save_preset(self.stack, path)
+            carried = opened.carry(stack_info)
+        except ConvtuiError:  # its weights file is unreadable: keep naming it, as it was opened
+            return save_preset(self.stack, path), None
+        written, weights_path = save_imported(ImportedModel(self.stack, carried.weights or None), path)
+        self.weights_on_disk = weights_path
+        self.history.current = replace(self.stack, weights_file=weights_path.name if weights_path else None)
+        return written, weights_path
+
+    def save_to(self, path: Path) -> str | None:
+        """Write the stack; what was written ("net.toml and its weights net.npz"), or None after a notification of why not."""
+        try:
+            written, weights_path = self.write_stack(path)
         except ConvtuiError as error:
             self.notify(str(error), severity="error", timeout=10)
-            return False
+            return None
         self.history.mark_saved()
         self.source = str(written)
         self.update_title()
-        return True
+        return f"{written} and its weights {weights_path.name}" if weights_path is not None else str(written)
 
     def action_save(self) -> bool:
         folder = self.save_folder or Path.cwd()
         path, is_copy = save_target(self.source, self.stack, folder)
-        if not self.save_to(path):
+        written = self.save_to(path)
+        if written is None:
             return False
-        note = " (built-in presets stay as shipped: this is your own copy)" if is_copy else ""
-        self.notify(f"Saved to {path}{note}", timeout=8)
+        note = " (built-in presets and model files stay as they are: this is your own copy)" if is_copy else ""
+        self.notify(f"Saved to {written}{note}", timeout=8)
         return True
 
     def action_save_as(self) -> None:
@@ -73,10 +116,64 @@ class FileActions:
         default = str(save_target(self.source, self.stack, folder)[0])
 
         def chosen(path: Path | None) -> None:
-            if path is not None and self.save_to(path):
-                self.notify(f"Saved to {path}")
+            if path is not None and (written := self.save_to(path)) is not None:
+                self.notify(f"Saved to {written}")
 
         self.push_screen(Prompt("Save as", "the path of the .toml file to write", default, save_path_answer), chosen)
+
+    # --- export ----------------------------------------------------------------------------
+
+    def action_export(self, target: ExportTarget) -> None:
+        name = EXPORT_NAMES[target]
+        folder = self.save_folder or Path.cwd()
+        default = folder / f"{self.stack.name}_{'torch' if target == 'pytorch' else target}.py"
+        hint = f"the path of the .py file to write: its build_model() builds the stack in {name}"
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.export_to(path, target)
+
+        self.push_screen(Prompt(f"Export as {name} code", hint, str(default), export_path_answer), chosen)
+
+    def export_to(self, path: Path, target: ExportTarget) -> bool:
+        """Write the code; an invalid stack or an unwritable path is a notification, never a crash."""
+        from convtui.commands.interop import path_in_code
+        from convtui.interop.export import check_weights_file, export_source
+
+        weights, note = self.weights_for_export()
+        try:
+            if weights is not None:
+                check_weights_file(weights, self.stack)
+            source = export_source(self.stack, target, path_in_code(weights, path) if weights is not None else None)
+            write_text_atomically(path, source)
+        except ConvtuiError as error:
+            self.notify(f"Not exported: {error}", severity="error", timeout=10)
+            return False
+        except Exception as error:  # an exporter bug must not take the user's work with it
+            self.notify(f"Not exported: {type(error).__name__}: {error}", severity="error", timeout=10)
+            return False
+        loads = f", loading the weights of {weights.name}" if weights is not None else ""
+        self.notify(f"Exported {EXPORT_NAMES[target]} code to {path}{loads}; run it with `python {path}`.{note}", timeout=10)
+        return True
+
+    def weights_for_export(self) -> tuple[Path | None, str]:
+        """The .npz the code can load (the saved weights, when every layer still has its own), else None and why not."""
+        opened = self.opened_weights
+        if opened is None:
+            return None, ""
+        try:
+            carried = opened.carry(self.stack.infer())
+        except ConvtuiError:
+            return None, " The code does not load weights: the stack's weights file cannot be read."
+        if self.weights_on_disk is None:
+            return None, " The code does not load the imported weights: save the stack (s) to write them as an .npz, then export again."
+        if self.history.is_dirty:
+            return None, " The code does not load the weights: the stack has unsaved changes; save it (s), then export again."
+        if not carried.complete:
+            return None, " The code does not load weights: some layers have none saved (the seeded ones, see the line under the views)."
+        return self.weights_on_disk, ""
+
+    # --- leaving ---------------------------------------------------------------------------
 
     def guard_unsaved(self, verb: str, then: Callable[[], object]) -> None:
         """Run `then` now, or after asking what to do with the unsaved changes."""
@@ -92,3 +189,4 @@ class FileActions:
 
     async def action_quit(self) -> None:
         self.guard_unsaved("quit", self.exit)
+

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
 from convtui.engine.forward import ForwardCancelled, forward
 from convtui.engine.images import LoadedImage, load_image
-from convtui.engine.weights import StackWeights, initial_weight, load_weights
+from convtui.engine.weights import StackWeights, initial_weight
 from convtui.errors import ConvtuiError
 from convtui.model.stack import Stack, StackInfo
+from convtui.tui.opened_weights import OpenedWeights
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -31,6 +31,8 @@ class RunResult:
     """Outputs of layers 0 .. len(outputs) - 1, batch axis removed; invalid layers have none."""
     message: str = ""
     """Why the run stopped short (memory guard, unreadable image); empty when every layer ran."""
+    weights_note: str = ""
+    """Which layers start from the seed though the stack came with weights (see OpenedWeights); empty when none."""
 
     def output(self, index: int) -> np.ndarray | None:
         return self.outputs[index] if 0 <= index < len(self.outputs) else None
@@ -66,15 +68,21 @@ class WeightsCache:
     def __init__(self) -> None:
         self._weights: dict[tuple[object, ...], dict[str, np.ndarray]] = {}
 
-    def initial_weights(self, stack_info: StackInfo, seed: int) -> StackWeights:
+    def initial_weights(self, stack_info: StackInfo, seed: int, given: StackWeights | None = None) -> StackWeights:
+        """Every valid layer's weights: the `given` arrays where there are some, the seed's for the rest."""
         kept: dict[tuple[object, ...], dict[str, np.ndarray]] = {}
         weights: StackWeights = {}
         for info in stack_info.layers:
             if not info.is_valid or not info.weights:
                 continue
+            given_named = (given or {}).get(info.index, {})
+            if len(given_named) == len(info.weights):
+                weights[info.index] = dict(given_named)
+                continue
             key = (seed, info.index, info.layer, info.weights)
             named = self._weights.get(key) or {weight.name: initial_weight(info.layer, info.index, weight, seed) for weight in info.weights}
-            kept[key] = weights[info.index] = named
+            kept[key] = named
+            weights[info.index] = {**named, **given_named} if given_named else named
         self._weights = kept
         return weights
 
@@ -89,16 +97,15 @@ def runnable_prefix(stack: Stack, stack_info: StackInfo) -> tuple[Stack, StackIn
 
 
 def stack_weights(
-    stack: Stack, stack_info: StackInfo, seed: int, preset_folder: Path | None, runnable: int, cache: WeightsCache
-) -> StackWeights:
-    """The preset's weights file when it names one, else Keras's initialisers from the seed; layers < runnable."""
-    if not stack.weights_file:
-        return cache.initial_weights(stack_info, seed)
-    path = Path(stack.weights_file)
-    if not path.is_absolute() and preset_folder is not None:
-        path = preset_folder / path
-    weights = load_weights(path, stack_info, seed)
-    return {index: named for index, named in weights.items() if index < runnable}
+    stack_info: StackInfo, seed: int, opened: OpenedWeights | None, runnable: int, cache: WeightsCache
+) -> tuple[StackWeights, str]:
+    """The weights the stack came with where they still fit, Keras's initialisers from the seed elsewhere
+    (layers < runnable), and the note that says which layers are seeded though the stack has weights.
+    """
+    carried = opened.carry(stack_info) if opened is not None else None
+    weights = cache.initial_weights(stack_info, seed, carried.weights if carried is not None else None)
+    note = carried.note(seed, opened.label) if carried is not None and opened is not None else ""
+    return {index: named for index, named in weights.items() if index < runnable}, note
 
 
 def run_stack(
@@ -109,7 +116,7 @@ def run_stack(
     image_source: str,
     images: ImageCache,
     weights_cache: WeightsCache,
-    preset_folder: Path | None = None,
+    opened_weights: OpenedWeights | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_layer: ProgressCallback | None = None,
     max_memory: int | None = None,
@@ -121,7 +128,7 @@ def run_stack(
     except ConvtuiError as error:
         return RunResult(None, {}, (), str(error))
     try:
-        weights = stack_weights(stack, stack_info, seed, preset_folder, len(prefix.layers), weights_cache)
+        weights, note = stack_weights(stack_info, seed, opened_weights, len(prefix.layers), weights_cache)
     except ConvtuiError as error:
         return RunResult(image, {}, (), str(error))
     try:
@@ -130,5 +137,5 @@ def run_stack(
     except ForwardCancelled:
         return None
     except ConvtuiError as error:
-        return RunResult(image, weights, (), str(error))
-    return RunResult(image, weights, tuple(output[0] for output in result.outputs))
+        return RunResult(image, weights, (), str(error), note)
+    return RunResult(image, weights, tuple(output[0] for output in result.outputs), weights_note=note)

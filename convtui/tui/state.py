@@ -32,6 +32,15 @@ class RunState:
 
 
 @dataclass(frozen=True, eq=False)
+class Comparison:
+    """The second stack of the Compare view: a built-in preset or a file, as it was when picked."""
+
+    title: str
+    """Its name in the view: the preset's name or the file's."""
+    stack_info: StackInfo
+
+
+@dataclass(frozen=True, eq=False)
 class ViewState:
     """Everything the views need; `eq=False` so that every replacement reaches the watchers."""
 
@@ -46,6 +55,8 @@ class ViewState:
     """Colour cells; False shows the plain ASCII ramp."""
     scale: Scale = "map"
     run: RunState = RunState()
+    compared: Comparison | None = None
+    """What the Compare view sets the current stack against; None until the user picks one."""
 
     @property
     def layer(self) -> LayerInfo | None:

@@ -82,3 +82,22 @@ class TestDialogs:
 
     def test_unsaved_changes_question(self, snap_compare, make_app: MakeApp) -> None:
         assert snap_compare(make_app(), run_before=after("down", "d", "q"), terminal_size=SMALL)
+
+
+class TestCompare:
+    def test_compare_tab_after_an_edit(self, snap_compare, make_app: MakeApp) -> None:
+        """Compared with the built-in seed preset, after "what if the second convolution used 5x5 kernels"."""
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            await settle(pilot)
+            await press_and_settle(pilot, "v")
+            await type_into(pilot, "#answer", "seed-28x28x1")
+            await press_and_settle(pilot, "enter")
+            pilot.app.screen.query_one("#stack-table").focus()
+            await press_and_settle(pilot, "down", "down", "e")
+            await type_into(pilot, "#field-kernel_size", "5")
+            await press_and_settle(pilot, "enter")
+            freeze_cursors(pilot)
+            await pilot.pause()
+
+        assert snap_compare(make_app(), run_before=run_before, terminal_size=WIDE)

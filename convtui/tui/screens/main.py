@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane, Tabs
 
 from convtui.tui.state import ViewState
+from convtui.tui.widgets.compare import CompareView
 from convtui.tui.widgets.explain import ExplainView
 from convtui.tui.widgets.feature_maps import FeatureMapsView
 from convtui.tui.widgets.input_view import InputView
@@ -24,7 +25,6 @@ from convtui.tui.widgets.totals import StackTotals
 
 if TYPE_CHECKING:
     from convtui.tui.app import ConvtuiApp
-
 
 
 class ViewScroll(VerticalScroll, can_focus=False):
@@ -61,12 +61,15 @@ class MainScreen(Screen[None]):
                             yield KernelsView(id="kernels-view")
                     with TabPane("Input", id="input"):
                         yield InputView(id="input-view")
+                    with TabPane("Compare", id="compare"):
+                        with ViewScroll():
+                            yield CompareView(id="compare-view")
                 yield RunStatus()
         yield Footer()
 
     def on_mount(self) -> None:
         self.watch(self.app, VIEW_STATE, self.follow_state)
-        # Tabs switch with 1-4 or a click, so Tab goes straight from the table to the open view.
+        # Tabs switch with 1-5 or a click, so Tab goes straight from the table to the open view.
         self.query_one("#views Tabs", Tabs).can_focus = False
         self.query_one(StackTable).focus()
 

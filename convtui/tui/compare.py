@@ -1,0 +1,43 @@
+"""The compare actions of the App: pick a second stack (a built-in preset, a TOML file or a Keras
+model) for the Compare view, which then follows every edit of the current stack.
+A mixin, so the bindings and the palette find them on the App.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from convtui.model.preset import builtin_preset_names
+from convtui.model.stack import Stack
+from convtui.tui.answers import STACK_HINT, OpenedStack, stack_answer
+from convtui.tui.screens.prompt import Prompt
+from convtui.tui.state import Comparison, ViewState
+
+COMPARE_TAB = "compare"
+
+
+class CompareActions:
+    """Compare with a preset or a file; the App provides `view_state`, `action_show_tab` and Textual's API."""
+
+    view_state: ViewState
+
+    def action_compare_with_file(self) -> None:
+        def chosen(answer: OpenedStack | None) -> None:
+            if answer is not None:
+                self.compare_with(answer.title, answer.stack)
+
+        self.push_screen(Prompt("Compare with", STACK_HINT, "", stack_answer, suggestions=builtin_preset_names()), chosen)
+
+    def compare_with_source(self, source: str) -> None:
+        """Compare with a built-in preset or a file by name (the command palette's presets)."""
+        try:
+            answer = stack_answer(source)
+        except ValueError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.compare_with(answer.title, answer.stack)
+
+    def compare_with(self, title: str, stack: Stack) -> None:
+        """Set the second stack and show the Compare tab."""
+        self.view_state = replace(self.view_state, compared=Comparison(title, stack.infer()))
+        self.action_show_tab(COMPARE_TAB)
