@@ -2,11 +2,15 @@
 
     python benchmarks/bench_conv_layers.py [--repeats 9] [--batch 1] [--size 224] [--rss]
 
-Same random weights on every side; torch runs NCHW and channels_last with as many threads as
-NumPy's BLAS. OpenBLAS and OpenMP threads spin for a while after a product, so the sides
-alternate (rotating which goes first), pause between runs, and every figure is a median.
-`--rss` also runs each side alone in a fresh process and reports its peak resident memory.
-A script that prints figures, not a test.
+Same random weights on every side; convtui's ReLU is fused into ops.conv2d (activation="relu");
+torch runs NCHW and channels_last with as many threads as NumPy's BLAS. OpenBLAS and OpenMP
+threads spin for a while after a product, so the sides alternate (rotating which goes first),
+pause between runs, and every figure is a median. `--rss` also runs each side alone in a fresh
+process and reports its peak resident memory. The header names NumPy's OpenBLAS kernel: where
+OPENBLAS_CORETYPE is set (some machines here set it) NumPy runs that older kernel; unset it and
+OPENBLAS_L2_SIZE for this one command to measure the native one. Other load on the machine
+skews everything (OpenBLAS's threads stall badly when a core is taken): the load average is
+printed. A script that prints figures, not a test.
 """
 
 from __future__ import annotations
@@ -58,8 +62,8 @@ def vgg16_layers(size: int, seed: int = 0) -> list[ConvLayer]:
     for index, item in enumerate(VGG16):
         if item == "pool":
             continue
-        kernel = (rng.standard_normal((3, 3, channels, item), dtype=np.float32) * np.float32(np.sqrt(2 / (9 * channels)))).astype(np.float32)
-        bias = (rng.standard_normal(item, dtype=np.float32) * np.float32(0.01)).astype(np.float32)
+        kernel = rng.standard_normal((3, 3, channels, item), dtype=np.float32) * np.float32(np.sqrt(2 / (9 * channels)))
+        bias = rng.standard_normal(item, dtype=np.float32) * np.float32(0.01)
         pooled = index + 1 < len(VGG16) and VGG16[index + 1] == "pool"
         layers.append(ConvLayer((height, height, channels), kernel, bias, pooled))
         channels = item
@@ -110,7 +114,9 @@ def make_side(name: str, layers: list[ConvLayer]) -> tuple[Callable[[np.ndarray]
     return torch_side(layers, channels_last=name == "torch channels_last")
 
 
-def timed_forward(prepare: Callable[[np.ndarray], object], run_layer: LayerRunner, count: int, image: np.ndarray) -> tuple[list[float], object]:
+def timed_forward(
+    prepare: Callable[[np.ndarray], object], run_layer: LayerRunner, count: int, image: np.ndarray
+) -> tuple[list[float], object]:
     """Seconds per layer (the input conversion is not timed) and the final output."""
     value = prepare(image)
     seconds = []
@@ -160,14 +166,28 @@ def compare(layers: list[ConvLayer], image: np.ndarray, repeats: int) -> None:
             if repeat:
                 per_layer[name].append(seconds)
             finals[name] = as_nhwc(final)
-    print(f"{openblas_info()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    settings = ", ".join(f"{name}={os.environ.get(name, '(unset)')}" for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
+    print(f"{openblas_info()}; torch {torch.__version__}, {torch.get_num_threads()} threads; {settings}")
     print(f"batch {image.shape[0]}, {image.shape[1]}x{image.shape[2]}x3, {repeats} alternated runs, medians in ms\n")
     report(layers, per_layer)
-    reference = finals["torch NCHW"]
-    for name in SIDES[::2]:
+    reference = float64_forward(layers, image)
+    for name in SIDES:
         error = float(np.abs(finals[name] - reference).max() / np.abs(reference).max())
-        print(f"final output, {name} vs torch NCHW: max |difference| / max |value| = {error:.2e}")
+        print(f"final output, {name} vs float64: max |difference| / max |value| = {error:.2e}")
+    print(f"load average {open('/proc/loadavg').read().split()[0]} (other work on the machine makes the figures unreliable)")
+
+
+def float64_forward(layers: list[ConvLayer], image: np.ndarray) -> np.ndarray:
+    """The same stack in float64 with the plainest vectorised formulation (windows . kernel)."""
+    value = image.astype(np.float64)
+    for layer in layers:
+        padded_value = np.pad(value, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        patches = np.lib.stride_tricks.sliding_window_view(padded_value, (3, 3), axis=(1, 2))  # (N, H, W, C, 3, 3)
+        value = np.maximum(np.tensordot(patches, layer.kernel.astype(np.float64), axes=([3, 4, 5], [2, 0, 1])) + layer.bias, 0)
+        if layer.pooled:
+            batch, height, width, channels = value.shape
+            value = value[:, : height // 2 * 2, : width // 2 * 2].reshape(batch, height // 2, 2, width // 2, 2, channels).max(axis=(2, 4))
+    return value
 
 
 def report(layers: list[ConvLayer], per_layer: dict[str, list[list[float]]]) -> None:

@@ -6,13 +6,14 @@ of the layer. Grouped convolutions are one batched matmul over the groups. A lay
 matrix would pass `MAX_SCRATCH_BYTES` is done in blocks of output rows; only then, since blocks
 measured slower when the whole matrix fits.
 
-The helpers here (scratch protocol, shifted copy, window view, row blocks) serve the other
-algorithms too.
+The helpers here (scratch protocol, epilogue, shifted copy, window view, row blocks) serve the
+other algorithms too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -21,14 +22,31 @@ Pair = tuple[int, int]
 Pads = tuple[Pair, Pair]
 Scratch = Callable[[str, tuple[int, ...]], np.ndarray]
 """`scratch(role, shape)`: a float32 buffer of that shape, reused for the same role (see ops.Workspace)."""
-Finish = Callable[[np.ndarray], None]
-"""Bias and activation, applied in place to each finished block of output (filters on the last axis)
-while the block is still in cache."""
+Write = Callable[[np.ndarray, np.ndarray], object]
+"""`write(target, source)`: target = activation(source), like np.copyto; target may be source."""
 
 MAX_SCRATCH_BYTES = 256 * 2**20
 """No single temporary of a convolution exceeds this, whatever the layer."""
 
 FLOAT_BYTES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Epilogue:
+    """What follows a convolution's products, fused into its last passes over the output.
+
+    The bias, then an activation that writes while it copies (`write`; None is a plain copy).
+    """
+
+    bias: np.ndarray | None = None
+    write: Write | None = None
+
+    def finish_in_place(self, block: np.ndarray) -> None:
+        """Bias and activation, in place, on a finished block of output (filters on the last axis)."""
+        if self.bias is not None:
+            np.add(block, self.bias, out=block)
+        if self.write is not None:
+            self.write(block, block)
 
 
 def copy_shifted(destination: np.ndarray, source: np.ndarray, top: int, left: int, fill: float) -> None:
@@ -111,7 +129,7 @@ def im2col_conv2d(
     pads: Pads,
     dilation: Pair,
     groups: int,
-    finish: Finish,
+    epilogue: Epilogue,
     scratch: Scratch,
     byte_limit: int = MAX_SCRATCH_BYTES,
 ) -> np.ndarray:
@@ -127,7 +145,7 @@ def im2col_conv2d(
     for images, rows in row_blocks(batch, out_h, row_bytes, byte_limit):
         block = output[images, rows]
         _multiply_block(by_group[:, images, rows], weights, block, scratch)
-        finish(block)
+        epilogue.finish_in_place(block)
     return output
 
 

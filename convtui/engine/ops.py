@@ -21,10 +21,10 @@ from numpy.polynomial import chebyshev
 from convtui.engine.im2col import (
     FLOAT_BYTES,
     MAX_SCRATCH_BYTES,
-    Finish,
+    Epilogue,
     Pads,
     Pair,
-    copy_shifted,
+    Write,
     im2col_conv2d,
     padded,
     row_blocks,
@@ -44,6 +44,7 @@ __all__ = [
     "conv2d_transpose",
     "dense",
     "depthwise_conv2d",
+    "erfc",
     "global_average_pool2d",
     "global_max_pool2d",
     "max_pool2d",
@@ -99,25 +100,32 @@ class Workspace:
 
 ConvAlgorithm = Literal["im2col", "winograd_2x2", "winograd_4x4"]
 WINOGRAD_OUTPUT_TILES: dict[str, int] = {"winograd_2x2": 2, "winograd_4x4": 4}
-WINOGRAD_MIN_CHANNELS = 16
-"""Below this many input channels the tile transforms cost more than the products they save."""
+WINOGRAD_MIN_CHANNELS = 32
+"""Fewer input channels make the batched products too thin (K = C) to repay the tile transforms."""
+WINOGRAD_MAX_FILTERS_PER_CHANNEL = 4
+"""Far more filters than channels: the output transforms (one per filter) outweigh the savings."""
+WINOGRAD_MIN_SIDE = 14
+"""On smaller maps the fixed cost of the transform stages outweighs the products they save."""
 WINOGRAD_4X4_MIN_SIDE = 28
-"""Smaller images have too few 4x4 tiles per matrix product (and waste more on partial tiles)."""
+"""Below this, 4x4 tiles are too few per matrix product (and waste more on partial tiles): 2x2."""
 
 
 def choose_conv_algorithm(
     input_shape: tuple[int, ...], kernel_shape: tuple[int, ...], strides: Pair, dilation: Pair, groups: int
 ) -> ConvAlgorithm:
-    """The fastest exact algorithm for a layer's geometry (measured on VGG16-like layers).
+    """The fastest exact algorithm for a layer's geometry (measured on VGG16-like layers, batch 1).
 
-    Winograd needs a 3x3 kernel, stride 1, dilation 1 and one group; F(4x4) on large maps,
-    F(2x2) on small ones; im2col for everything else, and for few input channels.
+    Winograd needs a 3x3 kernel, stride 1, dilation 1 and one group, and pays from 32 input
+    channels (and at most 4 filters per channel) on maps of 14x14 and up: F(4x4) from 28x28,
+    F(2x2) below; im2col for the rest.
     """
-    kernel_h, kernel_w, channels, _ = kernel_shape
+    kernel_h, kernel_w, channels, filters = kernel_shape
+    side = min(input_shape[1], input_shape[2])
     winograd_geometry = (kernel_h, kernel_w) == (3, 3) and tuple(strides) == (1, 1) and tuple(dilation) == (1, 1) and groups == 1
-    if not winograd_geometry or channels < WINOGRAD_MIN_CHANNELS:
+    pays = channels >= WINOGRAD_MIN_CHANNELS and filters <= WINOGRAD_MAX_FILTERS_PER_CHANNEL * channels and side >= WINOGRAD_MIN_SIDE
+    if not (winograd_geometry and pays):
         return "im2col"
-    return "winograd_4x4" if min(input_shape[1], input_shape[2]) >= WINOGRAD_4X4_MIN_SIDE else "winograd_2x2"
+    return "winograd_4x4" if side >= WINOGRAD_4X4_MIN_SIDE else "winograd_2x2"
 
 
 def conv2d(
@@ -134,16 +142,16 @@ def conv2d(
 ) -> np.ndarray:
     """Keras Conv2D: x (N, H, W, C), kernel (kh, kw, C/groups, F), bias (F,) or None, then `activation`.
 
-    The bias and a relu/relu6 activation are applied block by block while the block is in cache.
+    The bias and a relu/relu6 activation are fused into the last passes over each block of output.
     """
     workspace = workspace or Workspace()
-    finish = _finisher(bias, activation)
+    epilogue = _epilogue(bias, activation)
     algorithm = choose_conv_algorithm(x.shape, kernel.shape, strides, dilation, groups)
     if algorithm == "im2col":
-        output = im2col_conv2d(x, kernel, tuple(strides), pads, tuple(dilation), groups, finish, workspace.scratch)
+        output = im2col_conv2d(x, kernel, tuple(strides), pads, tuple(dilation), groups, epilogue, workspace.scratch)
     else:
         tile = WINOGRAD_OUTPUT_TILES[algorithm]
-        output = winograd_conv3x3(x, workspace.winograd_filters(kernel, tile), pads, tile, finish, workspace.scratch)
+        output = winograd_conv3x3(x, workspace.winograd_filters(kernel, tile), pads, tile, epilogue, workspace.scratch)
     return _activated(output, activation)
 
 
@@ -173,7 +181,7 @@ def depthwise_conv2d(
         np.multiply(source[:, :, :, i, j, :, None], depthwise_kernel[i, j], out=term)
         output += term
     output = output.reshape(batch, out_h, out_w, channels * multiplier)
-    _finisher(bias, activation)(output)
+    _epilogue(bias, activation).finish_in_place(output)
     return _activated(output, activation)
 
 
@@ -216,7 +224,8 @@ def conv2d_transpose(
     kernel_h, kernel_w, filters, channels = kernel.shape
     batch, height, width, _ = x.shape
     stride_h, stride_w = strides
-    output = np.zeros((batch, _transpose_side(height, kernel_h, stride_h, padding), _transpose_side(width, kernel_w, stride_w, padding), filters), np.float32)
+    out_h, out_w = _transpose_side(height, kernel_h, stride_h, padding), _transpose_side(width, kernel_w, stride_w, padding)
+    output = np.zeros((batch, out_h, out_w, filters), np.float32)
     crop_h, crop_w = _transpose_crop(kernel_h, stride_h, padding), _transpose_crop(kernel_w, stride_w, padding)
     taps = kernel.transpose(3, 0, 1, 2).reshape(channels, kernel_h * kernel_w * filters)
     row_bytes = width * kernel_h * kernel_w * filters * FLOAT_BYTES
@@ -225,10 +234,10 @@ def conv2d_transpose(
         columns = workspace.scratch("transpose_columns", (*block.shape[:3], kernel_h, kernel_w, filters))
         np.matmul(block.reshape(-1, channels), taps, out=columns.reshape(-1, taps.shape[1]))
         for a, b in itertools.product(range(kernel_h), range(kernel_w)):
-            source_rows, target_rows = _tap_slices(rows.start * stride_h + a - crop_h, stride_h, block.shape[1], output.shape[1])
-            source_columns, target_columns = _tap_slices(b - crop_w, stride_w, width, output.shape[2])
+            source_rows, target_rows = _tap_slices(rows.start * stride_h + a - crop_h, stride_h, block.shape[1], out_h)
+            source_columns, target_columns = _tap_slices(b - crop_w, stride_w, width, out_w)
             output[images, target_rows, target_columns] += columns[:, source_rows, source_columns, a, b]
-    _finisher(bias, activation)(output)
+    _epilogue(bias, activation).finish_in_place(output)
     return _activated(output, activation)
 
 
@@ -240,29 +249,21 @@ def _tap_slices(shift: int, stride: int, count: int, size: int) -> tuple[slice, 
     return slice(first, end), slice(start, start + (end - first) * stride, stride)
 
 
-IN_PLACE_ACTIVATIONS: dict[str, Callable[[np.ndarray], object]] = {
-    "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, np.float32(0), out=x),
-    "relu6": lambda x: np.clip(x, np.float32(0), np.float32(6), out=x),
+FUSED_ACTIVATIONS: dict[str, Write | None] = {
+    "linear": None,
+    "relu": lambda target, source: np.maximum(source, np.float32(0), out=target),
+    "relu6": lambda target, source: np.clip(source, np.float32(0), np.float32(6), out=target),
 }
-"""The activations a convolution applies in place to each finished block (the others run after)."""
+"""Activations a convolution writes while it stores each block (the others run on the finished output)."""
 
 
-def _finisher(bias: np.ndarray | None, activation: str | None) -> Finish:
-    in_place = IN_PLACE_ACTIVATIONS.get(activation or "linear")
-
-    def finish(block: np.ndarray) -> None:
-        if bias is not None:
-            np.add(block, bias, out=block)
-        if in_place is not None:
-            in_place(block)
-
-    return finish
+def _epilogue(bias: np.ndarray | None, activation: str | None) -> Epilogue:
+    return Epilogue(bias, FUSED_ACTIVATIONS.get(activation or "linear"))
 
 
 def _activated(output: np.ndarray, activation: str | None) -> np.ndarray:
-    """`activation` on a finished output, unless the finisher already applied it in place."""
-    return output if (activation or "linear") in IN_PLACE_ACTIVATIONS else ACTIVATIONS[activation](output)
+    """`activation` on a finished output, unless the epilogue already applied it."""
+    return output if (activation or "linear") in FUSED_ACTIVATIONS else ACTIVATIONS[activation](output)
 
 
 def _transpose_side(size: int, kernel: int, stride: int, padding: str) -> int:
@@ -282,7 +283,9 @@ def max_pool2d(x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads = NO_PA
     return _pool(padded(x, pads, -np.inf, workspace.scratch), pool_size, strides, np.maximum, workspace)
 
 
-def average_pool2d(x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads = NO_PADS, *, workspace: Workspace | None = None) -> np.ndarray:
+def average_pool2d(
+    x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads = NO_PADS, *, workspace: Workspace | None = None
+) -> np.ndarray:
     """Keras AveragePooling2D: each window's sum over the real pixels it covers, divided by their count."""
     workspace = workspace or Workspace()
     sums = _pool(padded(x, pads, 0.0, workspace.scratch), pool_size, strides, np.add, workspace)

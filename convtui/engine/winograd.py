@@ -8,16 +8,17 @@ per output instead of 9) or 16 for 4 (m = 2). The matrices come from interpolati
   tiles      (a*a, tiles, C)  gathered from the padded input          (a = m + 2)
   transform  (B^T kron B^T) @ tiles                                   one (a*a x a*a) product
   products   batched matmul over the a*a positions with (a*a, C, F)   the transformed filters
-  outputs    (A^T kron A^T) @ products, scattered into the image      one (m*m x a*a) product
+  outputs    (A^T kron A^T) @ products, written into the image        one (m*m x a*a) product
 
-The filters' transform (G kron G) @ kernel is computed once per set of weights (callers cache
-it). The image is cut into bands of tile rows so the transform-domain buffers stay near the CPU
-caches (measured faster for large layers); buffers come from the caller's scratch.
+The bias is added to one position of the products (see `toom_cook`) and a relu/relu6 is
+applied by the write itself. The filters' transform (G kron G) @ kernel is computed once per set
+of weights (callers cache it). The image is cut into bands of tile rows so the transform-domain
+buffers stay near the CPU caches (measured faster for large layers); buffers come from the
+caller's scratch.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from convtui.engine.im2col import FLOAT_BYTES, Finish, Pads, Scratch, copy_shifted, row_blocks
+from convtui.engine.im2col import FLOAT_BYTES, Epilogue, Pads, Scratch, Write, copy_shifted, row_blocks
 
 KERNEL_SIZE = 3
 BAND_BYTES = 8 * 2**20
@@ -41,6 +42,7 @@ class TileTransform:
     data: np.ndarray  # B^T kron B^T: (a*a, a*a) float32
     filter: np.ndarray  # G kron G: (a*a, 9) float64, applied once per kernel
     output: np.ndarray  # A^T kron A^T: (m*m, a*a) float32
+    bias_position: int  # the product a constant added to reaches every output pixel unchanged
 
     @property
     def input_tile(self) -> int:
@@ -48,7 +50,7 @@ class TileTransform:
 
 
 def toom_cook(points: Sequence[Fraction | int]) -> TileTransform:
-    """F(m, 3) from m + 1 finite interpolation points and infinity (Toom-Cook), exactly.
+    """F(m, 3) from m + 1 finite interpolation points, one of them 1, and infinity (Toom-Cook), exactly.
 
     The correlation y = A^T [(G g) . (B^T d)] of a tile d (n = m + 2 values) with a filter g:
     A^T[i, j] = p_j^i and G[j, k] = p_j^k / prod_{l != j} (p_j - p_l) evaluate at the points;
@@ -56,25 +58,30 @@ def toom_cook(points: Sequence[Fraction | int]) -> TileTransform:
     polynomial, times that product). Infinity contributes the leading coefficients: the last
     column of A^T and row of G are unit vectors, B^T's last row is prod_l (x - p_l). Each B^T
     row is scaled to coprime integers and G's row divided by the same scale.
+
+    A^T's column for the point 1 is all ones, so a bias added to the products at (1, 1) adds it
+    to every output pixel: one small add per band instead of a pass over the outputs.
     """
     points = [Fraction(point) for point in points]
     size = len(points) + 1
     output_tile = size - KERNEL_SIZE + 1
-    data, filter = [], []
+    data_rows, filter_rows = [], []
     for point in points:
         others = [other for other in points if other != point]
         row, scale = _coprime_integers(_monic_polynomial(others) + [Fraction(0)])
-        data.append(row)
-        filter.append([point**k / (math.prod(point - other for other in others) * scale) for k in range(KERNEL_SIZE)])
-    data.append(_monic_polynomial(points))
-    filter.append([Fraction(int(k == KERNEL_SIZE - 1)) for k in range(KERNEL_SIZE)])
-    output = [[point**i for point in points] + [Fraction(int(i == output_tile - 1))] for i in range(output_tile)]
-    data_matrix, filter_matrix, output_matrix = (np.array(rows, np.float64) for rows in (data, filter, output))
+        data_rows.append(row)
+        filter_rows.append([point**k / (math.prod(point - other for other in others) * scale) for k in range(KERNEL_SIZE)])
+    data_rows.append(_monic_polynomial(points))
+    filter_rows.append([Fraction(int(k == KERNEL_SIZE - 1)) for k in range(KERNEL_SIZE)])
+    output_rows = [[point**i for point in points] + [Fraction(int(i == output_tile - 1))] for i in range(output_tile)]
+    data_matrix, filter_matrix, output_matrix = (np.array(rows, np.float64) for rows in (data_rows, filter_rows, output_rows))
+    one = points.index(Fraction(1))
     return TileTransform(
         output_tile=output_tile,
         data=np.kron(data_matrix, data_matrix).astype(np.float32),
         filter=np.kron(filter_matrix, filter_matrix),
         output=np.kron(output_matrix, output_matrix).astype(np.float32),
+        bias_position=one * size + one,
     )
 
 
@@ -116,25 +123,32 @@ def winograd_conv3x3(
     transformed_filters: np.ndarray,
     pads: Pads,
     output_tile: int,
-    finish: Finish,
+    epilogue: Epilogue,
     scratch: Scratch,
     band_bytes: int = BAND_BYTES,
 ) -> np.ndarray:
-    """A 3x3, stride-1, dilation-1, ungrouped convolution of an NHWC batch, any padding."""
+    """A 3x3, stride-1, dilation-1, ungrouped convolution of an NHWC batch, any padding.
+
+    The output is computed whole tiles at a time; a map that is not a multiple of the tile is
+    cropped by one copy at the end.
+    """
     transform = TRANSFORMS[output_tile]
     batch, height, width, _ = x.shape
     (top, bottom), (left, right) = pads
     out_h, out_w = height + top + bottom - KERNEL_SIZE + 1, width + left + right - KERNEL_SIZE + 1
     tile_rows, tile_columns = -(-out_h // output_tile), -(-out_w // output_tile)
     positions, channels, filters = transformed_filters.shape
-    output = np.empty((batch, out_h, out_w, filters), np.float32)
+    output = np.empty((batch, tile_rows * output_tile, tile_columns * output_tile, filters), np.float32)
     row_bytes = positions * tile_columns * max(channels, filters) * FLOAT_BYTES
     for images, rows in row_blocks(batch, tile_rows, row_bytes, band_bytes):
         band = _transformed_band(x[images], rows.start, min(rows.stop, tile_rows), tile_columns, (top, left), transform, scratch)
         products = scratch("winograd_products", (positions, band.shape[1], filters))
         np.matmul(band, transformed_filters, out=products)
-        _write_band(products, output[images], rows.start * output_tile, tile_columns, finish, transform, scratch)
-    return output
+        if epilogue.bias is not None:
+            np.add(products[transform.bias_position], epilogue.bias, out=products[transform.bias_position])
+        target = output[images, rows.start * output_tile : rows.stop * output_tile]
+        _write_band(products, target, epilogue.write or np.copyto, transform, scratch)
+    return output if output.shape[1:3] == (out_h, out_w) else np.ascontiguousarray(output[:, :out_h, :out_w])
 
 
 def _transformed_band(
@@ -159,17 +173,11 @@ def _transformed_band(
     return transformed
 
 
-def _write_band(
-    products: np.ndarray, output: np.ndarray, first_pixel_row: int, tile_columns: int, finish: Finish, transform: TileTransform, scratch: Scratch
-) -> None:
-    """A^T M A for every tile of the band, finished (bias, activation), each tile's (i, j) pixel into its place."""
+def _write_band(products: np.ndarray, target: np.ndarray, write: Write, transform: TileTransform, scratch: Scratch) -> None:
+    """A^T M A for every tile of the band, written (activated) into the band's rows of whole tiles."""
     positions, count, filters = products.shape
     step = transform.output_tile
-    batch, out_h, out_w, _ = output.shape
-    tiles = scratch("winograd_outputs", (step, step, batch, count // (batch * tile_columns), tile_columns, filters))
+    batch, rows, columns, _ = target.shape
+    tiles = scratch("winograd_outputs", (step, step, batch, rows // step, columns // step, filters))
     np.matmul(transform.output, products.reshape(positions, count * filters), out=tiles.reshape(step * step, count * filters))
-    finish(tiles)
-    last_pixel_row = min(first_pixel_row + tiles.shape[3] * step, out_h)
-    for i, j in itertools.product(range(step), range(step)):
-        target = output[:, first_pixel_row + i : last_pixel_row : step, j::step]
-        np.copyto(target, tiles[i, j, :, : target.shape[1], : target.shape[2]])
+    write(target.reshape(batch, rows // step, step, columns // step, step, filters), tiles.transpose(2, 3, 0, 4, 1, 5))

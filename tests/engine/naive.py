@@ -20,7 +20,9 @@ def output_side(size: int, kernel: int, stride: int, dilation: int, pads: Pair) 
     return (size + pads[0] + pads[1] - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def conv2d(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, strides: Pair, pads: Pads, dilation: Pair, groups: int) -> np.ndarray:
+def conv2d(
+    x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, strides: Pair, pads: Pads, dilation: Pair, groups: int
+) -> np.ndarray:
     """out[n, i, j, f] = sum over taps and the group's channels of x[n, i*s + a*d - pad, ...] * kernel[a, b, c, f]."""
     batch, height, width, _ = x.shape
     kernel_h, kernel_w, group_channels, filters = kernel.shape
@@ -128,7 +130,9 @@ def global_pool(x: np.ndarray, reduce: str, keepdims: bool) -> np.ndarray:
     return output.reshape(batch, 1, 1, channels) if keepdims else output
 
 
-def batch_normalization(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, mean: np.ndarray, variance: np.ndarray, epsilon: float) -> np.ndarray:
+def batch_normalization(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, mean: np.ndarray, variance: np.ndarray, epsilon: float
+) -> np.ndarray:
     output = np.zeros(x.shape)
     for index in np.ndindex(x.shape):
         c = index[-1]

@@ -13,7 +13,6 @@ import gc
 import math
 import tracemalloc
 from fractions import Fraction
-from collections.abc import Callable
 
 import naive
 import numpy as np
@@ -22,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convtui.engine import ops
-from convtui.engine.im2col import copy_shifted, im2col_conv2d, row_blocks
+from convtui.engine.im2col import Epilogue, copy_shifted, im2col_conv2d, row_blocks
 from convtui.engine.winograd import TRANSFORMS, toom_cook, transform_filters, winograd_conv3x3
 
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True)
@@ -58,9 +57,6 @@ def poisoned_scratch() -> ops.Workspace:
     return PoisonedWorkspace()
 
 
-def adding(bias: np.ndarray | None) -> Callable[[np.ndarray], None]:
-    """The algorithms' `finish` for a bias alone."""
-    return lambda block: None if bias is None else np.add(block, bias, out=block)
 
 
 # ---------------------------------------------------------------- conv2d
@@ -122,7 +118,7 @@ def test_im2col_matches_the_definition_for_any_geometry(geometry: dict, byte_lim
     kernel = random(rng, kernel_h, kernel_w, x.shape[3] // groups, filters)
     bias = random(rng, filters)
     args = (geometry["strides"], geometry["pads"], geometry["dilation"], groups)
-    actual = im2col_conv2d(x, kernel, *args, adding(bias), poisoned_scratch().scratch, byte_limit)
+    actual = im2col_conv2d(x, kernel, *args, Epilogue(bias), poisoned_scratch().scratch, byte_limit)
     assert_matches(actual, naive.conv2d(x, kernel, bias, *args))
 
 
@@ -134,7 +130,7 @@ def test_im2col_temporaries_stay_under_the_byte_limit() -> None:
     peaks = {}
     for limit in (100_000, ops.MAX_SCRATCH_BYTES):
         tracemalloc.start()
-        im2col_conv2d(x, kernel, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, adding(None), ops.Workspace().scratch, limit)
+        im2col_conv2d(x, kernel, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, Epilogue(), ops.Workspace().scratch, limit)
         peaks[limit] = tracemalloc.get_traced_memory()[1] - inherent
         tracemalloc.stop()
     assert peaks[100_000] < 100_000 + 20_000
@@ -156,7 +152,7 @@ def test_winograd_matches_the_definition(tile: int, pads: tuple, band_bytes: int
     """Sizes that are not multiples of the tile: partial tiles at the bottom and right are cropped."""
     rng = np.random.default_rng(tile)
     x, kernel, bias = random(rng, 3, 9, 11, 5), random(rng, 3, 3, 5, 4), random(rng, 4)
-    actual = winograd_conv3x3(x, transform_filters(kernel, tile), pads, tile, adding(bias), poisoned_scratch().scratch, band_bytes)
+    actual = winograd_conv3x3(x, transform_filters(kernel, tile), pads, tile, Epilogue(bias), poisoned_scratch().scratch, band_bytes)
     assert_matches(actual, naive.conv2d(x, kernel, bias, (1, 1), pads, (1, 1), 1), WINOGRAD_TOLERANCE[tile])
 
 
@@ -179,7 +175,7 @@ def test_winograd_matches_the_definition_for_any_size(
         return  # no output pixel: not a valid layer
     rng = np.random.default_rng(seed)
     x, kernel = random(rng, batch, height, width, channels), random(rng, 3, 3, channels, filters)
-    actual = winograd_conv3x3(x, transform_filters(kernel, tile), pads, tile, adding(None), poisoned_scratch().scratch, band_bytes)
+    actual = winograd_conv3x3(x, transform_filters(kernel, tile), pads, tile, Epilogue(), poisoned_scratch().scratch, band_bytes)
     assert_matches(actual, naive.conv2d(x, kernel, None, (1, 1), pads, (1, 1), 1), WINOGRAD_TOLERANCE[tile])
 
 
@@ -209,7 +205,12 @@ ALGORITHM_CASES = {
     "VGG 224x224x64": ((1, 224, 224, 64), (3, 3, 64, 64), (1, 1), (1, 1), 1, "winograd_4x4"),
     "VGG 28x28x512": ((1, 28, 28, 512), (3, 3, 512, 512), (1, 1), (1, 1), 1, "winograd_4x4"),
     "VGG 14x14x512": ((1, 14, 14, 512), (3, 3, 512, 512), (1, 1), (1, 1), 1, "winograd_2x2"),
-    "few channels": ((1, 56, 56, 8), (3, 3, 8, 64), (1, 1), (1, 1), 1, "im2col"),
+    "27x40, the smaller side decides": ((2, 27, 40, 64), (3, 3, 64, 64), (1, 1), (1, 1), 1, "winograd_2x2"),
+    "7x7x512": ((1, 7, 7, 512), (3, 3, 512, 512), (1, 1), (1, 1), 1, "im2col"),
+    "16 channels": ((1, 56, 56, 16), (3, 3, 16, 64), (1, 1), (1, 1), 1, "im2col"),
+    "32 channels": ((1, 56, 56, 32), (3, 3, 32, 64), (1, 1), (1, 1), 1, "winograd_4x4"),
+    "4 filters per channel": ((1, 56, 56, 64), (3, 3, 64, 256), (1, 1), (1, 1), 1, "winograd_4x4"),
+    "8 filters per channel": ((1, 56, 56, 32), (3, 3, 32, 256), (1, 1), (1, 1), 1, "im2col"),
     "stride 2": ((1, 56, 56, 64), (3, 3, 64, 64), (2, 2), (1, 1), 1, "im2col"),
     "dilation 2": ((1, 56, 56, 64), (3, 3, 64, 64), (1, 1), (2, 2), 1, "im2col"),
     "groups": ((1, 56, 56, 64), (3, 3, 32, 64), (1, 1), (1, 1), 2, "im2col"),
@@ -226,11 +227,11 @@ def test_choose_conv_algorithm(case: tuple) -> None:
 
 @pytest.mark.parametrize(
     ("x_shape", "algorithm"),
-    [((1, 6, 7, 16), "winograd_2x2"), ((1, 28, 29, 16), "winograd_4x4"), ((2, 6, 7, 3), "im2col")],
+    [((1, 14, 15, 32), "winograd_2x2"), ((1, 28, 28, 32), "winograd_4x4"), ((2, 6, 7, 3), "im2col")],
 )
 def test_conv2d_dispatch_gives_the_definition(x_shape: tuple, algorithm: str) -> None:
     rng = np.random.default_rng(3)
-    x, kernel, bias = random(rng, *x_shape), random(rng, 3, 3, x_shape[3], 2), random(rng, 2)
+    x, kernel, bias = random(rng, *x_shape), random(rng, 3, 3, x_shape[3], 1), random(rng, 1)
     assert ops.choose_conv_algorithm(x.shape, kernel.shape, (1, 1), (1, 1), 1) == algorithm
     pads = ((1, 1), (1, 1))
     actual = ops.conv2d(x, kernel, bias, (1, 1), pads, (1, 1), 1, workspace=poisoned_scratch())
@@ -238,7 +239,7 @@ def test_conv2d_dispatch_gives_the_definition(x_shape: tuple, algorithm: str) ->
 
 
 @pytest.mark.parametrize("activation", ["relu", "relu6", "sigmoid", "linear", None])
-@pytest.mark.parametrize("x_shape", [(1, 29, 28, 16), (2, 7, 6, 3)], ids=["Winograd", "im2col"])
+@pytest.mark.parametrize("x_shape", [(1, 29, 28, 32), (2, 7, 6, 3)], ids=["Winograd", "im2col"])
 def test_conv_ops_apply_their_activation(activation: str | None, x_shape: tuple) -> None:
     """relu and relu6 are fused into the blocks, the others applied after: the same as activating the output."""
     rng = np.random.default_rng(19)
@@ -288,9 +289,9 @@ def test_a_shared_workspace_gives_the_same_results_as_none() -> None:
     """Successive layers of different sizes share the buffers; nothing leaks from one to the next."""
     rng = np.random.default_rng(4)
     workspace = ops.Workspace()
-    layers = [random(rng, 3, 3, 16, 16), random(rng, 3, 3, 16, 16), random(rng, 5, 5, 16, 8)]
-    for size in (30, 9, 30):
-        x = random(rng, 1, size, size, 16)
+    layers = [random(rng, 3, 3, 32, 16), random(rng, 3, 3, 32, 32), random(rng, 5, 5, 32, 8)]
+    for size in (30, 16, 9, 30):
+        x = random(rng, 1, size, size, 32)
         for kernel in layers:
             shared = ops.conv2d(x, kernel, None, (1, 1), ((1, 1), (1, 1)), workspace=workspace)
             np.testing.assert_array_equal(shared, ops.conv2d(x, kernel, None, (1, 1), ((1, 1), (1, 1))))
@@ -357,7 +358,8 @@ def test_conv2d_transpose_matches_keras_definition(case: tuple, padding: str) ->
     x, kernel, bias = random(rng, 2, 4, 3, 3), random(rng, kernel_h, kernel_w, 2, 3), random(rng, 2)
     actual = ops.conv2d_transpose(x, kernel, bias, strides, padding, workspace=poisoned_scratch())
     expected_sides = [
-        side * stride if padding == "same" else side * stride + max(k - stride, 0) for side, k, stride in ((4, kernel_h, strides[0]), (3, kernel_w, strides[1]))
+        side * stride if padding == "same" else side * stride + max(k - stride, 0)
+        for side, k, stride in ((4, kernel_h, strides[0]), (3, kernel_w, strides[1]))
     ]
     assert actual.shape == (2, *expected_sides, 2)
     assert_matches(actual, naive.conv2d_transpose(x, kernel, bias, strides, padding))

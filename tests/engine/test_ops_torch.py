@@ -53,27 +53,29 @@ def torch_pads(pads: tuple) -> tuple[int, int, int, int]:
 
 
 CONV_CASES = {
-    # name: (x shape, kernel shape, strides, pads, dilation, groups)
-    "VGG-like 3x3, F(4x4)": ((1, 30, 29, 32), (3, 3, 32, 24), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
-    "3x3 on a small map, F(2x2)": ((2, 13, 14, 24), (3, 3, 24, 16), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
-    "3x3 valid, Winograd": ((1, 20, 17, 16), (3, 3, 16, 8), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),
-    "first layer, 3 channels": ((2, 16, 16, 3), (3, 3, 3, 8), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
-    "stride 2, TF same (extra bottom/right)": ((1, 16, 15, 8), (3, 3, 8, 6), (2, 2), ((0, 1), (1, 1)), (1, 1), 1),
-    "7x7 stride 2": ((1, 32, 32, 3), (7, 7, 3, 8), (2, 2), ((2, 3), (2, 3)), (1, 1), 1),
-    "dilation 2": ((1, 15, 15, 4), (3, 3, 4, 5), (1, 1), ((2, 2), (2, 2)), (2, 2), 1),
-    "groups 4": ((2, 10, 9, 8), (3, 3, 2, 12), (1, 1), ((1, 1), (1, 1)), (1, 1), 4),
-    "pointwise": ((2, 9, 9, 16), (1, 1, 16, 32), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),
-    "5x3 kernel, strides (1, 2)": ((1, 12, 12, 4), (5, 3, 4, 6), (1, 2), ((2, 2), (1, 1)), (1, 1), 1),
+    # name: (x shape, kernel shape, strides, pads, dilation, groups) -> the algorithm the rule picks
+    "VGG-like 3x3": (((1, 30, 29, 32), (3, 3, 32, 24), (1, 1), ((1, 1), (1, 1)), (1, 1), 1), "winograd_4x4"),
+    "3x3 on a small map": (((2, 14, 15, 32), (3, 3, 32, 16), (1, 1), ((1, 1), (1, 1)), (1, 1), 1), "winograd_2x2"),
+    "3x3 valid": (((1, 20, 17, 32), (3, 3, 32, 8), (1, 1), ((0, 0), (0, 0)), (1, 1), 1), "winograd_2x2"),
+    "first layer, 3 channels": (((2, 16, 16, 3), (3, 3, 3, 8), (1, 1), ((1, 1), (1, 1)), (1, 1), 1), "im2col"),
+    "stride 2, TF same (extra bottom/right)": (((1, 16, 15, 8), (3, 3, 8, 6), (2, 2), ((0, 1), (1, 1)), (1, 1), 1), "im2col"),
+    "7x7 stride 2": (((1, 32, 32, 3), (7, 7, 3, 8), (2, 2), ((2, 3), (2, 3)), (1, 1), 1), "im2col"),
+    "dilation 2": (((1, 15, 15, 4), (3, 3, 4, 5), (1, 1), ((2, 2), (2, 2)), (2, 2), 1), "im2col"),
+    "groups 4": (((2, 10, 9, 8), (3, 3, 2, 12), (1, 1), ((1, 1), (1, 1)), (1, 1), 4), "im2col"),
+    "pointwise": (((2, 9, 9, 16), (1, 1, 16, 32), (1, 1), ((0, 0), (0, 0)), (1, 1), 1), "im2col"),
+    "5x3 kernel, strides (1, 2)": (((1, 12, 12, 4), (5, 3, 4, 6), (1, 2), ((2, 2), (1, 1)), (1, 1), 1), "im2col"),
 }
 
 
-@pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
-def test_conv2d_matches_torch(case: tuple) -> None:
+@pytest.mark.parametrize(("case", "algorithm"), CONV_CASES.values(), ids=CONV_CASES.keys())
+def test_conv2d_matches_torch(case: tuple, algorithm: str) -> None:
     x_shape, kernel_shape, strides, pads, dilation, groups = case
+    assert ops.choose_conv_algorithm(x_shape, kernel_shape, strides, dilation, groups) == algorithm
     rng = np.random.default_rng(0)
     x, kernel, bias = random(rng, *x_shape), random(rng, *kernel_shape), random(rng, kernel_shape[3])
     expected = functional.conv2d(functional.pad(nchw(x), torch_pads(pads)), oihw(kernel), tensor(bias), strides, 0, dilation, groups)
-    assert_close(ops.conv2d(x, kernel, bias, strides, pads, dilation, groups, workspace=ops.Workspace()), nhwc(expected), WINOGRAD_TOLERANCE)
+    actual = ops.conv2d(x, kernel, bias, strides, pads, dilation, groups, workspace=ops.Workspace())
+    assert_close(actual, nhwc(expected), WINOGRAD_TOLERANCE)
 
 
 @pytest.mark.parametrize("multiplier", [1, 2])
