@@ -31,6 +31,7 @@ from convtui.engine.im2col import (
     windows,
 )
 from convtui.engine.winograd import transform_filters, winograd_conv3x3
+from convtui.model.geometry import transpose_output_side
 
 __all__ = [
     "ACTIVATIONS",
@@ -224,7 +225,8 @@ def conv2d_transpose(
     kernel_h, kernel_w, filters, channels = kernel.shape
     batch, height, width, _ = x.shape
     stride_h, stride_w = strides
-    out_h, out_w = _transpose_side(height, kernel_h, stride_h, padding), _transpose_side(width, kernel_w, stride_w, padding)
+    out_h = transpose_output_side(height, kernel_h, stride_h, padding)
+    out_w = transpose_output_side(width, kernel_w, stride_w, padding)
     output = np.zeros((batch, out_h, out_w, filters), np.float32)
     crop_h, crop_w = _transpose_crop(kernel_h, stride_h, padding), _transpose_crop(kernel_w, stride_w, padding)
     taps = kernel.transpose(3, 0, 1, 2).reshape(channels, kernel_h * kernel_w * filters)
@@ -264,10 +266,6 @@ def _epilogue(bias: np.ndarray | None, activation: str | None) -> Epilogue:
 def _activated(output: np.ndarray, activation: str | None) -> np.ndarray:
     """`activation` on a finished output, unless the epilogue already applied it."""
     return output if (activation or "linear") in FUSED_ACTIVATIONS else ACTIVATIONS[activation](output)
-
-
-def _transpose_side(size: int, kernel: int, stride: int, padding: str) -> int:
-    return size * stride if padding == "same" else size * stride + max(kernel - stride, 0)
 
 
 def _transpose_crop(kernel: int, stride: int, padding: str) -> int:
