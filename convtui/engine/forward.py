@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convtui.engine.runners import RUNNERS, Context, scratch_bytes
+from convtui.engine.runners import RUNNERS, Context, cached_filter_bytes, scratch_bytes
 from convtui.engine.weights import StackWeights, initial_weights
 from convtui.errors import EngineError
 from convtui.model.stack import Stack, StackInfo
@@ -56,12 +56,13 @@ def as_batch(pixels: np.ndarray, stack_info: StackInfo) -> np.ndarray:
 
 
 def estimate_memory(stack_info: StackInfo, batch_size: int, weights_bytes: int) -> MemoryEstimate:
-    """Input + weights + every output kept, plus the largest scratch buffer any layer needs at once."""
+    """Input + weights + Winograd's transformed filters + every output kept, plus each layer's scratch."""
     kept = math.prod(stack_info.input_shape) * batch_size * BYTES_PER_VALUE + weights_bytes
     running = []
     for info in stack_info.layers:
         output_bytes = info.activation_bytes * batch_size
         scratch = scratch_bytes(info, batch_size) if info.is_valid else 0
+        kept += cached_filter_bytes(info) if info.is_valid else 0
         running.append(kept + output_bytes + scratch)
         kept += output_bytes
     peaks = []

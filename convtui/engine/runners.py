@@ -45,23 +45,36 @@ def activate(x: np.ndarray, activation: str | None) -> np.ndarray:
 
 def run_conv2d(layer: catalogue.Conv2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
     pads = image_pads(layer.padding, x, layer.kernel_size, layer.strides, layer.dilation_rate)
-    y = ops.conv2d(
-        x, weights["kernel"], weights.get("bias"), layer.strides, pads, layer.dilation_rate, layer.groups, workspace=context.workspace
+    return ops.conv2d(
+        x,
+        weights["kernel"],
+        weights.get("bias"),
+        layer.strides,
+        pads,
+        layer.dilation_rate,
+        layer.groups,
+        activation=layer.activation,
+        workspace=context.workspace,
     )
-    return activate(y, layer.activation)
 
 
 def run_depthwise_conv2d(layer: catalogue.DepthwiseConv2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
     pads = image_pads(layer.padding, x, layer.kernel_size, layer.strides, layer.dilation_rate)
-    y = ops.depthwise_conv2d(
-        x, weights["depthwise_kernel"], weights.get("bias"), layer.strides, pads, layer.dilation_rate, workspace=context.workspace
+    return ops.depthwise_conv2d(
+        x,
+        weights["depthwise_kernel"],
+        weights.get("bias"),
+        layer.strides,
+        pads,
+        layer.dilation_rate,
+        activation=layer.activation,
+        workspace=context.workspace,
     )
-    return activate(y, layer.activation)
 
 
 def run_separable_conv2d(layer: catalogue.SeparableConv2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
     pads = image_pads(layer.padding, x, layer.kernel_size, layer.strides, layer.dilation_rate)
-    y = ops.separable_conv2d(
+    return ops.separable_conv2d(
         x,
         weights["depthwise_kernel"],
         weights["pointwise_kernel"],
@@ -69,14 +82,15 @@ def run_separable_conv2d(layer: catalogue.SeparableConv2D, x: np.ndarray, weight
         layer.strides,
         pads,
         layer.dilation_rate,
+        activation=layer.activation,
         workspace=context.workspace,
     )
-    return activate(y, layer.activation)
 
 
 def run_conv2d_transpose(layer: catalogue.Conv2DTranspose, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
-    y = ops.conv2d_transpose(x, weights["kernel"], weights.get("bias"), layer.strides, layer.padding, workspace=context.workspace)
-    return activate(y, layer.activation)
+    return ops.conv2d_transpose(
+        x, weights["kernel"], weights.get("bias"), layer.strides, layer.padding, activation=layer.activation, workspace=context.workspace
+    )
 
 
 def run_max_pooling2d(layer: catalogue.MaxPooling2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
@@ -161,3 +175,18 @@ def scratch_bytes(info: LayerInfo, batch_size: int) -> int:
     out_h, out_w = info.output_shape[0], info.output_shape[1]
     patch_bytes = batch_size * out_h * out_w * kernel_size[0] * kernel_size[1] * info.input_shape[-1] * 4
     return min(patch_bytes, MAX_SCRATCH_BYTES) + output_bytes
+
+
+TRANSFORMED_VALUES_PER_WEIGHT = {"winograd_4x4": 36 / 9, "winograd_2x2": 16 / 9, "im2col": 0.0}
+"""A Winograd layer keeps its filters transformed to 6x6 (or 4x4) tiles for as long as the weights live."""
+
+
+def cached_filter_bytes(info: LayerInfo) -> int:
+    """Bytes of transformed filters the workspace keeps for this layer (Conv2D on Winograd only)."""
+    if not isinstance(info.layer, catalogue.Conv2D) or info.input_shape is None or not info.weights:
+        return 0
+    kernel = info.weights[0]
+    algorithm = ops.choose_conv_algorithm(
+        (1, *info.input_shape), kernel.shape, info.layer.strides, info.layer.dilation_rate, info.layer.groups
+    )
+    return int(kernel.size * 4 * TRANSFORMED_VALUES_PER_WEIGHT[algorithm])
