@@ -102,16 +102,15 @@ def run_import(arguments: argparse.Namespace) -> int:
 def export_weights_path(arguments: argparse.Namespace, stack: Stack) -> Path | None:
     """--weights, else the preset's own `weights = "..."` (relative to its file), unless --no-weights."""
     from convtui.interop import is_model_file
-    from convtui.model.preset import is_builtin_name
+    from convtui.model.preset import preset_weights_path
 
     if arguments.no_weights:
         return None
     if arguments.weights:
         return Path(arguments.weights)
-    if stack.weights_file is None or is_model_file(arguments.preset):
+    if is_model_file(arguments.preset):
         return None
-    base = Path(".") if is_builtin_name(arguments.preset) else Path(arguments.preset).parent
-    return base / stack.weights_file
+    return preset_weights_path(stack, arguments.preset)
 
 
 def path_in_code(weights: Path, output: Path | None) -> str:

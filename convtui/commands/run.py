@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 
 from convtui.engine.forward import ForwardResult, check_memory, forward
-from convtui.engine.images import LoadedImage, image_summary_line, load_image
+from convtui.engine.images import LoadedImage, default_sample, image_summary_line, load_image
 from convtui.engine.weights import StackWeights, initial_weights, load_weights_and_missing, save_arrays, weights_to_arrays
 from convtui.errors import ConvtuiError, EngineError
-from convtui.model.preset import is_builtin_name, load_preset
+from convtui.model.preset import load_preset, preset_weights_path
 from convtui.model.stack import Stack, StackInfo
 from convtui.render.run_report import default_layer_index, run_report
-
-
-def default_image(input_shape: tuple[int, ...]) -> str:
-    """A sample that suits the input: the digit for one channel, the RGB scene for three."""
-    return "scene" if input_shape[-1] == 3 else "digit"
 
 
 def stack_weights(stack: Stack, stack_info: StackInfo, preset: str, weights_path: str | None, seed: int) -> StackWeights:
@@ -29,9 +23,8 @@ def stack_weights(stack: Stack, stack_info: StackInfo, preset: str, weights_path
     Weights a file lacks come from the seed, and a note on stderr lists them: whoever meant to
     load trained weights must not be shown seeded ones in silence.
     """
-    if weights_path is None and stack.weights_file is not None:
-        base = Path(preset).parent if not is_builtin_name(preset) else Path(".")
-        weights_path = str(base / stack.weights_file)
+    if weights_path is None and (named := preset_weights_path(stack, preset)) is not None:
+        weights_path = str(named)
     if weights_path is None:
         return initial_weights(stack_info, seed)
     weights, missing = load_weights_and_missing(weights_path, stack_info, seed)
@@ -79,7 +72,7 @@ def run_command(arguments: argparse.Namespace) -> int:
         check_memory(stack_info, 1, arguments.max_memory)  # before the image and the weights are allocated
     except EngineError as error:
         raise error.located(file=arguments.preset) from None
-    image: LoadedImage = load_image(arguments.image or default_image(stack.input_shape), stack.input_shape)
+    image: LoadedImage = load_image(arguments.image or default_sample(stack.input_shape), stack.input_shape)
     weights = stack_weights(stack, stack_info, arguments.preset, arguments.weights, arguments.seed)
     layer_index = chosen_layer(stack_info, arguments.layer)
     result = forward(stack_info, image.pixels, weights, max_memory=arguments.max_memory)

@@ -201,6 +201,11 @@ def sample_default_shape(name: str) -> ImageShape:
     return find_sample(name).default_shape
 
 
+def default_sample(input_shape: tuple[int, ...]) -> str:
+    """The sample that suits an input: the RGB scene for three channels, the digit otherwise."""
+    return "scene" if input_shape[-1] == 3 else "digit"
+
+
 def sample_image(name: str, height: int, width: int, channels: int) -> np.ndarray:
     """A sample drawn at (height, width), fitted to `channels`; float32 in [0, 1], the same every call."""
     return load_sample(find_sample(name), check_shape((height, width, channels))).pixels

@@ -49,6 +49,14 @@ def is_builtin_name(source: str | os.PathLike[str]) -> bool:
     return isinstance(source, str) and source in builtin_preset_names() and not Path(source).exists()
 
 
+def preset_weights_path(stack: Stack, source: str | os.PathLike[str] | None) -> Path | None:
+    """The .npz a preset names with `weights = "..."`, relative to the preset file's folder (a built-in's: here)."""
+    if not stack.weights_file:
+        return None
+    folder = Path(source).parent if source is not None and not is_builtin_name(source) else Path(".")
+    return folder / stack.weights_file
+
+
 # --- loading --------------------------------------------------------------------------------
 
 

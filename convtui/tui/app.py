@@ -17,6 +17,7 @@ from textual.timer import Timer
 from textual.widgets import TabbedContent
 from textual.worker import get_current_worker
 
+from convtui.engine.images import default_sample
 from convtui.engine.weights import StackWeights
 from convtui.model.convention import Convention
 from convtui.model.preset import is_builtin_name
@@ -38,11 +39,6 @@ from convtui.tui.widgets.explain import ExplainView
 from convtui.tui.widgets.feature_maps import FeatureMapsView
 
 PROGRESS_AFTER_SECONDS = 0.25
-
-
-def default_image(stack: Stack) -> str:
-    """A colour picture for colour inputs, the digit for everything else."""
-    return "scene" if stack.input_shape[2] == 3 else "digit"
 
 
 class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
@@ -98,7 +94,7 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
     @property
     def image_source(self) -> str:
         """The image the user chose, else the sample that suits the stack's input (grey or colour)."""
-        return self.chosen_image or default_image(self.stack)
+        return self.chosen_image or default_sample(self.stack.input_shape)
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen()

@@ -16,6 +16,7 @@ import numpy as np
 
 from convtui.engine.weights import IGNORED_KEYS, StackWeights, checked_weight, parse_weight_key, read_npz
 from convtui.model.diff import diff_stacks
+from convtui.model.preset import preset_weights_path
 from convtui.model.stack import Stack, StackInfo
 
 LAYERS_LISTED = 6
@@ -130,9 +131,7 @@ def opened_weights(stack: Stack, source: str | None, weights: StackWeights | Non
     """A model file's weights (given), else the .npz the preset names (relative to the preset's folder), else None."""
     if weights:
         return OpenedWeights(stack.infer(), Path(source).name if source else "the model", weights=weights)
-    if not stack.weights_file:
+    path = preset_weights_path(stack, source)
+    if path is None:
         return None
-    path = Path(stack.weights_file)
-    if not path.is_absolute() and source is not None and Path(source).is_file():
-        path = Path(source).parent / path
     return OpenedWeights(stack.infer(), path.name, path=path)
