@@ -65,7 +65,7 @@ def add_run_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--weights", help="load weights from an .npz (keys layers.{i}.{name}, Keras layouts)")
     parser.add_argument("--save", help="write the input, every layer's output and every weight to an .npz")
     parser.add_argument("--layer", type=int, help="layer index to show (default: the last with a spatial map)")
-    parser.add_argument("--filters", type=filter_range, help="filters to show, A:B (A included, B excluded)")
+    parser.add_argument("--filters", type=filter_range, help="filters to show, as a Python slice: A:B (A included, B excluded), A, or -3: for the last three")
     parser.add_argument("--scale", choices=("map", "layer"), default="map", help="normalise each map alone, or the layer's maps together")
     parser.add_argument("--no-color", action="store_true", help="plain ASCII ramp instead of colour cells")
     parser.add_argument("--width", type=positive_width, help="output width in columns (default: the terminal's)")
@@ -107,10 +107,15 @@ def filter_range(text: str) -> tuple[int | None, int | None]:
     start, colon, stop = text.partition(":")
     try:
         first = int(start) if start else None
-        last = (int(stop) if stop else None) if colon else (first + 1 if first is not None else None)
+        last = (int(stop) if stop else None) if colon else one_past(first)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a filter range; write A:B, e.g. 0:16") from None
     return first, last
+
+
+def one_past(index: int | None) -> int | None:
+    """The slice end that selects just `index` (-1, the last filter, ends at None, not at 0)."""
+    return None if index is None or index == -1 else index + 1
 
 
 def non_empty(text: str) -> str:
@@ -161,10 +166,22 @@ def with_default_command(argv: list[str], commands: Sequence[str]) -> list[str]:
     return argv
 
 
+def with_attached_ranges(argv: list[str]) -> list[str]:
+    """`--filters -3:` as `--filters=-3:`: argparse takes a value starting with a dash for an option."""
+    joined: list[str] = []
+    for argument in argv:
+        if joined and joined[-1] == "--filters" and argument[:1] == "-" and argument[1:2].isdigit():
+            joined[-1] = f"--filters={argument}"
+        else:
+            joined.append(argument)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     subcommands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
-    arguments = parser.parse_args(with_default_command(list(sys.argv[1:] if argv is None else argv), list(subcommands.choices)))
+    argv = with_attached_ranges(list(sys.argv[1:] if argv is None else argv))
+    arguments = parser.parse_args(with_default_command(argv, list(subcommands.choices)))
     try:
         return arguments.handler(arguments)
     except ConvtuiError as error:

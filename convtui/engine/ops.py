@@ -31,7 +31,7 @@ from convtui.engine.im2col import (
     windows,
 )
 from convtui.engine.winograd import transform_filters, winograd_conv3x3
-from convtui.model.geometry import transpose_output_side
+from convtui.model.geometry import transpose_crop, transpose_output_side
 
 __all__ = [
     "ACTIVATIONS",
@@ -218,8 +218,8 @@ def conv2d_transpose(
 
     Input pixel (i, j) adds x[i, j] @ kernel[a, b].T at (i*s + a, j*s + b) of the uncropped output:
     one matrix product for all pixels and taps, then one strided add per tap, straight into the
-    output. Keras (JAX padding rule, equal to TensorFlow's) crops max(k - s, 0) // 2 at the start
-    for "same", nothing for "valid"; where s > k, the positions no tap reaches stay zero.
+    output, cropped at the start as Keras does (`transpose_crop`); where s > k, the positions no
+    tap reaches stay zero.
     """
     workspace = workspace or Workspace()
     kernel_h, kernel_w, filters, channels = kernel.shape
@@ -228,7 +228,7 @@ def conv2d_transpose(
     out_h = transpose_output_side(height, kernel_h, stride_h, padding)
     out_w = transpose_output_side(width, kernel_w, stride_w, padding)
     output = np.zeros((batch, out_h, out_w, filters), np.float32)
-    crop_h, crop_w = _transpose_crop(kernel_h, stride_h, padding), _transpose_crop(kernel_w, stride_w, padding)
+    crop_h, crop_w = transpose_crop(kernel_h, stride_h, padding), transpose_crop(kernel_w, stride_w, padding)
     taps = kernel.transpose(3, 0, 1, 2).reshape(channels, kernel_h * kernel_w * filters)
     row_bytes = width * kernel_h * kernel_w * filters * FLOAT_BYTES
     for images, rows in row_blocks(batch, height, row_bytes, MAX_SCRATCH_BYTES):
@@ -266,10 +266,6 @@ def _epilogue(bias: np.ndarray | None, activation: str | None) -> Epilogue:
 def _activated(output: np.ndarray, activation: str | None) -> np.ndarray:
     """`activation` on a finished output, unless the epilogue already applied it."""
     return output if (activation or "linear") in FUSED_ACTIVATIONS else ACTIVATIONS[activation](output)
-
-
-def _transpose_crop(kernel: int, stride: int, padding: str) -> int:
-    return max(kernel - stride, 0) // 2 if padding == "same" else 0
 
 
 # ---------------------------------------------------------------- pooling and per-pixel layers

@@ -38,6 +38,14 @@ def window_output_side(size: int, kernel: int, stride: int, dilation: int, pads:
     return (size + pads[0] + pads[1] - effective_kernel(kernel, dilation)) // stride + 1
 
 
+def transpose_crop(kernel: int, stride: int, padding: str) -> int:
+    """What Keras's Conv2DTranspose cuts from the start of its uncropped output ((n-1)*s + k) along one axis.
+
+    The JAX padding rule (equal to TensorFlow's): max(k - s, 0) // 2 for "same", nothing for "valid".
+    """
+    return max(kernel - stride, 0) // 2 if padding == "same" else 0
+
+
 def transpose_output_side(size: int, kernel: int, stride: int, padding: str) -> int:
     """Keras's Conv2DTranspose side: n*s for "same", n*s + max(k - s, 0) for "valid"."""
     if padding == "same":

@@ -254,6 +254,16 @@ def test_layer_and_filters_show_exactly_the_chosen_filters(tmp_path: Path) -> No
     assert [tile.index for tile in parse_grid(result.stdout)] == [0, 1, 2, 3]
 
 
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [(["--filters", "-3:"], [29, 30, 31]), (["--filters", "-1"], [31]), (["--filters=-3:-1"], [29, 30]), (["--filters", "5"], [5])],
+)
+def test_filters_count_from_the_end_like_python_slices(tmp_path: Path, filters: list[str], expected: list[int]) -> None:
+    result = run("seed-28x28x1", "--no-color", "--width", "200", "--layer", "0", *filters, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [tile.index for tile in parse_grid(result.stdout)] == expected
+
+
 def seed_maps_at_full_size(tmp_path: Path, scale: str) -> tuple[list[Tile], np.ndarray]:
     """Layer 1's first 12 maps, wide enough that each 24x24 map is drawn pixel for pixel."""
     result = run("seed-28x28x1", "--no-color", "--width", "250", "--filters", "0:12", "--scale", scale, "--save", "run.npz", cwd=tmp_path)

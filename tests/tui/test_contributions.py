@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 
 from convtui.engine.contributions import conv_drilldown, layer_drilldown, ConvGeometry
 from convtui.engine.forward import forward
+from convtui.engine.runners import activate
 from convtui.engine.weights import initial_weights
 from convtui.errors import EngineError
-from convtui.model.layers import Conv2D, DepthwiseConv2D, Layer
+from convtui.model.layers import Conv2D, Conv2DTranspose, DepthwiseConv2D, Layer, SeparableConv2D
 from convtui.model.stack import Stack
 
 
@@ -31,7 +32,8 @@ def assert_every_position_matches(layer: Layer, pixels: np.ndarray) -> None:
         for column in range(output.shape[1]):
             for filter_index in range(output.shape[2]):
                 drilldown = layer_drilldown(layer, pixels, weights, filter_index, row, column)
-                assert drilldown.total == pytest.approx(float(output[row, column, filter_index]), rel=1e-4, abs=1e-5)
+                value = float(activate(np.array([drilldown.total]), getattr(layer, "activation", None))[0])
+                assert value == pytest.approx(float(output[row, column, filter_index]), rel=1e-4, abs=1e-5)
 
 
 CASES = [
@@ -44,6 +46,13 @@ CASES = [
     Conv2D(filters=2, kernel_size=1),
     DepthwiseConv2D(kernel_size=3, depth_multiplier=2, padding="same"),
     DepthwiseConv2D(kernel_size=3, strides=2),
+    SeparableConv2D(filters=4, kernel_size=3, padding="same"),
+    SeparableConv2D(filters=5, kernel_size=(3, 2), strides=2, depth_multiplier=2, dilation_rate=1),
+    SeparableConv2D(filters=2, kernel_size=3, dilation_rate=2, depth_multiplier=3, activation="relu"),
+    Conv2DTranspose(filters=3, kernel_size=3),
+    Conv2DTranspose(filters=3, kernel_size=3, strides=2, padding="same"),
+    Conv2DTranspose(filters=2, kernel_size=(4, 2), strides=(2, 3), padding="same"),
+    Conv2DTranspose(filters=2, kernel_size=2, strides=3),  # stride > kernel: some outputs no tap reaches
 ]
 
 
@@ -73,11 +82,23 @@ def test_contributions_match_for_random_geometry(kernel, stride, dilation, paddi
     assert_every_position_matches(layer, pixels)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    padding=st.sampled_from(["valid", "same"]),
+    size=st.tuples(st.integers(2, 5), st.integers(2, 5)),
+)
+def test_transposed_contributions_match_for_random_geometry(kernel, stride, padding, size) -> None:
+    layer = Conv2DTranspose(filters=2, kernel_size=kernel, strides=stride, padding=padding)
+    pixels = np.random.default_rng(2).uniform(-1, 1, size=(*size, 2)).astype(np.float32)
+    assert_every_position_matches(layer, pixels)
+
+
 def test_patch_is_zero_in_the_padding_and_sees_the_right_pixels() -> None:
     pixels = np.arange(16, dtype=np.float32).reshape(4, 4, 1)
     kernel = np.ones((3, 3, 1, 1), dtype=np.float32)
     drilldown = conv_drilldown(pixels, kernel, None, ConvGeometry((1, 1), "same", (1, 1), 1), 0, 0, 0)
-    assert (drilldown.top, drilldown.left) == (-1, -1)
     assert drilldown.channels[0].patch.tolist() == [[0, 0, 0], [0, 0, 1], [0, 4, 5]]
     assert drilldown.total == 10.0
 
@@ -96,3 +117,24 @@ def test_a_filter_that_does_not_exist_is_an_engine_error() -> None:
     _, weights = engine_output(layer, pixels)
     with pytest.raises(EngineError, match="filters 0 to 1"):
         layer_drilldown(layer, pixels, weights, 2, 0, 0)
+
+
+def test_a_transposed_patch_holds_the_pixels_whose_stamps_reach_the_output() -> None:
+    pixels = np.arange(1, 10, dtype=np.float32).reshape(3, 3, 1)
+    layer = Conv2DTranspose(filters=1, kernel_size=3, strides=2)
+    kernel = np.arange(9, dtype=np.float32).reshape(3, 3, 1, 1)
+    # Output (2, 3): rows p*2 + a = 2 -> (p, a) = (1, 0), (0, 2); columns q*2 + b = 3 -> (q, b) = (1, 1).
+    drilldown = layer_drilldown(layer, pixels, {"kernel": kernel, "bias": np.zeros(1, np.float32)}, 0, 2, 3)
+    assert drilldown.channels[0].patch.tolist() == [[0, 5, 0], [0, 0, 0], [0, 2, 0]]
+    assert drilldown.total == 5 * 1 + 2 * 7
+
+
+def test_a_separable_slice_is_the_depthwise_filter_times_the_pointwise_weight() -> None:
+    layer = SeparableConv2D(filters=2, kernel_size=3)
+    pixels = np.ones((3, 3, 2), dtype=np.float32)
+    depthwise = np.stack([np.full((3, 3), 1.0), np.full((3, 3), 2.0)], axis=-1)[..., None].astype(np.float32)
+    pointwise = np.array([[10.0, 20.0], [30.0, 40.0]], dtype=np.float32).reshape(1, 1, 2, 2)
+    weights = {"depthwise_kernel": depthwise, "pointwise_kernel": pointwise, "bias": np.zeros(2, np.float32)}
+    drilldown = layer_drilldown(layer, pixels, weights, 1, 0, 0)
+    assert [channel.weights[0, 0] for channel in drilldown.channels] == [20.0, 80.0]
+    assert drilldown.total == 9 * 20 + 9 * 80

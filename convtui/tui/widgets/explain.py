@@ -81,7 +81,8 @@ class ExplainView(StateView):
             "title",
         )
         activation = getattr(info.layer, "activation", None)
-        return Group(title, hint, drilldown_renderable(drilldown, activation, engine_value))
+        how = [self.styled(drilldown.how, "muted")] if drilldown.how else []
+        return Group(title, *how, hint, drilldown_renderable(drilldown, activation, engine_value))
 
     def action_move(self, rows: int, columns: int) -> None:
         state = self.state
