@@ -1,12 +1,15 @@
 """A stack diff as a Rich table: both stacks side by side, what changed highlighted, then the totals' change.
 
+Where the side-by-side table does not fit the width (an 80-column terminal), the same diff is drawn
+unified, as `git diff` does: one column set, a changed layer as a "-" line and a "+" line.
 Shared by `convtui diff` and the app's compare view; it renders a `StackDiff` and computes nothing.
 """
 
 from __future__ import annotations
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -117,9 +120,69 @@ def stack_shape_text(shape: Shape | None, convention: Convention) -> str:
     return shape_text(display_shape(shape, convention)) if shape is not None else "invalid"
 
 
+NATURAL_WIDTH = 10_000
+"""Room to measure a table's natural width in (Rich clamps a measurement to the width it is given)."""
+
+
+def unified_table(diff: StackDiff, convention: Convention = "keras") -> Table:
+    """The diff in one column set: an unchanged layer on one line, a changed one (arguments or figures) as a - and a + line."""
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("Layer", ratio=1, overflow="fold")
+    table.add_column("Output", no_wrap=True)
+    table.add_column("Params", justify="right", no_wrap=True)
+    table.add_column("MACs", justify="right", no_wrap=True)
+    inputs = [Text(stack_shape_text(stack.input_shape, convention)) for stack in (diff.before, diff.after)]
+    if diff.input_changed:
+        table.add_row("-", "", "Input", inputs[0], "", "", style="red")
+        table.add_row("+", "", "Input", inputs[1], "", "", style="green")
+    else:
+        table.add_row("", "", "Input", inputs[1], "", "")
+    for row in diff.rows:
+        for mark, info, style in unified_lines(row):
+            table.add_row(
+                mark, Text(str(info.index), style="dim" if not style else ""), info.layer.label, output_text(info, convention),
+                f"{info.params:,}", readable_count(info.macs), style=style,
+            )
+    return table
+
+
+def unified_lines(row: LayerDiff) -> list[tuple[str, LayerInfo, str]]:
+    """(mark, layer, style) per line: one line when nothing about the layer changed, else the old as "-" and the new as "+"."""
+    if not row.changed and row.after is not None:
+        return [(" ", row.after, "")]
+    before = [("-", row.before, "red")] if row.before is not None else []
+    after = [("+", row.after, "green")] if row.after is not None else []
+    return before + after
+
+
+class StackDiffView:
+    """The diff as wide as the space allows: side by side where that fits without wrapping, unified otherwise."""
+
+    def __init__(self, diff: StackDiff, convention: Convention = "keras", *, titles: tuple[str, str] = ("A", "B")) -> None:
+        self.diff, self.convention, self.titles = diff, convention, titles
+
+    def table(self, console: Console, options: ConsoleOptions) -> Table:
+        side_by_side = diff_table(self.diff, self.convention, titles=self.titles)
+        natural = Measurement.get(console, options.update_width(NATURAL_WIDTH), side_by_side).maximum
+        if natural <= options.max_width:
+            return side_by_side
+        return unified_table(self.diff, self.convention)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table = self.table(console, options)
+        if table.columns[2].header == "Layer":  # unified: say which side is which, as git diff's header does
+            yield Text.assemble(("- ", "red"), (self.titles[0], "bold"), ("   + ", "green"), (self.titles[1], "bold"))
+        yield table
+        yield totals_table(self.diff, self.convention)
+        if self.diff.identical:
+            yield Text("The two stacks are identical.", style="dim")
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, diff_table(self.diff, self.convention, titles=self.titles))
+
+
 def diff_renderable(diff: StackDiff, convention: Convention = "keras", *, titles: tuple[str, str] = ("A", "B")) -> RenderableType:
-    """The side-by-side table, the totals' change, and a line saying so when nothing changed."""
-    parts: list[RenderableType] = [diff_table(diff, convention, titles=titles), totals_table(diff, convention)]
-    if diff.identical:
-        parts.append(Text("The two stacks are identical.", style="dim"))
-    return Group(*parts)
+    """The diff table (side by side or unified, whichever fits), the totals' change, and a line saying so when nothing changed."""
+    return StackDiffView(diff, convention, titles=titles)

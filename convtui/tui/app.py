@@ -34,7 +34,6 @@ from convtui.tui.opened_weights import OpenedWeights, opened_weights
 from convtui.tui.screens.help import HelpScreen
 from convtui.tui.screens.main import MainScreen
 from convtui.tui.state import RunState, ViewState
-from convtui.tui.widgets.compare import CompareView
 from convtui.tui.widgets.explain import ExplainView
 from convtui.tui.widgets.feature_maps import FeatureMapsView
 
@@ -220,7 +219,6 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
             ("Stack", EDIT_BINDINGS),
             ("Views", VIEW_BINDINGS),
             ("Explain view (when focused)", ExplainView.BINDINGS),
-            ("Compare view (when focused)", CompareView.BINDINGS),
             ("File", FILE_BINDINGS),
         ]
         self.push_screen(HelpScreen(sections))  # type: ignore[arg-type]

@@ -91,3 +91,20 @@ def test_the_torch_convention_shows_channels_first():
     console = Console(file=io.StringIO(), width=160, color_system=None)
     console.print(diff_renderable(diff_stacks(BASE.infer(), BASE.infer()), "torch"))
     assert "(32, 26, 26)" in console.file.getvalue()
+
+
+def test_a_narrow_terminal_gets_the_unified_diff_with_every_layer_readable():
+    after = BASE.with_layer(0, Conv2D(16, 5, activation="relu")).with_inserted(1, BatchNormalization())
+    narrow, wide = rendered(BASE, after, width=80), rendered(BASE, after, width=200)
+    assert max(len(line.rstrip()) for line in narrow.splitlines()) <= 80
+    assert narrow.splitlines()[0].split() == ["-", "before", "+", "after"]
+    marked = [line.split(maxsplit=2) for line in narrow.splitlines() if line.split()[:1] in (["-"], ["+"]) and line.split()[1].isdigit()]
+    # layer 0 edited: its old and new line; the inserted BatchNormalization: one + line; the next two layers' shapes change: - and +
+    assert [(mark, index) for mark, index, _ in marked] == [("-", "0"), ("+", "0"), ("+", "1"), ("-", "1"), ("+", "2"), ("-", "2"), ("+", "3")]
+    assert marked[0][2].split("   ")[0] == "Conv2D(32, 3x3, relu)" and marked[1][2].split("   ")[0] == "Conv2D(16, 5x5, relu)"
+    assert "(26, 26, 32)" in marked[0][2] and "(24, 24, 16)" in marked[1][2] and "BatchNormalization" in marked[2][2]
+    unchanged = [line.split()[1] for line in narrow.splitlines() if line.split()[:1] == ["4"] or line.split()[:1] == ["7"]]
+    assert unchanged == ["MaxPooling2D(2x2)", "Dense(10,"]  # the untouched tail: one line each, no mark
+    # a wide terminal keeps both stacks side by side, one line per layer, the change in brackets
+    assert any("before" in line and "after" in line for line in wide.splitlines())
+    assert "416 (+96)" in wide and "416 (+96)" not in narrow

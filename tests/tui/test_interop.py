@@ -215,7 +215,9 @@ def test_compare_follows_edits_and_the_palette_offers_every_preset(make_app: Mak
         await type_into(pilot, "#field-filters", "16")
         await press_and_settle(pilot, "enter")
         text = render_text(app.screen.query_one(CompareView).render())
-        assert "4,624 (-13,872)" in text and "18,816 -> 4,944 (-13,872, -73.7%)" in text
+        changed = [line.split() for line in text.splitlines() if line.split()[:2] in (["-", "1"], ["+", "1"])]
+        assert [words[-3] for words in changed] == ["18,496", "4,624"]  # the unified diff: the old layer 1, then the new
+        assert "18,816 -> 4,944 (-13,872, -73.7%)" in text
         assert "1 edited" in text and "identical" not in text
 
     run_app(app, scenario)
