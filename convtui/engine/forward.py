@@ -77,6 +77,12 @@ def check_memory(stack_info: StackInfo, batch_size: int, max_memory: int) -> Non
     """Refuse, naming the layer where the budget is crossed, before anything large is allocated."""
     weights_bytes = stack_info.params_bytes
     estimate = estimate_memory(stack_info, batch_size, weights_bytes)
+    input_bytes = math.prod(stack_info.input_shape) * batch_size * BYTES_PER_VALUE
+    if input_bytes > max_memory:
+        raise EngineError(
+            f"the input {stack_info.input_shape} alone takes {readable_size(input_bytes)}, over the {readable_size(max_memory)}"
+            f" budget; use a smaller input shape"
+        )
     over = estimate.first_layer_over(max_memory)
     if over is None:
         return

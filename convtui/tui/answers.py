@@ -5,6 +5,7 @@ Kept apart from the screens so each rule is one small, testable function.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -129,8 +130,11 @@ def save_path_answer(text: str) -> Path:
 
 
 def user_copy_path(stack: Stack, folder: Path) -> Path:
-    """Where saving a built-in preset writes instead: the user's own copy, in `folder`."""
-    return folder / f"{stack.name}{PRESET_SUFFIX}"
+    """Where saving a built-in preset writes instead: the user's own copy in `folder`, named after
+    the stack, with -2, -3... when a file of that name is already there (never replaced unasked).
+    """
+    candidates = (folder / f"{stack.name}{'' if number == 1 else f'-{number}'}{PRESET_SUFFIX}" for number in itertools.count(1))
+    return next(path for path in candidates if not path.exists())
 
 
 def save_target(source: str | None, stack: Stack, folder: Path) -> tuple[Path, bool]:

@@ -6,19 +6,21 @@ Views never hold a stack of their own: they follow `view_state`, which the App r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
+from textual.screen import Screen
 from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import TabbedContent
 from textual.worker import get_current_worker
 
-from convtui.engine.images import default_sample
+from convtui.engine.images import default_sample, load_image
 from convtui.engine.weights import StackWeights
+from convtui.errors import ConvtuiError
 from convtui.model.convention import Convention
 from convtui.model.preset import is_builtin_name
 from convtui.model.stack import Stack, StackInfo
@@ -95,6 +97,10 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
         """The image the user chose, else the sample that suits the stack's input (grey or colour)."""
         return self.chosen_image or default_sample(self.stack.input_shape)
 
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands without its Quit: the app's Quit (with the unsaved-changes question) is in the palette already."""
+        return (command for command in super().get_system_commands(screen) if command.title != "Quit")
+
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
 
@@ -128,6 +134,12 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
         self.view_state = replace(self.view_state, filter_index=max(0, min(index, self.view_state.filter_count - 1)))
 
     def set_image(self, source: str) -> None:
+        """Run on `source` from now on, once it has been read once: an unreadable file keeps the current image."""
+        try:
+            load_image(source)
+        except ConvtuiError as error:
+            self.notify(f"{error}; the stack still runs on {self.image_source}", title="Image not loaded", severity="error", timeout=10)
+            return
         self.chosen_image = source
         self.start_run()
 

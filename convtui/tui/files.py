@@ -18,6 +18,7 @@ from convtui.model.stack import Stack
 from convtui.tui.answers import STACK_HINT, OpenedStack, export_path_answer, save_path_answer, save_target, stack_answer
 from convtui.tui.history import EditHistory
 from convtui.tui.opened_weights import OpenedWeights, opened_weights
+from convtui.tui.screens.confirm import ReplaceFile
 from convtui.tui.screens.prompt import Prompt
 from convtui.tui.screens.unsaved import UnsavedChanges
 
@@ -115,11 +116,22 @@ class FileActions:
         folder = self.save_folder or Path.cwd()
         default = str(save_target(self.source, self.stack, folder)[0])
 
-        def chosen(path: Path | None) -> None:
-            if path is not None and (written := self.save_to(path)) is not None:
+        def save(path: Path) -> None:
+            if (written := self.save_to(path)) is not None:
                 self.notify(f"Saved to {written}")
 
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.unless_kept(path, lambda: save(path))
+
         self.push_screen(Prompt("Save as", "the path of the .toml file to write", default, save_path_answer), chosen)
+
+    def unless_kept(self, path: Path, write: Callable[[], object]) -> None:
+        """Write now when `path` is new or is the open stack's own file; else only if the user agrees to replace it."""
+        if not path.exists() or (self.source is not None and Path(self.source).resolve() == path.resolve()):
+            write()
+            return
+        self.push_screen(ReplaceFile(path), lambda replace: write() if replace else None)
 
     # --- export ----------------------------------------------------------------------------
 
@@ -131,7 +143,7 @@ class FileActions:
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                self.export_to(path, target)
+                self.unless_kept(path, lambda: self.export_to(path, target))
 
         self.push_screen(Prompt(f"Export as {name} code", hint, str(default), export_path_answer), chosen)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from convtui.engine.forward import ForwardCancelled, forward
+from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_memory, forward
 from convtui.engine.images import LoadedImage, load_image
 from convtui.engine.weights import StackWeights, initial_weight
 from convtui.errors import ConvtuiError
@@ -19,6 +19,7 @@ from convtui.model.stack import Stack, StackInfo
 from convtui.tui.opened_weights import OpenedWeights
 
 ProgressCallback = Callable[[int, int], None]
+OUT_OF_MEMORY = "the machine ran out of memory for this forward pass; use a smaller input shape or fewer filters"
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,19 +124,24 @@ def run_stack(
 ) -> RunResult | None:
     """Run what can run; None when `should_stop` cancelled the run (a newer edit replaces it)."""
     prefix, prefix_info = runnable_prefix(stack, stack_info)
+    budget = DEFAULT_MAX_MEMORY if max_memory is None else max_memory
     try:
+        check_memory(prefix_info, 1, budget)  # before the image and the weights are allocated
         image = images.load(image_source, prefix_info.input_shape)
     except ConvtuiError as error:
         return RunResult(None, {}, (), str(error))
+    except MemoryError:
+        return RunResult(None, {}, (), OUT_OF_MEMORY)
     try:
         weights, note = stack_weights(stack_info, seed, opened_weights, len(prefix.layers), weights_cache)
     except ConvtuiError as error:
         return RunResult(image, {}, (), str(error))
     try:
-        limits = {} if max_memory is None else {"max_memory": max_memory}
-        result = forward(prefix_info, image.pixels, weights, should_stop=should_stop, on_layer=on_layer, **limits)
+        result = forward(prefix_info, image.pixels, weights, should_stop=should_stop, on_layer=on_layer, max_memory=budget)
     except ForwardCancelled:
         return None
     except ConvtuiError as error:
         return RunResult(image, weights, (), str(error), note)
+    except MemoryError:
+        return RunResult(image, weights, (), OUT_OF_MEMORY, note)
     return RunResult(image, weights, tuple(output[0] for output in result.outputs), weights_note=note)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from convtui.engine import DEFAULT_MAX_MEMORY, ForwardCancelled, forward, initial_weights
+from convtui.engine.forward import check_memory
 from convtui.engine.runners import Context
 from convtui.errors import EngineError
 from convtui.model.layers import (
@@ -187,6 +188,12 @@ def test_the_memory_guard_counts_the_batch() -> None:
     with pytest.raises(EngineError) as caught:
         forward(stack, np.zeros((16, 32, 32, 1), np.float32), max_memory=16 * 2**20)  # 16 x 2 MiB of layer 1 alone
     assert caught.value.layer_index == 1
+
+
+def test_the_memory_guard_refuses_an_input_over_the_budget_even_without_layers() -> None:
+    with pytest.raises(EngineError, match=r"the input \(600, 600, 1\) alone takes 1.37 MB, over the 1.00 MB budget"):
+        check_memory(Stack((600, 600, 1), ()).infer(), 1, 2**20)
+    check_memory(Stack((500, 500, 1), ()).infer(), 1, 2**20)  # 0.95 MiB: within it
 
 
 def test_the_default_budget_accepts_the_seed_net() -> None:

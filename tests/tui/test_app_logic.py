@@ -81,6 +81,9 @@ def test_save_paths(tmp_path: Path) -> None:
     assert save_target("seed-28x28x1", SEED, tmp_path) == (tmp_path / "seed-28x28x1.toml", True)
     assert save_target(None, SEED, tmp_path) == (tmp_path / "seed-28x28x1.toml", True)
     assert save_target(str(tmp_path / "x.toml"), SEED, tmp_path) == (tmp_path / "x.toml", False)
+    (tmp_path / "seed-28x28x1.toml").write_text("the user's earlier copy")
+    (tmp_path / "seed-28x28x1-2.toml").write_text("and another")
+    assert save_target("seed-28x28x1", SEED, tmp_path) == (tmp_path / "seed-28x28x1-3.toml", True)
 
 
 def test_run_stops_at_the_first_invalid_layer_and_keeps_weights() -> None:

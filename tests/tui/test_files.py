@@ -8,6 +8,7 @@ from textual.pilot import Pilot
 from tui_helpers import MakeApp, press_and_settle, run_app, table_rows, type_into
 
 from convtui.model.preset import load_preset
+from convtui.tui.screens.confirm import ReplaceFile
 from convtui.tui.screens.prompt import Prompt
 from convtui.tui.screens.unsaved import UnsavedChanges
 
@@ -60,6 +61,34 @@ def test_save_as_writes_where_asked_and_later_saves_go_there(make_app: MakeApp, 
 
     run_app(app, scenario)
     assert load_preset(tmp_path / "mine.toml") == app.stack
+
+
+def test_save_as_and_export_ask_before_replacing_a_file(make_app: MakeApp, tmp_path: Path) -> None:
+    app = make_app("lenet5")
+    preset, code = tmp_path / "precious.toml", tmp_path / "precious.py"
+    preset.write_text("keep me")
+    code.write_text("keep me too")
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "S")
+        await type_into(pilot, "#answer", str(preset))
+        await press_and_settle(pilot, "enter")
+        assert isinstance(app.screen, ReplaceFile) and "precious.toml already exists" in str(app.screen.query_one(".dialog-description").render())
+        await press_and_settle(pilot, "escape")
+        assert preset.read_text() == "keep me" and app.history.is_dirty is False and app.source == "lenet5"
+        await press_and_settle(pilot, "x")
+        await type_into(pilot, "#answer", str(code))
+        await press_and_settle(pilot, "enter", "escape")
+        assert code.read_text() == "keep me too"
+        await press_and_settle(pilot, "S")
+        await type_into(pilot, "#answer", str(preset))
+        await press_and_settle(pilot, "enter", "r")
+        assert app.source == str(preset)
+        await press_and_settle(pilot, "S", "enter")  # its own file: saved again without a question
+        assert not isinstance(app.screen, ReplaceFile)
+
+    run_app(app, scenario)
+    assert load_preset(preset) == app.stack
 
 
 def test_open_another_preset_by_name(make_app: MakeApp) -> None:

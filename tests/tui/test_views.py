@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
-from tui_helpers import MakeApp, press_and_settle, render_text, run_app, settle, table_rows
+from tui_helpers import MakeApp, press_and_settle, render_text, run_app, settle, table_rows, type_into
 
 from convtui.engine.contributions import layer_drilldown
 from convtui.model.layers import Conv2D, Dense, Flatten
@@ -142,21 +142,40 @@ def test_the_memory_guard_message_shows_and_the_app_goes_on(make_app: MakeApp) -
     run_app(app, scenario)
 
 
-def test_an_unreadable_image_shows_its_message(make_app: MakeApp, tmp_path) -> None:
+def test_an_unreadable_image_is_refused_and_the_stack_keeps_its_image(make_app: MakeApp, tmp_path) -> None:
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png at all")
     app = make_app()
 
     async def scenario(pilot: Pilot[None]) -> None:
+        before = app.view_state.current_run
         app.set_image(str(broken))
         await settle(pilot)
-        assert "cannot read image" in view_text(app, FeatureMapsView)
+        messages = [notification.message for notification in app._notifications]
+        assert any("cannot read image" in message and "still runs on digit" in message for message in messages)
+        assert app.image_source == "digit" and app.view_state.current_run is before and "image digit" in app.sub_title
         app.set_image("no-such-sample")
         await settle(pilot)
-        assert "no such file or sample name" in view_text(app, FeatureMapsView)
+        assert any("no such file or sample name" in notification.message for notification in app._notifications)
+        assert app.view_state.current_run is before
         app.set_image("checkerboard")
         await settle(pilot)
         assert app.view_state.current_run.image.source == "checkerboard"
+
+    run_app(app, scenario)
+
+
+def test_an_input_too_large_for_memory_is_refused_before_the_image_is_made(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "i")
+        await type_into(pilot, "#answer", "30000, 30000, 1")
+        await press_and_settle(pilot, "enter")
+        run = app.view_state.current_run
+        assert run is not None and run.image is None and run.outputs == ()
+        assert run.message.startswith("the input (30000, 30000, 1) alone takes 3.35 GB, over the 2.00 GB budget")
+        assert "budget" in view_text(app, FeatureMapsView)
 
     run_app(app, scenario)
 
@@ -238,6 +257,8 @@ def test_the_palette_offers_every_binding_and_every_preset(make_app: MakeApp) ->
         assert all(binding.description in titles for binding in APP_BINDINGS)
         assert all(f"Open preset: {name}" in titles for name in builtin_preset_names())
         assert "Drill-down: row up" in titles
+        system_titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Theme" in system_titles and (titles + system_titles).count("Quit") == 1  # the app's, which asks about unsaved changes
 
     run_app(app, scenario)
 
