@@ -35,7 +35,7 @@ from convtui.tui.messages import ForwardFinished, ForwardProgress
 from convtui.tui.opened_weights import OpenedWeights, opened_weights
 from convtui.tui.screens.help import HelpScreen
 from convtui.tui.screens.main import MainScreen
-from convtui.tui.state import RunState, ViewState
+from convtui.tui.state import Comparison, RunState, ViewState
 from convtui.tui.widgets.explain import ExplainView
 from convtui.tui.widgets.feature_maps import FeatureMapsView
 
@@ -84,7 +84,9 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
         self.weights_cache = WeightsCache()
         self.layers_done = 0
         self.progress_timer: Timer | None = None
-        self.set_reactive(ConvtuiApp.view_state, ViewState(stack.infer(), convention, selected_layer=0 if stack.layers else -1))
+        stack_info = stack.infer()
+        opened = Comparison(f"{stack.name} as opened", stack_info, follows_saves=True)
+        self.set_reactive(ConvtuiApp.view_state, ViewState(stack_info, convention, selected_layer=0 if stack.layers else -1, compared=opened))
 
     # --- the stack and what derives from it ------------------------------------------------
 

@@ -37,6 +37,12 @@ class CompareActions:
             return
         self.compare_with(answer.title, answer.stack)
 
+    def compare_with_saved(self, stack: Stack, verb: str) -> None:
+        """Compare with `stack`, the current one as opened or just saved, unless the user picked another comparison."""
+        compared = self.view_state.compared
+        if verb == "opened" or compared is None or compared.follows_saves:
+            self.view_state = replace(self.view_state, compared=Comparison(f"{stack.name} as {verb}", stack.infer(), follows_saves=True))
+
     def compare_with(self, title: str, stack: Stack) -> None:
         """Set the second stack and show the Compare tab."""
         self.view_state = replace(self.view_state, compared=Comparison(title, stack.infer()))

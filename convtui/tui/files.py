@@ -27,7 +27,7 @@ EXPORT_NAMES: dict[str, str] = {"keras": "Keras", "pytorch": "PyTorch"}
 
 
 class FileActions:
-    """Open, save, save as, export, quit; the App provides `stack_changed`, `update_title` and Textual's API."""
+    """Open, save, save as, export, quit; the App provides `stack_changed`, `update_title`, `compare_with_saved` and Textual's API."""
 
     history: EditHistory
     stack: Stack
@@ -57,6 +57,7 @@ class FileActions:
 
     def open_stack(self, source: str, stack: Stack, *, weights: StackWeights | None = None, notes: Sequence[str] = ()) -> None:
         self.history = EditHistory(stack)
+        self.compare_with_saved(stack, "opened")
         self.source = source
         self.opened_weights = opened_weights(stack, source, weights)
         self.weights_on_disk = self.opened_weights.path if self.opened_weights is not None else None
@@ -98,6 +99,7 @@ class FileActions:
             self.notify(str(error), severity="error", timeout=10)
             return None
         self.history.mark_saved()
+        self.compare_with_saved(self.stack, "saved")
         self.source = str(written)
         self.update_title()
         return f"{written} and its weights {weights_path.name}" if weights_path is not None else str(written)

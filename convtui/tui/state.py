@@ -33,11 +33,15 @@ class RunState:
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
-    """The second stack of the Compare view: a built-in preset or a file, as it was when picked."""
+    """The second stack of the Compare view: the current stack as opened or last saved (until the
+    user picks another), or a built-in preset or a file as it was when picked.
+    """
 
     title: str
-    """Its name in the view: the preset's name or the file's."""
+    """Its name in the view: "NAME as opened", "NAME as saved", the preset's name or the file's."""
     stack_info: StackInfo
+    follows_saves: bool = False
+    """True for the opened or saved version of the current stack: each save moves it along."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,7 +60,7 @@ class ViewState:
     scale: Scale = "map"
     run: RunState = RunState()
     compared: Comparison | None = None
-    """What the Compare view sets the current stack against; None until the user picks one."""
+    """What the Compare view sets the current stack against (the app starts it at the stack as opened)."""
 
     @property
     def layer(self) -> LayerInfo | None:

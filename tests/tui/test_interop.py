@@ -223,6 +223,28 @@ def test_compare_follows_edits_and_the_palette_offers_every_preset(make_app: Mak
     run_app(app, scenario)
 
 
+def test_compare_starts_at_the_stack_as_opened_and_moves_with_each_save(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        view = app.screen.query_one(CompareView)
+        assert "seed-28x28x1 as opened -> current" in render_text(view.render())
+        assert "The two stacks are identical." in render_text(view.render())
+        app.screen.query_one("#stack-table").focus()
+        await press_and_settle(pilot, "down", "down", "e")
+        await type_into(pilot, "#field-filters", "16")
+        await press_and_settle(pilot, "enter")
+        assert "18,816 -> 4,944" in render_text(view.render())
+        await press_and_settle(pilot, "s")
+        text = render_text(view.render())
+        assert "seed-28x28x1 as saved -> current" in text and "The two stacks are identical." in text
+        app.compare_with_source("lenet5")
+        await press_and_settle(pilot, "s")
+        assert app.view_state.compared is not None and app.view_state.compared.title == "lenet5", "a comparison the user picked stays"
+
+    run_app(app, scenario)
+
+
 def test_the_readme_lists_every_key() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     keys_section = readme[readme.index("### Keys") : readme.index("## Command line")]
