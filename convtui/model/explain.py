@@ -32,7 +32,7 @@ def explain(stack_info: StackInfo, index: int, convention: Convention = "keras")
     if not info.is_valid or info.input_shape is None or info.output_shape is None:
         return [Formula("error", info.error or "this layer cannot apply")]
     previous = stack_info.layers[index - 1].receptive_field if index else INPUT_FIELD
-    formulas = [Formula("does", info.layer.description)]
+    formulas = [Formula("does", what_it_does(info.layer, info.input_shape))]
     formulas += shape_formulas(info, convention)
     formulas += weight_formulas(info, convention)
     formulas.append(params_formula(info))
@@ -40,6 +40,14 @@ def explain(stack_info: StackInfo, index: int, convention: Convention = "keras")
     if info.receptive_field is not None and previous is not None:
         formulas.append(receptive_field_formula(info.receptive_field, previous, stack_info.input_shape))
     return formulas
+
+
+def what_it_does(layer: Layer, input_shape: tuple[int, ...]) -> str:
+    """The layer type's description; a grouped convolution's filters span their group's channels, not all of them."""
+    if isinstance(layer, catalogue.Conv2D) and layer.groups > 1:
+        per_group = input_shape[-1] // layer.groups
+        return f"2-D convolution in {layer.groups} groups: each filter spans the {per_group} input channels of its group and sums over them"
+    return layer.description
 
 
 # --- shapes ---------------------------------------------------------------------------------

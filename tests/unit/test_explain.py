@@ -157,6 +157,13 @@ def test_batch_normalization_statistics_are_explained_as_non_trainable():
     assert {"weight", "bias", "running_mean", "running_var"} <= set(torch)
 
 
+def test_a_grouped_convolution_says_its_filters_span_their_group_only():
+    stack = Stack((8, 8, 6), (Conv2D(filters=6, kernel_size=3, groups=3), Conv2D(filters=4, kernel_size=3)))
+    grouped, plain = (explain(stack.infer(), index)[0].formula for index in (0, 1))
+    assert grouped == "2-D convolution in 3 groups: each filter spans the 2 input channels of its group and sums over them"
+    assert plain == Conv2D.description and "all input channels" in plain
+
+
 def test_an_invalid_layer_explains_its_error():
     info = Stack((2, 2, 1), (Conv2D(filters=1, kernel_size=3), Dense(units=2))).infer()
     assert [f.quantity for f in explain(info, 0)] == ["error"]
