@@ -22,11 +22,12 @@ from convtui.model.units import readable_count
 KIND_MARKS: dict[RowKind, tuple[str, str]] = {
     "unchanged": (" ", ""),
     "edited": ("~", "yellow"),
-    "replaced": ("~", "yellow"),
+    "replaced": ("*", "yellow"),
     "added": ("+", "green"),
     "removed": ("-", "red"),
 }
 CHANGED = "bold"
+MARK_MEANINGS: dict[RowKind, str] = {"edited": "other arguments", "replaced": "another layer type", "added": "added", "removed": "removed"}
 
 
 def signed(number: int, *, readable: bool = False) -> str:
@@ -107,6 +108,8 @@ def totals_table(diff: StackDiff, convention: Convention) -> Table:
     totals = Table.grid(padding=(0, 2))
     totals.add_column(style="bold")
     totals.add_column()
+    if diff.input_changed:
+        totals.add_row("Input:", " -> ".join(stack_shape_text(stack.input_shape, convention) for stack in (before, after)))
     totals.add_row("Layers:", change_text(len(before.layers), len(after.layers)) + (f"; {counts}" if counts else ""))
     totals.add_row("Output:", outputs[0] if outputs[0] == outputs[1] else f"{outputs[0]} -> {outputs[1]}")
     totals.add_row("Total params:", change_text(before.total_params, after.total_params))
@@ -157,6 +160,16 @@ def unified_lines(row: LayerDiff) -> list[tuple[str, LayerInfo, str]]:
     return before + after
 
 
+def marks_legend(diff: StackDiff) -> Text:
+    """What the side-by-side table's marks mean, for the kinds of row it has; bold figures changed."""
+    legend = Text()
+    for kind, meaning in MARK_MEANINGS.items():
+        if diff.count(kind):
+            mark, style = KIND_MARKS[kind]
+            legend.append(f"{mark}", style=f"bold {style}").append(f" {meaning}   ", style="dim")
+    return legend.append("bold: a figure that differs\n", style="dim") if legend else legend
+
+
 class StackDiffView:
     """The diff as wide as the space allows: side by side where that fits without wrapping, unified otherwise."""
 
@@ -174,7 +187,10 @@ class StackDiffView:
         table = self.table(console, options)
         if table.columns[2].header == "Layer":  # unified: say which side is which, as git diff's header does
             yield Text.assemble(("- ", "red"), (self.titles[0], "bold"), ("   + ", "green"), (self.titles[1], "bold"))
-        yield table
+            yield table
+        else:
+            yield table
+            yield marks_legend(self.diff)
         yield totals_table(self.diff, self.convention)
         if self.diff.identical:
             yield Text("The two stacks are identical.", style="dim")

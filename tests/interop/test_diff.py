@@ -108,3 +108,12 @@ def test_a_narrow_terminal_gets_the_unified_diff_with_every_layer_readable():
     # a wide terminal keeps both stacks side by side, one line per layer, the change in brackets
     assert any("before" in line and "after" in line for line in wide.splitlines())
     assert "416 (+96)" in wide and "416 (+96)" not in narrow
+
+
+def test_the_side_by_side_table_explains_its_marks_and_the_totals_name_a_new_input():
+    after = Stack((32, 32, 3), BASE.layers).with_layer(1, AveragePooling2D(2)).with_layer(0, Conv2D(16, 3, activation="relu"))
+    text = rendered(BASE, after, width=200)
+    assert "~ other arguments   * another layer type   bold: a figure that differs" in text
+    assert [line.split()[0] for line in text.splitlines() if "Conv2D(16" in line or "AveragePooling2D" in line] == ["~", "*"]
+    assert "Input:             (28, 28, 1) -> (32, 32, 3)" in text
+    assert "Input:" not in rendered(BASE, BASE.without(5), width=200)
