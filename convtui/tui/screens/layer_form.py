@@ -13,7 +13,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Static
@@ -64,7 +64,7 @@ class LayerForm(ModalScreen[Layer | None]):
         with Vertical(id="dialog", classes="layer-form"):
             yield Label(f"{verb} {self.layer_type.type_name}", classes="dialog-title")
             yield Static(self.layer_type.description, classes="dialog-description")
-            with Grid(id="fields"):
+            with VerticalScroll(id="fields-scroll"), Grid(id="fields"):
                 for spec in self.specs:
                     yield Label(spec.name, classes="field-name")
                     yield Input(

@@ -180,7 +180,8 @@ class FeatureMapsView(StateView):
         details.append(f"scale per {state.scale}")
         details.append("colour" if state.colour else "ASCII")
         header.append("\n")
-        header.append_text(self.styled("  ·  ".join(details) + "    [ ] filter  f enlarge  l scale  m ASCII", "muted"))
+        keys = f"[ ] filter  f {'grid' if state.enlarged else 'enlarge'}  l scale  m {'colour' if not state.colour else 'ASCII'}"
+        header.append_text(self.styled("  ·  ".join(details) + "    " + keys, "muted"))
         header.no_wrap = True
         header.overflow = "ellipsis"
         return header
