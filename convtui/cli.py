@@ -7,18 +7,21 @@ layer); nothing here imports textual unless the app is opened.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from convtui.commands.interop import add_diff_command, add_export_command, add_import_command
-from convtui.errors import ConvtuiError
+from convtui.commands.interop import add_diff_command, add_export_command, add_import_command, open_stack
+from convtui.errors import ConvtuiError, printable
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 EXIT_INVALID_STACK = 1
 EXIT_USAGE = 2
+MODEL_FILE_HELP = "Keras model (.keras, .h5, model.to_json()'s .json)"
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -32,13 +35,14 @@ def add_summary_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "summary",
         help="print a stack's shapes, weights, params, MACs and receptive fields",
-        description="Print the summary of a preset (a built-in name or a TOML file).",
+        description="Print the summary of a preset (a built-in name or a TOML file) or a Keras model file.",
     )
-    parser.add_argument("preset", help="built-in preset name (see `convtui presets`) or path to a .toml file")
+    parser.add_argument("preset", help=f"built-in preset name (see `convtui presets`), .toml file, or {MODEL_FILE_HELP}")
     parser.add_argument("--convention", choices=("keras", "torch"), default="keras", help="show shapes as Keras (H, W, C) or PyTorch (C, H, W)")
-    parser.add_argument("--explain", action="store_true", help="add the worked formula behind every figure")
-    parser.add_argument("--format", choices=("table", "markdown", "csv", "json"), default="table", help="output format")
-    parser.add_argument("--json", dest="format", action="store_const", const="json", help="short for --format json")
+    parser.add_argument("--explain", action="store_true", help="add the worked formula behind every figure (table format only)")
+    output_format = parser.add_mutually_exclusive_group()
+    output_format.add_argument("--format", choices=("table", "markdown", "csv", "json"), default="table", help="output format")
+    output_format.add_argument("--json", dest="format", action="store_const", const="json", help="short for --format json")
     parser.set_defaults(handler=run_summary)
 
 
@@ -49,7 +53,8 @@ def add_presets_command(commands: argparse._SubParsersAction) -> None:
 
 def add_app_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("app", help="open the interactive app (the default)", description="Open the app.")
-    parser.add_argument("preset", nargs="?", default="seed-28x28x1", help="built-in preset name, .toml file, or Keras model (.keras, .h5, .json)")
+    parser.add_argument("preset", nargs="?", default="seed-28x28x1", help=f"built-in preset name, .toml file, or {MODEL_FILE_HELP}")
+    add_forward_options(parser)
     parser.set_defaults(handler=run_app)
 
 
@@ -57,20 +62,25 @@ def add_run_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "run",
         help="run a stack on an image and print a layer's feature maps as heatmaps",
-        description="Run a preset on an image with convtui's NumPy engine and print the feature maps.",
+        description="Run a preset or a Keras model on an image with convtui's NumPy engine and print the feature maps.",
     )
-    parser.add_argument("preset", help="built-in preset name or path to a .toml file")
-    parser.add_argument("--image", type=non_empty, help="sample name (digit, shapes, checkerboard, gradient, scene) or PNG/JPEG/BMP/GIF/.npy path")
-    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the initial weights (default 0)")
-    parser.add_argument("--weights", help="load weights from an .npz (keys layers.{i}.{name}, Keras layouts)")
+    parser.add_argument("preset", help=f"built-in preset name, .toml file, or {MODEL_FILE_HELP}, which runs on its trained weights")
+    add_forward_options(parser)
+    parser.add_argument("--weights", help="load weights from an .npz (keys layers.{i}.{name}, Keras layouts) instead of the preset's or the model's")
     parser.add_argument("--save", help="write the input, every layer's output and every weight to an .npz")
     parser.add_argument("--layer", type=int, help="layer index to show (default: the last with a spatial map)")
     parser.add_argument("--filters", type=filter_range, help="filters to show, as a Python slice: A:B (A included, B excluded), A, or -3: for the last three")
     parser.add_argument("--scale", choices=("map", "layer"), default="map", help="normalise each map alone, or the layer's maps together")
     parser.add_argument("--no-color", action="store_true", help="plain ASCII ramp instead of colour cells")
     parser.add_argument("--width", type=positive_width, help="output width in columns (default: the terminal's)")
-    parser.add_argument("--max-memory", type=memory_size, default="2G", help="refuse runs whose estimated peak exceeds this (default 2G)")
     parser.set_defaults(handler=run_run)
+
+
+def add_forward_options(parser: argparse.ArgumentParser) -> None:
+    """What the forward pass runs on, shared by `run` and the app."""
+    parser.add_argument("--image", type=non_empty, help="sample name (digit, shapes, checkerboard, gradient, scene) or PNG/JPEG/BMP/GIF/.npy path")
+    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the initial weights, for those no weights file or model gives (default 0)")
+    parser.add_argument("--max-memory", type=memory_size, default="2G", help="refuse runs whose estimated peak exceeds this (default 2G)")
 
 
 COMMAND_BUILDERS: list[Callable[[argparse._SubParsersAction], None]] = [
@@ -98,7 +108,7 @@ def memory_size(text: str) -> int:
     except (ValueError, KeyError, OverflowError):
         raise argparse.ArgumentTypeError(f"{text!r} is not a memory size; write e.g. 2G, 512M or 1.5GiB") from None
     if size <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least one byte")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive size; give at least one byte, e.g. 2G or 512M")
     return size
 
 
@@ -125,12 +135,15 @@ def non_empty(text: str) -> str:
 
 
 def seed_number(text: str) -> int:
+    """The app's bound too, so a seed typed in one works in the other."""
+    from convtui.engine.weights import MAX_SEED
+
     try:
         seed = int(text)
     except ValueError:
         seed = -1
-    if seed < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a seed; give a whole number from 0 up")
+    if not 0 <= seed <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seed; give a whole number from 0 to {MAX_SEED:,}")
     return seed
 
 
@@ -166,12 +179,31 @@ def with_default_command(argv: list[str], commands: Sequence[str]) -> list[str]:
     return argv
 
 
-def with_attached_ranges(argv: list[str]) -> list[str]:
-    """`--filters -3:` as `--filters=-3:`: argparse takes a value starting with a dash for an option."""
+def mistyped_command(word: str, commands: Sequence[str]) -> str | None:
+    """The command a first word was probably meant to be; None when it may be a stack to open (a file, a built-in)."""
+    from convtui.model.preset import is_builtin_name
+
+    if word in commands or word.startswith("-") or Path(word).exists() or is_builtin_name(word):
+        return None
+    matches = difflib.get_close_matches(word, commands, n=1)
+    return matches[0] if matches else None
+
+
+def value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """The option strings of `parser` that take a value (--max-memory, -o ...), not flags."""
+    return {option for action in parser._actions if action.nargs != 0 for option in action.option_strings}
+
+
+def with_attached_values(argv: list[str], options: set[str]) -> list[str]:
+    """`--max-memory -3G` as `--max-memory=-3G`: argparse takes a value starting with a dash for an option.
+
+    Attached, the value reaches its own validation, which says what is wrong with it.
+    """
     joined: list[str] = []
     for argument in argv:
-        if joined and joined[-1] == "--filters" and argument[:1] == "-" and argument[1:2].isdigit():
-            joined[-1] = f"--filters={argument}"
+        option = joined[-1] if joined else ""
+        if option in options and argument[:1] == "-" and argument[1:2].isdigit():
+            joined[-1] = f"{option}={argument}" if option.startswith("--") else f"{option}{argument}"
         else:
             joined.append(argument)
     return joined
@@ -180,8 +212,14 @@ def with_attached_ranges(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     subcommands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
-    argv = with_attached_ranges(list(sys.argv[1:] if argv is None else argv))
-    arguments = parser.parse_args(with_default_command(argv, list(subcommands.choices)))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and (meant := mistyped_command(argv[0], list(subcommands.choices))) is not None:
+        parser.exit(EXIT_USAGE, f"convtui: error: unknown command '{printable(argv[0])}'; did you mean '{meant}'?\n")
+    argv = with_default_command(argv, list(subcommands.choices))
+    command = subcommands.choices.get(argv[0]) if argv else None
+    if command is not None:
+        argv = [argv[0], *with_attached_values(argv[1:], value_options(command))]
+    arguments = parser.parse_args(argv)
     try:
         return arguments.handler(arguments)
     except ConvtuiError as error:
@@ -209,10 +247,11 @@ def output_console() -> Console:
 
 
 def run_summary(arguments: argparse.Namespace) -> int:
-    from convtui.model.preset import load_preset
     from convtui.render import summary
 
-    stack = load_preset(arguments.preset)
+    if arguments.explain and arguments.format != "table":
+        raise ConvtuiError(f"--explain adds the formulas to the table only, not to {arguments.format} output; drop --explain or the format option")
+    stack = open_stack(arguments.preset).stack
     stack_info = stack.infer()
     convention = arguments.convention
     if arguments.format == "table":
@@ -250,17 +289,17 @@ def run_run(arguments: argparse.Namespace) -> int:
 
 def run_app(arguments: argparse.Namespace) -> int:
     """A preset (built-in name or .toml), or a Keras model file opened with its weights and import notes."""
-    from convtui.interop import is_model_file
     from convtui.tui.app import ConvtuiApp
 
-    if is_model_file(arguments.preset):
-        from convtui.interop import load_model_file
-
-        imported = load_model_file(arguments.preset)
-        app = ConvtuiApp(imported.stack, weights=imported.weights, notes=imported.notes, source=arguments.preset)
-    else:
-        from convtui.model.preset import load_preset
-
-        app = ConvtuiApp(load_preset(arguments.preset), source=arguments.preset)
+    opened = open_stack(arguments.preset)
+    app = ConvtuiApp(
+        opened.stack,
+        weights=opened.weights,
+        notes=opened.notes,
+        source=arguments.preset,
+        seed=arguments.seed,
+        image=arguments.image,
+        max_memory=arguments.max_memory,
+    )
     app.run()
     return 0

@@ -1,4 +1,4 @@
-"""`convtui import`, `convtui export` and `convtui diff`: the parsers and their handlers.
+"""`convtui import`, `convtui export` and `convtui diff`: the parsers and their handlers, and `open_stack`, which every command uses.
 
 Building the parsers imports nothing heavy (the CLI builds them on every start); each handler
 imports what it needs.
@@ -10,12 +10,16 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from convtui.errors import ConvtuiError
 from convtui.files import write_text_atomically
 from convtui.interop.export import EXPORT_TARGETS
 from convtui.model.convention import CONVENTIONS
 from convtui.model.stack import Stack
+
+if TYPE_CHECKING:
+    from convtui.interop import ImportedModel
 
 
 def add_import_command(commands: argparse._SubParsersAction) -> None:
@@ -39,12 +43,14 @@ def add_export_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("preset", help="built-in preset name, .toml file, or Keras model file")
     parser.add_argument("--to", required=True, choices=EXPORT_TARGETS, help="the framework of the code")
     parser.add_argument("-o", "--output", help="the .py file to write (default: print the code)")
-    parser.add_argument(
+    parser.add_argument("--force", action="store_true", help="overwrite the -o file if it exists")
+    weights = parser.add_mutually_exclusive_group()
+    weights.add_argument(
         "--weights",
         help="an .npz (keys layers.{i}.{name}) the code loads (default: the preset's own weights file); its path is written"
         " relative to the -o file, or absolute when the code is printed",
     )
-    parser.add_argument("--no-weights", action="store_true", help="leave the weights out, even when the preset names a weights file")
+    weights.add_argument("--no-weights", action="store_true", help="leave the weights out, even when the preset names a weights file")
     parser.set_defaults(handler=run_export)
 
 
@@ -63,18 +69,32 @@ def add_diff_command(commands: argparse._SubParsersAction) -> None:
 # --- shared ---------------------------------------------------------------------------------
 
 
-def load_stack(source: str) -> Stack:
-    """A preset (built-in name or .toml) or a Keras model file, as a stack."""
-    from convtui.interop import is_model_file, load_model_file
+def open_stack(source: str) -> ImportedModel:
+    """What every command opens: a preset (built-in name or .toml), or a Keras model file with its trained weights and import notes.
+
+    A preset comes without weights here; its own `weights = "..."` file is resolved by whoever reads it.
+    """
+    from convtui.interop import ImportedModel, is_model_file
     from convtui.model.preset import load_preset
 
-    return load_model_file(source).stack if is_model_file(source) else load_preset(source)
+    if is_model_file(source):
+        from convtui.interop import load_model_file  # numpy comes with it: only for model files
+
+        return load_model_file(source)
+    return ImportedModel(load_preset(source), None)
 
 
 def refuse_overwrite(paths: list[Path]) -> None:
+    """Writing commands never replace a file unasked (--force says so)."""
     for path in paths:
         if path.exists():
             raise ConvtuiError("already exists; pass --force to overwrite it, or choose another name with -o", file=str(path))
+
+
+def print_notes(notes: tuple[str, ...]) -> None:
+    """What an import changed goes to stderr, one line each, so stdout stays the command's output."""
+    for note in notes:
+        print(f"convtui: note: {note}", file=sys.stderr)
 
 
 # --- handlers -------------------------------------------------------------------------------
@@ -89,8 +109,7 @@ def run_import(arguments: argparse.Namespace) -> int:
     if not arguments.force:
         refuse_overwrite([preset, *([weights_path_for(preset)] if imported.weights else [])])
     preset_path, weights_path = save_imported(imported, preset)
-    for note in imported.notes:
-        print(f"convtui: note: {note}", file=sys.stderr)
+    print_notes(imported.notes)
     stack_info = imported.stack.infer()
     written = f"{preset_path} ({len(stack_info.layers)} layers, {stack_info.total_params:,} params)"
     if weights_path is not None:
@@ -102,7 +121,7 @@ def run_import(arguments: argparse.Namespace) -> int:
 def export_weights_path(arguments: argparse.Namespace, stack: Stack) -> Path | None:
     """--weights, else the preset's own `weights = "..."` (relative to its file), unless --no-weights."""
     from convtui.interop import is_model_file
-    from convtui.model.preset import preset_weights_path
+    from convtui.model.preset import existing_preset_weights_path
 
     if arguments.no_weights:
         return None
@@ -110,7 +129,7 @@ def export_weights_path(arguments: argparse.Namespace, stack: Stack) -> Path | N
         return Path(arguments.weights)
     if is_model_file(arguments.preset):
         return None
-    return preset_weights_path(stack, arguments.preset)
+    return existing_preset_weights_path(stack, arguments.preset)
 
 
 def path_in_code(weights: Path, output: Path | None) -> str:
@@ -127,8 +146,10 @@ def run_export(arguments: argparse.Namespace) -> int:
     from convtui.interop import is_model_file
     from convtui.interop.export import check_weights_file, export_source
 
-    stack = load_stack(arguments.preset)
+    stack = open_stack(arguments.preset).stack
     output = Path(arguments.output) if arguments.output else None
+    if output is not None and not arguments.force:
+        refuse_overwrite([output])
     weights = export_weights_path(arguments, stack)
     if weights is None and not arguments.no_weights and is_model_file(arguments.preset):
         print("convtui: note: the code builds the model without its weights; to carry them, `convtui import` it and export the preset", file=sys.stderr)
@@ -151,7 +172,7 @@ def run_diff(arguments: argparse.Namespace) -> int:
     from convtui.model.diff import diff_stacks
     from convtui.render.diff import diff_renderable
 
-    first, second = load_stack(arguments.first), load_stack(arguments.second)
+    first, second = open_stack(arguments.first).stack, open_stack(arguments.second).stack
     diff = diff_stacks(first.infer(), second.infer())
     titles = (Path(arguments.first).name, Path(arguments.second).name)
     output_console().print(diff_renderable(diff, arguments.convention, titles=titles))

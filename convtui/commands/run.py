@@ -1,29 +1,37 @@
-"""`convtui run`: load a preset, an image and weights, run the engine, print one layer's feature maps."""
+"""`convtui run`: load a preset or a Keras model, an image and weights, run the engine, print one layer's feature maps."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
 
+from convtui.commands.interop import open_stack, print_notes
 from convtui.engine.forward import ForwardResult, check_memory, forward
 from convtui.engine.images import LoadedImage, default_sample, image_summary_line, load_image
 from convtui.engine.weights import StackWeights, initial_weights, load_weights_and_missing, save_arrays, weights_to_arrays
 from convtui.errors import ConvtuiError, EngineError
-from convtui.model.preset import load_preset, preset_weights_path
-from convtui.model.stack import Stack, StackInfo
+from convtui.model.preset import existing_preset_weights_path
+from convtui.model.stack import StackInfo
 from convtui.render.run_report import default_layer_index, run_report
 
+if TYPE_CHECKING:
+    from convtui.interop import ImportedModel
 
-def stack_weights(stack: Stack, stack_info: StackInfo, preset: str, weights_path: str | None, seed: int) -> StackWeights:
-    """--weights first, then the preset's own `weights = "..."` (relative to its file), else the seed.
+
+def stack_weights(opened: ImportedModel, stack_info: StackInfo, source: str, weights_path: str | None, seed: int) -> StackWeights:
+    """--weights first, then a Keras model's trained weights, then the preset's own `weights = "..."`
+    (relative to its file), else the seed.
 
     Weights a file lacks come from the seed, and a note on stderr lists them: whoever meant to
     load trained weights must not be shown seeded ones in silence.
     """
-    if weights_path is None and (named := preset_weights_path(stack, preset)) is not None:
+    if weights_path is None and opened.weights is not None:
+        return opened.weights
+    if weights_path is None and (named := existing_preset_weights_path(opened.stack, source)) is not None:
         weights_path = str(named)
     if weights_path is None:
         return initial_weights(stack_info, seed)
@@ -34,15 +42,17 @@ def stack_weights(stack: Stack, stack_info: StackInfo, preset: str, weights_path
     return weights
 
 
-def chosen_layer(stack_info: StackInfo, requested: int | None) -> int:
+def chosen_layer(stack_info: StackInfo, requested: int | None, source: str) -> int:
     count = len(stack_info.layers)
+    if count == 0:
+        raise EngineError("the stack has no layers to run; add a layer first", file=source)
     if requested is None:
         index = default_layer_index(stack_info)
         if index is None:
-            raise EngineError("no layer has a spatial map to show; choose one with --layer", field_name="--layer")
+            raise EngineError("no layer has a spatial map to show; choose one with --layer", file=source)
         return index
     if not 0 <= requested < count:
-        raise EngineError(f"--layer {requested} is out of range: the stack has layers 0 to {count - 1}", field_name="--layer")
+        raise EngineError(f"--layer {requested} is out of range: the stack has layers 0 to {count - 1}")
     return requested
 
 
@@ -52,7 +62,7 @@ def chosen_filters(requested: tuple[int | None, int | None] | None, count: int) 
     start, stop = requested
     chosen = range(count)[slice(start, stop)]
     if not chosen:
-        raise EngineError(f"--filters {start}:{stop} selects nothing: the layer has filters 0 to {count - 1}", field_name="--filters")
+        raise EngineError(f"--filters {start}:{stop} selects nothing: the layer has filters 0 to {count - 1}")
     return chosen
 
 
@@ -62,27 +72,38 @@ def save_run(path: str, result: ForwardResult) -> None:
     save_arrays(arrays, path)
 
 
+def report_console(width: int | None, no_color: bool) -> Console:
+    """--no-color turns colour off; without it Rich still honours NO_COLOR (passing False would override it)."""
+    return Console(width=width, no_color=True if no_color else None)
+
+
+def shows_color(console: Console) -> bool:
+    """Colour cells only where colour shows: on a pipe, a dumb terminal or under NO_COLOR the half blocks carry nothing."""
+    return console.is_terminal and console.color_system is not None and not console.no_color
+
+
 def run_command(arguments: argparse.Namespace) -> int:
-    stack = load_preset(arguments.preset)
+    opened = open_stack(arguments.preset)
+    stack = opened.stack
     stack_info = stack.infer()
     invalid = stack_info.first_invalid
     if invalid is not None:
         raise ConvtuiError(invalid.error or "cannot apply", file=arguments.preset, layer_index=invalid.index, layer_type=invalid.layer.type_name, exit_code=1)
+    layer_index = chosen_layer(stack_info, arguments.layer, arguments.preset)
     try:
         check_memory(stack_info, 1, arguments.max_memory)  # before the image and the weights are allocated
     except EngineError as error:
         raise error.located(file=arguments.preset) from None
+    print_notes(opened.notes)
     image: LoadedImage = load_image(arguments.image or default_sample(stack.input_shape), stack.input_shape)
-    weights = stack_weights(stack, stack_info, arguments.preset, arguments.weights, arguments.seed)
-    layer_index = chosen_layer(stack_info, arguments.layer)
+    weights = stack_weights(opened, stack_info, arguments.preset, arguments.weights, arguments.seed)
     result = forward(stack_info, image.pixels, weights, max_memory=arguments.max_memory)
     if arguments.save:
         save_run(arguments.save, result)
     output: np.ndarray = result.outputs[layer_index][0]
     filters = chosen_filters(arguments.filters, output.shape[-1])
-    console = Console(width=arguments.width, no_color=arguments.no_color)
-    color = not arguments.no_color and console.is_terminal
-    console.print(run_report(stack_info, image.pixels, image_summary_line(image), output, layer_index, filters, scale=arguments.scale, color=color))
+    console = report_console(arguments.width, arguments.no_color)
+    console.print(run_report(stack_info, image.pixels, image_summary_line(image), output, layer_index, filters, scale=arguments.scale, color=shows_color(console)))
     if arguments.save:
         print(f"saved input, {len(result.outputs)} layer outputs and the weights to {arguments.save}", file=sys.stderr)
     return 0

@@ -44,6 +44,8 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[-2] * receptive_field, shape[-1] * receptive_field
 
 
+MAX_SEED = 2**32 - 1
+"""Seeds are 0 to 2**32 - 1 in the CLI and the app alike (one range to promise reproducible weights for)."""
 RandomKey = tuple[int, ...]
 """What seeds one weight tensor: (seed, layer index, crc32 of the weight name)."""
 Draw = Callable[[np.random.Generator, np.ndarray], None]

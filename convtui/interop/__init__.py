@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from convtui.interop.errors import ModelImportError
     from convtui.interop.export import EXPORT_TARGETS, ExportTarget, export_source
-    from convtui.interop.keras_import import ImportedModel, load_model_file
+    from convtui.interop.imported import ImportedModel
+    from convtui.interop.keras_import import load_model_file
     from convtui.interop.save_import import save_imported
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".json")
@@ -27,7 +28,7 @@ _LAZY = {
     "EXPORT_TARGETS": "convtui.interop.export",
     "ExportTarget": "convtui.interop.export",
     "export_source": "convtui.interop.export",
-    "ImportedModel": "convtui.interop.keras_import",
+    "ImportedModel": "convtui.interop.imported",
     "load_model_file": "convtui.interop.keras_import",
     "save_imported": "convtui.interop.save_import",
 }

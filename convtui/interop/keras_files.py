@@ -2,7 +2,7 @@
 
 Three containers: a Keras 3 `.keras` zip (config.json + model.weights.h5), the JSON written by
 `model.to_json()`, and a legacy `.h5` (a `model_config` attribute beside `model_weights/`).
-h5py is needed only for the HDF5 parts, and is imported only then.
+h5py (a dependency) is imported only for the HDF5 parts, so opening a .json model stays quick.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from convtui.interop.errors import ModelImportError
 
 KERAS_CONFIG_MEMBER = "config.json"
 KERAS_WEIGHTS_MEMBER = "model.weights.h5"
-H5PY_MISSING = "needs h5py to read HDF5 data, and it is not installed; run `pip install h5py` (or `pip install convtui[keras]`)"
+H5PY_MISSING = "needs h5py to read HDF5 data, and it is not installed; run `pip install h5py`"
 
 LayerArrays = dict[str, list[np.ndarray]]
 """A layer's key in the file -> its weight arrays, in the order Keras created them."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +15,12 @@ import numpy as np
 
 from convtui.engine.weights import StackWeights
 from convtui.interop.errors import Problems
+from convtui.interop.imported import ImportedModel
 from convtui.interop.keras_files import KerasModelFile, read_model_file
 from convtui.interop.keras_graph import KerasChain, KerasLayer, read_chain
 from convtui.interop.keras_layers import as_tuples, translate
 from convtui.model.layers import Layer
 from convtui.model.stack import Stack, StackInfo
-
-
-@dataclass(frozen=True)
-class ImportedModel:
-    """The stack, its weights (layer index -> Keras name -> array) if the file had them, and what changed on the way."""
-
-    stack: Stack
-    weights: StackWeights | None
-    notes: tuple[str, ...] = ()
 
 
 def load_model_file(path: str | os.PathLike[str]) -> ImportedModel:

@@ -57,6 +57,19 @@ def preset_weights_path(stack: Stack, source: str | os.PathLike[str] | None) -> 
     return folder / stack.weights_file
 
 
+def existing_preset_weights_path(stack: Stack, source: str | os.PathLike[str] | None) -> Path | None:
+    """`preset_weights_path` for a command about to read it: a missing file names the preset and where it was looked for."""
+    path = preset_weights_path(stack, source)
+    if path is not None and not path.exists():
+        raise PresetError(
+            f'names "{stack.weights_file}", but there is no {path.absolute()} (the path is relative to the preset\'s folder);'
+            " put the .npz there or correct the path",
+            file=str(source),
+            field_name="weights",
+        )
+    return path
+
+
 # --- loading --------------------------------------------------------------------------------
 
 

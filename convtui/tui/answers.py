@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from convtui.engine.weights import MAX_SEED
 from convtui.errors import ConvtuiError
 from convtui.interop import MODEL_SUFFIXES, is_model_file
 from convtui.model.preset import PRESET_SUFFIX, is_builtin_name, load_preset
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from convtui.interop import ImportedModel
 
 SHAPE_SEPARATORS = re.compile(r"[\s,x×()\[\]]+")
-MAX_SEED = 2**32 - 1
 STACK_HINT = "a built-in preset name, or the path to a .toml file or a Keras model (.keras, .h5, .json)"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 
 from convtui.engine import forward, initial_weights, load_image
 from convtui.model.preset import load_preset
+from convtui.engine.weights import MAX_SEED
 
 RAMP = " .:-=+*#%@"
 NUMBER = r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
@@ -26,6 +28,8 @@ RANGE = re.compile(rf"^({NUMBER})\.\.({NUMBER})$")
 TITLE = re.compile(r"^#(\d+)$")
 MARKER = re.compile(r"^\((dead|nan)\)$")
 ANSI = re.compile(r"\x1b")
+COLOR_CODE = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
+"""An SGR sequence that sets a foreground or background colour (bold alone is not one)."""
 
 SEED_SHAPES = {
     "input": (1, 28, 28, 1),
@@ -38,13 +42,18 @@ SEED_SHAPES = {
 }
 
 
-def run(*arguments: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`python -m convtui run ...`, stdout and stderr piped, nothing in the environment forcing colour or a width."""
-    environment = {
+def plain_environment(**changes: str) -> dict[str, str]:
+    """This process's environment with nothing forcing or forbidding colour or a width, then `changes`."""
+    kept = {
         key: value
         for key, value in os.environ.items()
         if key not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE", "NO_COLOR", "COLUMNS", "LINES")
     }
+    return {**kept, **changes}
+
+
+def run(*arguments: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m convtui run ...`, stdout and stderr piped, nothing in the environment forcing colour or a width."""
     return subprocess.run(
         [sys.executable, "-m", "convtui", "run", *map(str, arguments)],
         capture_output=True,
@@ -52,9 +61,31 @@ def run(*arguments: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
         encoding="utf-8",
         errors="replace",
         cwd=cwd,
-        env=environment,
+        env=plain_environment(),
         timeout=120,
     )
+
+
+def run_in_terminal(*arguments: str, cwd: Path, **environment: str) -> str:
+    """`convtui run ...` writing to a real terminal (a pseudo-terminal, as `script` gives), with `environment` set."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "convtui", "run", *arguments],
+        stdin=terminal, stdout=terminal, stderr=terminal, cwd=cwd, env=plain_environment(**environment),
+    )  # fmt: skip
+    os.close(terminal)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(controller, 1 << 16)
+        except OSError:  # EIO: the process has closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert process.wait(timeout=120) == 0, shown.decode(errors="replace")
+    return shown.decode("utf-8")
 
 
 @dataclass
@@ -245,6 +276,22 @@ def test_without_no_color_piped_output_is_still_plain_ascii(tmp_path: Path) -> N
     assert "\u2580" not in result.stdout  # no half blocks
 
 
+TERMINAL_RUN = ("seed-28x28x1", "--layer", "0", "--filters", "0:2", "--width", "100")
+
+
+def test_a_colour_terminal_gets_colour_half_blocks(tmp_path: Path) -> None:
+    shown = run_in_terminal(*TERMINAL_RUN, cwd=tmp_path, TERM="xterm-256color")
+    assert "\u2580" in shown and COLOR_CODE.search(shown)
+
+
+@pytest.mark.parametrize("environment", [{"TERM": "dumb"}, {"TERM": "xterm-256color", "NO_COLOR": "1"}], ids=["dumb", "no-color-variable"])
+def test_a_terminal_without_colour_gets_the_ascii_ramp_exactly_as_with_no_color(tmp_path: Path, environment: dict[str, str]) -> None:
+    """Half blocks without their colours carry nothing: TERM=dumb and NO_COLOR mean --no-color."""
+    shown = run_in_terminal(*TERMINAL_RUN, cwd=tmp_path, **environment)
+    assert "\u2580" not in shown and not COLOR_CODE.search(shown)
+    assert shown == run_in_terminal(*TERMINAL_RUN, "--no-color", cwd=tmp_path, **environment)
+
+
 def test_layer_and_filters_show_exactly_the_chosen_filters(tmp_path: Path) -> None:
     result = run("seed-28x28x1", "--no-color", "--layer", "0", "--filters", "0:4", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -340,11 +387,20 @@ def test_a_corrupt_image_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_layer_out_of_range_is_one_line(tmp_path: Path) -> None:
-    assert_one_line_error(run("seed-28x28x1", "--layer", "2", cwd=tmp_path), "--layer", "0 to 1")
+    message = assert_one_line_error(run("seed-28x28x1", "--layer", "2", cwd=tmp_path), "--layer", "0 to 1")
+    assert message == "convtui: error: --layer 2 is out of range: the stack has layers 0 to 1"
+
+
+@pytest.mark.parametrize("layer", [[], ["--layer", "0"]])
+def test_a_stack_without_layers_says_so_whatever_the_layer_asked(tmp_path: Path, layer: list[str]) -> None:
+    (tmp_path / "empty.toml").write_text('name = "empty"\ninput_shape = [8, 8, 1]\nlayers = []\n')
+    message = assert_one_line_error(run("empty.toml", *layer, cwd=tmp_path))
+    assert message == "convtui: error: empty.toml: the stack has no layers to run; add a layer first"
 
 
 def test_filters_selecting_nothing_is_one_line(tmp_path: Path) -> None:
-    assert_one_line_error(run("seed-28x28x1", "--filters", "64:70", cwd=tmp_path), "--filters")
+    message = assert_one_line_error(run("seed-28x28x1", "--filters", "64:70", cwd=tmp_path), "--filters")
+    assert message == "convtui: error: --filters 64:70 selects nothing: the layer has filters 0 to 63"
 
 
 @pytest.mark.parametrize("size", ["lots", "12Q", "-1G", "inf"])
@@ -352,8 +408,34 @@ def test_a_bad_max_memory_is_one_line(tmp_path: Path, size: str) -> None:
     assert_one_line_error(run("seed-28x28x1", "--max-memory", size, cwd=tmp_path), "--max-memory")
 
 
+@pytest.mark.parametrize("arguments", [["--max-memory", "-3G"], ["--max-memory=-3G"]])
+def test_a_negative_max_memory_reaches_its_own_check(tmp_path: Path, arguments: list[str]) -> None:
+    """Not argparse's "expected one argument": the value starts with a dash but is the option's."""
+    message = assert_one_line_error(run("seed-28x28x1", *arguments, cwd=tmp_path), "--max-memory")
+    assert "'-3G' is not a positive size" in message
+
+
+@pytest.mark.parametrize(("seed", "accepted"), [(str(MAX_SEED), True), (str(MAX_SEED + 1), False), ("99999999999999999999999", False), ("-5", False)])
+def test_the_seed_has_the_apps_bounds(tmp_path: Path, seed: str, accepted: bool) -> None:
+    result = run("seed-28x28x1", "--seed", seed, "--layer", "0", "--filters", "0", cwd=tmp_path)
+    if accepted:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert_one_line_error(result, "--seed", f"from 0 to {MAX_SEED:,}")
+
+
+def test_a_missing_preset_weights_file_names_the_preset_and_the_path_it_looked_at(tmp_path: Path) -> None:
+    (tmp_path / "presets").mkdir()
+    (tmp_path / "presets" / "net.toml").write_text(
+        'name = "net"\ninput_shape = [8, 8, 1]\nweights = "nope.npz"\n\n[[layers]]\ntype = "Conv2D"\nfilters = 2\nkernel_size = 3\n'
+    )
+    message = assert_one_line_error(run(Path("presets") / "net.toml", cwd=tmp_path))
+    assert message.startswith(f"convtui: error: {Path('presets') / 'net.toml'}: field 'weights': names \"nope.npz\", but there is no {tmp_path / 'presets' / 'nope.npz'} ")
+
+
 def test_the_memory_guard_refusal_names_the_layer(tmp_path: Path) -> None:
-    assert_one_line_error(run("seed-28x28x1", "--max-memory", "1K", cwd=tmp_path), "layer 0", "--max-memory")
+    # 4K holds the 28x28x1 input (3,136 bytes) but not layer 0's output: the guard names that layer.
+    assert_one_line_error(run("seed-28x28x1", "--max-memory", "4K", cwd=tmp_path), "layer 0", "--max-memory")
 
 
 def test_a_weights_file_with_a_wrong_shape_is_one_line(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 from interop_helpers import RunInterop, load_generated
 
-from convtui.engine.weights import load_weights, save_arrays
+from convtui.engine.weights import initial_weights, load_weights, save_arrays, weights_to_arrays
+from convtui.interop import load_model_file
 from convtui.model.preset import load_preset
 
 
@@ -134,6 +136,34 @@ def test_export_refuses_a_weights_file_that_lacks_some_of_the_stack_weights(impo
     )
 
 
+def test_export_never_overwrites_without_force(run_interop: RunInterop, tmp_path):
+    code_file = tmp_path / "net.py"
+    code_file.write_text("# mine\n")
+    code, out, err = run_interop("export", "lenet5", "--to", "keras", "-o", code_file)
+    assert code == 2 and out == ""
+    assert one_error_line(err) == f"convtui: error: {code_file}: already exists; pass --force to overwrite it, or choose another name with -o"
+    assert code_file.read_text() == "# mine\n"
+    assert run_interop("export", "lenet5", "--to", "keras", "-o", code_file, "--force")[0] == 0
+    assert "def build_model()" in code_file.read_text()
+
+
+def test_export_refuses_weights_with_no_weights(imported_preset, run_interop: RunInterop):
+    code, out, err = run_interop("export", imported_preset, "--to", "keras", "--weights", imported_preset.with_suffix(".npz"), "--no-weights")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "convtui export: error: argument --no-weights: not allowed with argument --weights; see `convtui export --help`"
+    ]
+
+
+def test_export_of_a_preset_whose_weights_file_is_missing_names_the_preset_and_the_path(imported_preset, run_interop: RunInterop):
+    imported_preset.with_suffix(".npz").unlink()
+    code, out, err = run_interop("export", imported_preset, "--to", "keras")
+    assert code == 2 and out == ""
+    assert one_error_line(err).startswith(
+        f'convtui: error: {imported_preset}: field \'weights\': names "net.npz", but there is no {imported_preset.with_suffix(".npz").absolute()} '
+    )
+
+
 def test_export_needs_a_target(run_interop: RunInterop):
     code, _, err = run_interop("export", "lenet5")
     assert code == 2
@@ -178,3 +208,52 @@ def test_export_straight_from_a_keras_file_says_the_weights_stay_behind(keras_fi
     code, out, err = run_interop("export", keras_file[1], "--to", "pytorch")
     assert code == 0 and "WEIGHTS_FILE" not in out
     assert "`convtui import` it and export the preset" in err
+
+
+# --- summary and run open Keras model files too ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_files(keras_file, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same model as .keras (with weights), legacy .h5 (with weights) and model.to_json() (without)."""
+    model, keras_path = keras_file
+    folder = tmp_path_factory.mktemp("model-files")
+    model.save(folder / "small.h5")
+    (folder / "small.json").write_text(model.to_json(), encoding="utf-8")
+    return {".keras": keras_path, ".h5": folder / "small.h5", ".json": folder / "small.json"}
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".json"])
+def test_summary_opens_keras_model_files(keras_file, model_files, run_interop: RunInterop, suffix):
+    code, out, err = run_interop("summary", model_files[suffix], "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["total_params"] == keras_file[0].count_params()
+    assert [layer["type"] for layer in data["layers"]] == ["Conv2D", "BatchNormalization", "Flatten", "Dense"]
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_run_of_a_keras_model_uses_its_trained_weights(keras_file, model_files, run_interop: RunInterop, tmp_path, suffix):
+    model, _ = keras_file
+    code, _, err = run_interop("run", model_files[suffix], "--no-color", "--width", "80", "--seed", "3", "--save", tmp_path / "run.npz")
+    assert code == 0, err
+    with np.load(tmp_path / "run.npz") as saved:
+        np.testing.assert_array_equal(saved["layers.0.kernel"], model.layers[0].kernel.numpy())
+        expected = model.predict(saved["input"], verbose=0)
+        np.testing.assert_allclose(saved["layers.3.output"], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_run_of_a_keras_model_takes_weights_from_the_option_first(keras_file, run_interop: RunInterop, tmp_path):
+    _, path = keras_file
+    seeded = initial_weights(load_model_file(path).stack, seed=5)
+    save_arrays(weights_to_arrays(seeded), tmp_path / "other.npz")
+    code, _, err = run_interop("run", path, "--no-color", "--weights", tmp_path / "other.npz", "--save", tmp_path / "run.npz")
+    assert code == 0, err
+    with np.load(tmp_path / "run.npz") as saved:
+        np.testing.assert_array_equal(saved["layers.0.kernel"], seeded[0]["kernel"])
+
+
+def test_run_of_a_model_without_weights_says_they_are_seeded(model_files, run_interop: RunInterop):
+    code, _, err = run_interop("run", model_files[".json"], "--no-color", "--width", "80")
+    assert code == 0
+    assert err == "convtui: note: the file has no weights: convtui starts from its seeded initial weights\n"

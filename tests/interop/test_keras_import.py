@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 from types import ModuleType
@@ -285,7 +286,14 @@ def test_weights_that_do_not_fit_the_layers_are_named_with_both_shapes(saved_mod
 def test_legacy_h5_without_h5py_says_how_to_install_it(saved_models, monkeypatch):
     monkeypatch.setitem(sys.modules, "h5py", None)
     message = import_error(saved_models["zoo", "h5"][1])
-    assert "pip install h5py" in message
+    assert message.endswith("needs h5py to read HDF5 data, and it is not installed; run `pip install h5py`")
+
+
+def test_h5py_is_a_core_dependency_and_no_extra_is_needed_for_model_files():
+    """`.keras` and `.h5` files are a headline feature: `pip install convtui` alone must open them."""
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert any(requirement.startswith("h5py") for requirement in project["dependencies"])
+    assert "keras" not in project["optional-dependencies"]
 
 
 @pytest.mark.parametrize(

@@ -251,6 +251,12 @@ def test_presets_lists_every_builtin(run_cli):
         assert re.search(rf"^\s*{re.escape(name)}\s", result.stdout, re.MULTILINE), name
 
 
+def test_explain_with_the_table_format_is_the_explained_table(run_cli):
+    explained = run_cli("summary", "seed-28x28x1", "--explain")
+    assert explained.returncode == 0, explained.stderr
+    assert run_cli("summary", "seed-28x28x1", "--explain", "--format", "table").stdout == explained.stdout
+
+
 def test_summary_of_a_builtin_by_name(run_cli):
     data = strict_json(run_cli("summary", "seed-28x28x1", "--json").stdout)
     assert data["total_params"] == 18_816
@@ -267,6 +273,10 @@ def test_summary_of_a_builtin_by_name(run_cli):
         (("summary",), ("preset",)),
         (("summary", "no-such-preset"), ("no-such-preset", "convtui presets")),
         (("summary", "seed-28x28x1", "--no-such-flag"), ("--no-such-flag",)),
+        (("summary", "seed-28x28x1", "--json", "--format", "csv"), ("--format", "not allowed with", "--json")),
+        (("summary", "seed-28x28x1", "--explain", "--json"), ("--explain", "table only", "json")),
+        (("summary", "seed-28x28x1", "--explain", "--format", "markdown"), ("--explain", "table only", "markdown")),
+        (("summary", "seed-28x28x1", "--format", "csv", "--explain"), ("--explain", "table only", "csv")),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(run_cli, arguments, phrases):
