@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_memory, forward
+from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_input_memory, forward
 from convtui.engine.images import LoadedImage, load_image
 from convtui.engine.weights import StackWeights, initial_weight
 from convtui.errors import ConvtuiError
@@ -126,16 +126,16 @@ def run_stack(
     prefix, prefix_info = runnable_prefix(stack, stack_info)
     budget = DEFAULT_MAX_MEMORY if max_memory is None else max_memory
     try:
-        check_memory(prefix_info, 1, budget)  # before the image and the weights are allocated
-        image = images.load(image_source, prefix_info.input_shape)
-    except ConvtuiError as error:
-        return RunResult(None, {}, (), str(error))
-    except MemoryError:
-        return RunResult(None, {}, (), OUT_OF_MEMORY)
-    try:
         weights, note = stack_weights(stack_info, seed, opened_weights, len(prefix.layers), weights_cache)
     except ConvtuiError as error:
-        return RunResult(image, {}, (), str(error))
+        return RunResult(None, {}, (), str(error))
+    try:
+        check_input_memory(prefix_info, 1, budget)  # before the image is drawn or decoded
+        image = images.load(image_source, prefix_info.input_shape)
+    except ConvtuiError as error:
+        return RunResult(None, weights, (), str(error), note)
+    except MemoryError:
+        return RunResult(None, weights, (), OUT_OF_MEMORY, note)
     try:
         result = forward(prefix_info, image.pixels, weights, should_stop=should_stop, on_layer=on_layer, max_memory=budget)
     except ForwardCancelled:

@@ -44,6 +44,10 @@ def starting_text(spec: Field[Any], layer: Layer | None) -> str:
     return value_text(spec.default)
 
 
+class FieldsScroll(VerticalScroll, can_focus=False):
+    """Scrolls the fields in a short terminal; not a focus stop itself, so the first field has the focus."""
+
+
 class LayerForm(ModalScreen[Layer | None]):
     """Add or edit one layer; dismisses with the new layer, or None when cancelled."""
 
@@ -64,7 +68,7 @@ class LayerForm(ModalScreen[Layer | None]):
         with Vertical(id="dialog", classes="layer-form"):
             yield Label(f"{verb} {self.layer_type.type_name}", classes="dialog-title")
             yield Static(self.layer_type.description, classes="dialog-description")
-            with VerticalScroll(id="fields-scroll"), Grid(id="fields"):
+            with FieldsScroll(id="fields-scroll"), Grid(id="fields"):
                 for spec in self.specs:
                     yield Label(spec.name, classes="field-name")
                     yield Input(
