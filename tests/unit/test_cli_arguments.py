@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from convtui.cli import build_parser, value_options, with_attached_values
@@ -60,3 +64,19 @@ def test_the_app_takes_the_forward_options_of_run():
     assert (arguments.preset, arguments.max_memory, arguments.seed, arguments.image) == ("vgg16", 4 * 2**30, 7, "scene")
     defaults = parser.parse_args(["app"])
     assert (defaults.preset, defaults.max_memory, defaults.seed, defaults.image) == ("seed-28x28x1", 2 * 2**30, 0, None)
+
+
+def probe_huge_pages(environment: dict[str, str]) -> str:
+    """Whether NumPy, imported by a command after main() started, asks for huge pages."""
+    code = (
+        "import sys; from convtui.cli import main; main(['summary', 'seed-28x28x1', '--json']);"
+        " import numpy; print(numpy._core.multiarray._get_madvise_hugepage(), file=sys.stderr)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
+    return result.stderr.strip()
+
+
+def test_the_cli_turns_numpys_huge_pages_off_unless_the_user_chose():
+    environment = {key: value for key, value in os.environ.items() if key != "NUMPY_MADVISE_HUGEPAGE"}
+    assert probe_huge_pages(environment) == "False"
+    assert probe_huge_pages({**environment, "NUMPY_MADVISE_HUGEPAGE": "1"}) == "True"
