@@ -95,9 +95,11 @@ def compare(preset: str, image: str, repeats: int) -> None:
             },
             repeats,
         )
+    alone = alternate({"convtui alone": lambda: forward(stack_info, pixels, weights, context=context)}, repeats)["convtui alone"]
     print(f"\n{preset} ({stack_info.total_macs / 1e9:.2f} G MACs), threads: torch {torch.get_num_threads()}, median of {repeats}")
     for name, value in medians.items():
         print(f"  {name:<20} {value:9.2f} ms")
+    print(f"  {'convtui alone':<20} {alone:9.2f} ms  (back to back, no torch between: OpenBLAS and torch threads spin after each other's work)")
     print(f"  ratio convtui / torch NCHW          {medians['convtui'] / medians['torch NCHW']:.2f}  (goal <= 0.85 for VGG16)")
     print(f"  ratio convtui / torch channels_last {medians['convtui'] / medians['torch channels_last']:.2f}  (goal < 1 for VGG16)")
     print(f"  max relative difference of the outputs: {difference:.2e}")
