@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from convtui.commands.interop import add_diff_command, add_export_command, add_import_command, open_stack
 from convtui.errors import ConvtuiError, printable
@@ -113,7 +113,15 @@ def memory_size(text: str) -> int:
     return size
 
 
-def filter_range(text: str) -> tuple[int | None, int | None]:
+class FilterRange(NamedTuple):
+    """--filters as a slice of the layer's filters, and as typed (for messages)."""
+
+    start: int | None
+    stop: int | None
+    text: str
+
+
+def filter_range(text: str) -> FilterRange:
     """"A:B", ":B", "A:" or "A" (one filter)."""
     start, colon, stop = text.partition(":")
     try:
@@ -121,7 +129,7 @@ def filter_range(text: str) -> tuple[int | None, int | None]:
         last = (int(stop) if stop else None) if colon else one_past(first)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a filter range; write A:B, e.g. 0:16") from None
-    return first, last
+    return FilterRange(first, last, text)
 
 
 def one_past(index: int | None) -> int | None:
@@ -173,9 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+TOP_LEVEL_OPTIONS = ("-h", "--help", "--version")
+
+
 def with_default_command(argv: list[str], commands: Sequence[str]) -> list[str]:
-    """`convtui` and `convtui PRESET` mean `convtui app [PRESET]`."""
-    if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
+    """`convtui`, `convtui PRESET` and `convtui --seed 3` mean `convtui app ...`."""
+    if not argv or (argv[0] not in commands and argv[0] not in TOP_LEVEL_OPTIONS):
         return ["app", *argv]
     return argv
 
@@ -184,7 +195,8 @@ def mistyped_command(word: str, commands: Sequence[str]) -> str | None:
     """The command a first word was probably meant to be; None when it may be a stack to open (a file, a built-in)."""
     from convtui.model.preset import is_builtin_name
 
-    if word in commands or word.startswith("-") or Path(word).exists() or is_builtin_name(word):
+    looks_like_a_path = "." in word or "/" in word or "\\" in word  # net.toml, model.keras, sub/net: "no such file" says more
+    if word in commands or word.startswith("-") or looks_like_a_path or Path(word).exists() or is_builtin_name(word):
         return None
     matches = difflib.get_close_matches(word, commands, n=1)
     return matches[0] if matches else None

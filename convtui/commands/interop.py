@@ -85,8 +85,10 @@ def open_stack(source: str) -> ImportedModel:
 
 
 def refuse_overwrite(paths: list[Path]) -> None:
-    """Writing commands never replace a file unasked (--force says so)."""
+    """Writing commands never replace a file unasked (--force says so); a folder is never a file to write."""
     for path in paths:
+        if path.is_dir():
+            raise ConvtuiError("is a folder; give the path of a file to write with -o", file=str(path))
         if path.exists():
             raise ConvtuiError("already exists; pass --force to overwrite it, or choose another name with -o", file=str(path))
 

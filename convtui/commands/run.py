@@ -19,6 +19,7 @@ from convtui.model.stack import StackInfo
 from convtui.render.run_report import default_layer_index, run_report
 
 if TYPE_CHECKING:
+    from convtui.cli import FilterRange
     from convtui.interop import ImportedModel
 
 
@@ -56,13 +57,12 @@ def chosen_layer(stack_info: StackInfo, requested: int | None, source: str) -> i
     return requested
 
 
-def chosen_filters(requested: tuple[int | None, int | None] | None, count: int) -> range:
+def chosen_filters(requested: FilterRange | None, count: int) -> range:
     if requested is None:
         return range(count)
-    start, stop = requested
-    chosen = range(count)[slice(start, stop)]
+    chosen = range(count)[slice(requested.start, requested.stop)]
     if not chosen:
-        raise EngineError(f"--filters {start}:{stop} selects nothing: the layer has filters 0 to {count - 1}")
+        raise EngineError(f"--filters {requested.text} selects nothing: the layer has filters 0 to {count - 1}")
     return chosen
 
 

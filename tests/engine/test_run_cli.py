@@ -398,9 +398,10 @@ def test_a_stack_without_layers_says_so_whatever_the_layer_asked(tmp_path: Path,
     assert message == "convtui: error: empty.toml: the stack has no layers to run; add a layer first"
 
 
-def test_filters_selecting_nothing_is_one_line(tmp_path: Path) -> None:
-    message = assert_one_line_error(run("seed-28x28x1", "--filters", "64:70", cwd=tmp_path), "--filters")
-    assert message == "convtui: error: --filters 64:70 selects nothing: the layer has filters 0 to 63"
+@pytest.mark.parametrize("typed", ["64:70", ":0", "-100"])
+def test_filters_selecting_nothing_is_one_line_that_repeats_what_was_typed(tmp_path: Path, typed: str) -> None:
+    message = assert_one_line_error(run("seed-28x28x1", "--filters", typed, cwd=tmp_path), "--filters")
+    assert message == f"convtui: error: --filters {typed} selects nothing: the layer has filters 0 to 63"
 
 
 @pytest.mark.parametrize("size", ["lots", "12Q", "-1G", "inf"])

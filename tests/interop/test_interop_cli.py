@@ -145,6 +145,8 @@ def test_export_never_overwrites_without_force(run_interop: RunInterop, tmp_path
     assert code_file.read_text() == "# mine\n"
     assert run_interop("export", "lenet5", "--to", "keras", "-o", code_file, "--force")[0] == 0
     assert "def build_model()" in code_file.read_text()
+    code, _, err = run_interop("export", "lenet5", "--to", "keras", "-o", tmp_path)
+    assert code == 2 and one_error_line(err) == f"convtui: error: {tmp_path}: is a folder; give the path of a file to write with -o"
 
 
 def test_export_refuses_weights_with_no_weights(imported_preset, run_interop: RunInterop):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from convtui.cli import build_parser, value_options, with_attached_values
+from convtui.cli import build_parser, value_options, with_attached_values, with_default_command
 
 
 @pytest.mark.parametrize(("typed", "meant"), [("sumary", "summary"), ("rn", "run"), ("exprt", "export"), ("presest", "presets")])
@@ -80,3 +80,15 @@ def test_the_cli_turns_numpys_huge_pages_off_unless_the_user_chose():
     environment = {key: value for key, value in os.environ.items() if key != "NUMPY_MADVISE_HUGEPAGE"}
     assert probe_huge_pages(environment) == "False"
     assert probe_huge_pages({**environment, "NUMPY_MADVISE_HUGEPAGE": "1"}) == "True"
+
+
+@pytest.mark.parametrize("word", ["diff.toml", "import.h5", "summry.toml", "sub/run"])
+def test_a_path_that_does_not_exist_is_not_taken_for_a_mistyped_command(run_cli, word):
+    result = run_cli(word)
+    assert result.returncode == 2 and "unknown command" not in result.stderr and "no such file" in result.stderr
+
+
+@pytest.mark.parametrize("arguments", [["--seed", "3"], ["--image", "digit"], ["--max-memory", "1G"]])
+def test_the_apps_options_work_without_a_preset(arguments):
+    parsed = build_parser().parse_args(with_default_command(arguments, ["app", "run", "summary"]))
+    assert parsed.command == "app" and parsed.preset == "seed-28x28x1"
