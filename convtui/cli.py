@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
-from convtui.commands.interop import add_diff_command, add_export_command, add_import_command, open_stack
+from convtui.commands.interop import add_diff_command, add_export_command, add_import_command, load_source
 from convtui.errors import ConvtuiError, printable
 
 if TYPE_CHECKING:
@@ -269,7 +269,7 @@ def run_summary(arguments: argparse.Namespace) -> int:
 
     if arguments.explain and arguments.format != "table":
         raise ConvtuiError(f"--explain adds the formulas to the table only, not to {arguments.format} output; drop --explain or the format option")
-    stack = open_stack(arguments.preset).stack
+    stack = load_source(arguments.preset).stack
     stack_info = stack.infer()
     convention = arguments.convention
     if arguments.format == "table":
@@ -309,7 +309,7 @@ def run_app(arguments: argparse.Namespace) -> int:
     """A preset (built-in name or .toml), or a Keras model file opened with its weights and import notes."""
     from convtui.tui.app import ConvtuiApp
 
-    opened = open_stack(arguments.preset)
+    opened = load_source(arguments.preset)
     app = ConvtuiApp(
         opened.stack,
         weights=opened.weights,

@@ -1,4 +1,4 @@
-"""`convtui import`, `convtui export` and `convtui diff`: the parsers and their handlers, and `open_stack`, which every command uses.
+"""`convtui import`, `convtui export` and `convtui diff`: the parsers and their handlers, and `load_source`, which every command uses.
 
 Building the parsers imports nothing heavy (the CLI builds them on every start); each handler
 imports what it needs.
@@ -69,7 +69,7 @@ def add_diff_command(commands: argparse._SubParsersAction) -> None:
 # --- shared ---------------------------------------------------------------------------------
 
 
-def open_stack(source: str) -> ImportedModel:
+def load_source(source: str) -> ImportedModel:
     """What every command opens: a preset (built-in name or .toml), or a Keras model file with its trained weights and import notes.
 
     A preset comes without weights here; its own `weights = "..."` file is resolved by whoever reads it.
@@ -148,7 +148,7 @@ def run_export(arguments: argparse.Namespace) -> int:
     from convtui.interop import is_model_file
     from convtui.interop.export import check_weights_file, export_source
 
-    stack = open_stack(arguments.preset).stack
+    stack = load_source(arguments.preset).stack
     output = Path(arguments.output) if arguments.output else None
     if output is not None and not arguments.force:
         refuse_overwrite([output])
@@ -174,7 +174,7 @@ def run_diff(arguments: argparse.Namespace) -> int:
     from convtui.model.diff import diff_stacks
     from convtui.render.diff import diff_renderable
 
-    first, second = open_stack(arguments.first).stack, open_stack(arguments.second).stack
+    first, second = load_source(arguments.first).stack, load_source(arguments.second).stack
     diff = diff_stacks(first.infer(), second.infer())
     titles = (Path(arguments.first).name, Path(arguments.second).name)
     output_console().print(diff_renderable(diff, arguments.convention, titles=titles))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from rich.console import Console
 
-from convtui.commands.interop import open_stack, print_notes
+from convtui.commands.interop import load_source, print_notes
 from convtui.engine.forward import ForwardResult, check_memory, forward
 from convtui.engine.images import LoadedImage, default_sample, image_summary_line, load_image
 from convtui.engine.weights import StackWeights, initial_weights, load_weights_and_missing, save_arrays, weights_to_arrays
@@ -83,7 +83,7 @@ def shows_color(console: Console) -> bool:
 
 
 def run_command(arguments: argparse.Namespace) -> int:
-    opened = open_stack(arguments.preset)
+    opened = load_source(arguments.preset)
     stack = opened.stack
     stack_info = stack.infer()
     invalid = stack_info.first_invalid

@@ -73,21 +73,27 @@ def estimate_memory(stack_info: StackInfo, batch_size: int, weights_bytes: int) 
     return MemoryEstimate(highest, tuple(peaks))
 
 
-def check_input_memory(stack_info: StackInfo, batch_size: int, max_memory: int) -> None:
-    """Refuse an input batch that alone is over the budget, before the image is drawn or decoded."""
+def check_allocations(stack_info: StackInfo, batch_size: int, max_memory: int) -> None:
+    """Refuse the input batch or the weights when either alone is over the budget: callers make both
+    before `forward` (and its whole-pass guard) runs.
+    """
     input_bytes = math.prod(stack_info.input_shape) * batch_size * BYTES_PER_VALUE
-    if input_bytes > max_memory:
-        raise EngineError(
-            f"the input {stack_info.input_shape} alone takes {readable_size(input_bytes)}, over the {readable_size(max_memory)}"
-            f" budget; use a smaller input shape, or raise the budget with --max-memory"
-        )
+    for what, nbytes, advice in (
+        (f"the input {stack_info.input_shape}", input_bytes, "a smaller input shape"),
+        ("the weights", stack_info.params_bytes, "fewer units in Dense layers or fewer filters"),
+    ):
+        if nbytes > max_memory:
+            raise EngineError(
+                f"{what} alone take{'s' if what != 'the weights' else ''} {readable_size(nbytes)}, over the {readable_size(max_memory)}"
+                f" budget; use {advice}, or raise the budget with --max-memory"
+            )
 
 
 def check_memory(stack_info: StackInfo, batch_size: int, max_memory: int) -> None:
     """Refuse, naming the layer where the budget is crossed, before anything large is allocated."""
     weights_bytes = stack_info.params_bytes
     estimate = estimate_memory(stack_info, batch_size, weights_bytes)
-    check_input_memory(stack_info, batch_size, max_memory)
+    check_allocations(stack_info, batch_size, max_memory)
     over = estimate.first_layer_over(max_memory)
     if over is None:
         return

@@ -8,7 +8,7 @@ Shared by `convtui diff` and the app's compare view; it renders a `StackDiff` an
 from __future__ import annotations
 
 from rich import box
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -27,7 +27,7 @@ KIND_MARKS: dict[RowKind, tuple[str, str]] = {
     "removed": ("-", "red"),
 }
 CHANGED = "bold"
-MARK_MEANINGS: dict[RowKind, str] = {"edited": "other arguments", "replaced": "another layer type", "added": "added", "removed": "removed"}
+MARK_MEANINGS: dict[RowKind, str] = {"edited": "edited", "replaced": "replaced by another type", "added": "added", "removed": "removed"}
 
 
 def signed(number: int, *, readable: bool = False) -> str:
@@ -176,16 +176,17 @@ class StackDiffView:
     def __init__(self, diff: StackDiff, convention: Convention = "keras", *, titles: tuple[str, str] = ("A", "B")) -> None:
         self.diff, self.convention, self.titles = diff, convention, titles
 
-    def table(self, console: Console, options: ConsoleOptions) -> Table:
+    def table(self, console: Console, options: ConsoleOptions) -> tuple[Table, bool]:
+        """The side-by-side table when it fits unwrapped, else the unified one; and whether it is unified."""
         side_by_side = diff_table(self.diff, self.convention, titles=self.titles)
         natural = Measurement.get(console, options.update_width(NATURAL_WIDTH), side_by_side).maximum
         if natural <= options.max_width:
-            return side_by_side
-        return unified_table(self.diff, self.convention)
+            return side_by_side, False
+        return unified_table(self.diff, self.convention), True
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        table = self.table(console, options)
-        if table.columns[2].header == "Layer":  # unified: say which side is which, as git diff's header does
+        table, unified = self.table(console, options)
+        if unified:  # say which side is which, as git diff's header does
             yield Text.assemble(("- ", "red"), (self.titles[0], "bold"), ("   + ", "green"), (self.titles[1], "bold"))
             yield table
         else:

@@ -131,10 +131,13 @@ def save_path_answer(text: str) -> Path:
 
 def user_copy_path(stack: Stack, folder: Path) -> Path:
     """Where saving a built-in preset writes instead: the user's own copy in `folder`, named after
-    the stack, with -2, -3... when a file of that name is already there (never replaced unasked).
+    the stack, with -2, -3... when a preset or weights file of that name is already there (never
+    replaced unasked).
     """
+    from convtui.interop.save_import import weights_path_for
+
     candidates = (folder / f"{stack.name}{'' if number == 1 else f'-{number}'}{PRESET_SUFFIX}" for number in itertools.count(1))
-    return next(path for path in candidates if not path.exists())
+    return next(path for path in candidates if not path.exists() and not weights_path_for(path).exists())
 
 
 def save_target(source: str | None, stack: Stack, folder: Path) -> tuple[Path, bool]:

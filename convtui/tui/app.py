@@ -18,9 +18,8 @@ from textual.timer import Timer
 from textual.widgets import TabbedContent
 from textual.worker import get_current_worker
 
-from convtui.engine.images import default_sample, load_image
+from convtui.engine.images import default_sample
 from convtui.engine.weights import StackWeights
-from convtui.errors import ConvtuiError
 from convtui.model.convention import Convention
 from convtui.model.preset import is_builtin_name
 from convtui.model.stack import Stack, StackInfo
@@ -78,6 +77,8 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
         self.import_notes = tuple(notes)
         self.seed = seed
         self.chosen_image = image
+        self.last_read_image: str | None = None
+        """The chosen image of the last run that could read its image (None: the default sample)."""
         self.max_memory = max_memory
         self.save_folder = save_folder
         self.images = ImageCache()
@@ -136,13 +137,15 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
         self.view_state = replace(self.view_state, filter_index=max(0, min(index, self.view_state.filter_count - 1)))
 
     def set_image(self, source: str) -> None:
-        """Run on `source` from now on, once it has been read once: an unreadable file keeps the current image."""
-        try:
-            load_image(source)
-        except ConvtuiError as error:
-            self.notify(f"{error}; the stack still runs on {self.image_source}", title="Image not loaded", severity="error", timeout=10)
-            return
+        """Run on `source` from now on; the worker reads it, and one it cannot read gives back the image before it."""
         self.chosen_image = source
+        self.start_run()
+
+    def fall_back_from_unreadable_image(self, message: str) -> None:
+        """Back to the last image that was read (the default sample when there was none, or it was this one), and rerun."""
+        refused = self.image_source
+        self.chosen_image = self.last_read_image if self.last_read_image != self.chosen_image else None
+        self.notify(f"{message}; the stack runs on {self.image_source} again", title=f"Image {refused} not loaded", severity="error", timeout=10)
         self.start_run()
 
     # --- the forward pass ------------------------------------------------------------------
@@ -197,6 +200,11 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
     def on_forward_finished(self, message: ForwardFinished) -> None:
         state = self.view_state
         if state.stack_info is message.stack_info:
+            if message.result.image_failed and self.chosen_image is not None:
+                self.fall_back_from_unreadable_image(message.result.message)
+                return
+            if message.result.image is not None:
+                self.last_read_image = self.chosen_image
             self.run_progress = None
             if self.progress_timer is not None:
                 self.progress_timer.stop()

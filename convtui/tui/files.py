@@ -124,16 +124,32 @@ class FileActions:
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                self.unless_kept(path, lambda: save(path))
+                self.unless_kept(self.files_saved_at(path), lambda: save(path))
 
         self.push_screen(Prompt("Save as", "the path of the .toml file to write", default, save_path_answer), chosen)
 
-    def unless_kept(self, path: Path, write: Callable[[], object]) -> None:
-        """Write now when `path` is new or is the open stack's own file; else only if the user agrees to replace it."""
-        if not path.exists() or (self.source is not None and Path(self.source).resolve() == path.resolve()):
+    def files_saved_at(self, path: Path) -> list[Path]:
+        """What saving to `path` writes: the preset, and NAME.npz beside it when the stack came with weights."""
+        from convtui.interop.save_import import weights_path_for
+
+        return [path, *([weights_path_for(path)] if self.opened_weights is not None else [])]
+
+    def unless_kept(self, paths: list[Path], write: Callable[[], object]) -> None:
+        """Write now when none of `paths` exists but as the open stack's own files; else only if the user agrees to replace them."""
+        own = {Path(self.source).resolve()} if self.source is not None else set()
+        own |= {self.weights_on_disk.resolve()} if self.weights_on_disk is not None else set()
+        existing = [path for path in paths if path.exists() and path.resolve() not in own]
+        if not existing:
             write()
             return
-        self.push_screen(ReplaceFile(path), lambda replace: write() if replace else None)
+
+        def answered(replace: bool | None) -> None:
+            if replace:
+                write()
+            else:
+                self.notify(f"Kept {', '.join(path.name for path in existing)}; nothing was written.", timeout=6)
+
+        self.push_screen(ReplaceFile(existing), answered)
 
     # --- export ----------------------------------------------------------------------------
 
@@ -145,7 +161,7 @@ class FileActions:
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                self.unless_kept(path, lambda: self.export_to(path, target))
+                self.unless_kept([path], lambda: self.export_to(path, target))
 
         self.push_screen(Prompt(f"Export as {name} code", hint, str(default), export_path_answer), chosen)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_input_memory, forward
+from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_allocations, forward
 from convtui.engine.images import LoadedImage, load_image
 from convtui.engine.weights import StackWeights, initial_weight
 from convtui.errors import ConvtuiError
@@ -34,6 +34,8 @@ class RunResult:
     """Why the run stopped short (memory guard, unreadable image); empty when every layer ran."""
     weights_note: str = ""
     """Which layers start from the seed though the stack came with weights (see OpenedWeights); empty when none."""
+    image_failed: bool = False
+    """The image could not be read (the message says why): the app goes back to the image it had."""
 
     def output(self, index: int) -> np.ndarray | None:
         return self.outputs[index] if 0 <= index < len(self.outputs) else None
@@ -126,14 +128,16 @@ def run_stack(
     prefix, prefix_info = runnable_prefix(stack, stack_info)
     budget = DEFAULT_MAX_MEMORY if max_memory is None else max_memory
     try:
+        check_allocations(prefix_info, 1, budget)  # the weights and the image are made before forward's own guard
         weights, note = stack_weights(stack_info, seed, opened_weights, len(prefix.layers), weights_cache)
     except ConvtuiError as error:
         return RunResult(None, {}, (), str(error))
+    except MemoryError:
+        return RunResult(None, {}, (), OUT_OF_MEMORY)
     try:
-        check_input_memory(prefix_info, 1, budget)  # before the image is drawn or decoded
         image = images.load(image_source, prefix_info.input_shape)
     except ConvtuiError as error:
-        return RunResult(None, weights, (), str(error), note)
+        return RunResult(None, weights, (), str(error), note, image_failed=True)
     except MemoryError:
         return RunResult(None, weights, (), OUT_OF_MEMORY, note)
     try:

@@ -113,7 +113,7 @@ def test_a_narrow_terminal_gets_the_unified_diff_with_every_layer_readable():
 def test_the_side_by_side_table_explains_its_marks_and_the_totals_name_a_new_input():
     after = Stack((32, 32, 3), BASE.layers).with_layer(1, AveragePooling2D(2)).with_layer(0, Conv2D(16, 3, activation="relu"))
     text = rendered(BASE, after, width=200)
-    assert "~ other arguments   * another layer type   bold: a figure that differs" in text
+    assert "~ edited   * replaced by another type   bold: a figure that differs" in text
     assert [line.split()[0] for line in text.splitlines() if "Conv2D(16" in line or "AveragePooling2D" in line] == ["~", "*"]
     assert "Input:             (28, 28, 1) -> (32, 32, 3)" in text
     assert "Input:" not in rendered(BASE, BASE.without(5), width=200)

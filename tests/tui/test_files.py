@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from tui_helpers import MakeApp, press_and_settle, run_app, table_rows, type_into
 
+from convtui.engine.weights import initial_weights
 from convtui.model.preset import load_preset
 from convtui.tui.screens.confirm import ReplaceFile
 from convtui.tui.screens.prompt import Prompt
@@ -82,6 +83,10 @@ def test_save_as_and_export_ask_before_replacing_a_file(make_app: MakeApp, tmp_p
         assert code.read_text() == "keep me too"
         await press_and_settle(pilot, "S")
         await type_into(pilot, "#answer", str(preset))
+        await press_and_settle(pilot, "enter", "enter")  # Keep has the focus: a second Enter keeps the file
+        assert preset.read_text() == "keep me"
+        await press_and_settle(pilot, "S")
+        await type_into(pilot, "#answer", str(preset))
         await press_and_settle(pilot, "enter", "r")
         assert app.source == str(preset)
         await press_and_settle(pilot, "S", "enter")  # its own file: saved again without a question
@@ -89,6 +94,27 @@ def test_save_as_and_export_ask_before_replacing_a_file(make_app: MakeApp, tmp_p
 
     run_app(app, scenario)
     assert load_preset(preset) == app.stack
+
+
+def test_a_stack_with_weights_never_replaces_an_npz_unasked(make_app: MakeApp, tmp_path: Path) -> None:
+    app = make_app(weights=initial_weights(load_preset("seed-28x28x1"), 5))
+    (tmp_path / "seed-28x28x1.npz").write_bytes(b"someone's weights")
+    (tmp_path / "mine.npz").write_bytes(b"other weights")
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await change_filters(pilot, "16")
+        await press_and_settle(pilot, "s")  # a copy of the built-in: seed-28x28x1.npz is taken, so -2
+        assert app.source == str(tmp_path / "seed-28x28x1-2.toml") and (tmp_path / "seed-28x28x1-2.npz").exists()
+        await press_and_settle(pilot, "S")
+        await type_into(pilot, "#answer", str(tmp_path / "mine.toml"))
+        await press_and_settle(pilot, "enter")
+        assert isinstance(app.screen, ReplaceFile) and [path.name for path in app.screen.paths] == ["mine.npz"]
+        await press_and_settle(pilot, "escape")
+        assert not (tmp_path / "mine.toml").exists()
+
+    run_app(app, scenario)
+    assert (tmp_path / "seed-28x28x1.npz").read_bytes() == b"someone's weights"
+    assert (tmp_path / "mine.npz").read_bytes() == b"other weights"
 
 
 def test_open_another_preset_by_name(make_app: MakeApp) -> None:

@@ -142,25 +142,44 @@ def test_the_memory_guard_message_shows_and_the_app_goes_on(make_app: MakeApp) -
     run_app(app, scenario)
 
 
-def test_an_unreadable_image_is_refused_and_the_stack_keeps_its_image(make_app: MakeApp, tmp_path) -> None:
+def test_an_unreadable_image_is_refused_and_the_stack_goes_back_to_its_image(make_app: MakeApp, tmp_path) -> None:
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png at all")
+    five_channels = tmp_path / "five.npy"
+    np.save(five_channels, np.zeros((28, 28, 5), np.float32))
     app = make_app()
 
+    def messages() -> list[str]:
+        return [notification.message for notification in app._notifications]
+
     async def scenario(pilot: Pilot[None]) -> None:
-        before = app.view_state.current_run
-        app.set_image(str(broken))
-        await settle(pilot)
-        messages = [notification.message for notification in app._notifications]
-        assert any("cannot read image" in message and "still runs on digit" in message for message in messages)
-        assert app.image_source == "digit" and app.view_state.current_run is before and "image digit" in app.sub_title
-        app.set_image("no-such-sample")
-        await settle(pilot)
-        assert any("no such file or sample name" in notification.message for notification in app._notifications)
-        assert app.view_state.current_run is before
         app.set_image("checkerboard")
         await settle(pilot)
+        app.set_image(str(broken))
+        await settle(pilot)
+        assert any("cannot read image" in message and "runs on checkerboard again" in message for message in messages())
+        assert app.image_source == "checkerboard" and app.view_state.current_run.image.source == "checkerboard"
+        assert "image checkerboard" in app.sub_title
+        app.set_image(str(five_channels))  # readable, but no way to make 1 channel of 5
+        await settle(pilot)
+        assert app.image_source == "checkerboard" and app.view_state.current_run.image.source == "checkerboard"
+        app.set_image("no-such-sample")
+        await settle(pilot)
+        assert any("no such file or sample name" in message for message in messages())
         assert app.view_state.current_run.image.source == "checkerboard"
+
+    run_app(app, scenario)
+
+
+def test_an_unreadable_image_given_at_launch_falls_back_to_the_default_sample(make_app: MakeApp, tmp_path) -> None:
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png at all")
+    app = make_app(image=str(broken))
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        assert app.image_source == "digit" and app.view_state.current_run.image.source == "digit"
+        assert any("cannot read image" in notification.message for notification in app._notifications)
 
     run_app(app, scenario)
 

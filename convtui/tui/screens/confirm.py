@@ -1,7 +1,8 @@
-"""Asked before a save or an export replaces a file that exists: replace it, or choose another path."""
+"""Asked before a save or an export replaces files that exist: replace them, or keep them (the default)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from textual import on
@@ -13,24 +14,27 @@ from textual.widgets import Button, Label, Static
 
 
 class ReplaceFile(ModalScreen[bool]):
-    """Dismisses with True to replace the file (r), False to keep it (Esc)."""
+    """Dismisses with True to replace the files (r), False to keep them (Esc, or Enter: Keep has the focus)."""
 
+    AUTO_FOCUS = "#keep"
     BINDINGS = [
-        Binding("escape", "answer(False)", "Keep it"),
+        Binding("escape", "answer(False)", "Keep"),
         Binding("r", "answer(True)", "Replace"),
     ]
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, paths: Sequence[Path]) -> None:
         super().__init__()
-        self.path = path
+        self.paths = tuple(paths)
 
     def compose(self) -> ComposeResult:
+        names = " and ".join(path.name for path in self.paths)
         with Vertical(id="dialog", classes="unsaved"):
-            yield Label(f"Replace {self.path.name}?", classes="dialog-title")
-            yield Static(f"{self.path} already exists; writing would replace what it holds.", classes="dialog-description")
+            yield Label(f"Replace {names}?", classes="dialog-title")
+            listed = ", ".join(str(path) for path in self.paths)
+            yield Static(f"{listed} already exist{'s' if len(self.paths) == 1 else ''}; writing would replace what they hold.", classes="dialog-description")
             with Horizontal(classes="dialog-buttons"):
+                yield Button("Keep (Esc)", variant="primary", id="keep", compact=True)
                 yield Button("Replace (r)", variant="error", id="replace", compact=True)
-                yield Button("Keep it (Esc)", id="keep", compact=True)
 
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:
