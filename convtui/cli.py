@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
-from convtui.commands.interop import add_diff_command, add_export_command, add_import_command, load_source
+from convtui.commands.interop import add_diff_command, add_export_command, add_import_command, load_source, print_notes
 from convtui.errors import ConvtuiError, printable
 
 if TYPE_CHECKING:
@@ -269,7 +269,9 @@ def run_summary(arguments: argparse.Namespace) -> int:
 
     if arguments.explain and arguments.format != "table":
         raise ConvtuiError(f"--explain adds the formulas to the table only, not to {arguments.format} output; drop --explain or the format option")
-    stack = load_source(arguments.preset).stack
+    opened = load_source(arguments.preset)
+    print_notes(opened.notes)
+    stack = opened.stack
     stack_info = stack.infer()
     convention = arguments.convention
     if arguments.format == "table":

@@ -148,7 +148,9 @@ def run_export(arguments: argparse.Namespace) -> int:
     from convtui.interop import is_model_file
     from convtui.interop.export import check_weights_file, export_source
 
-    stack = load_source(arguments.preset).stack
+    opened = load_source(arguments.preset)
+    print_notes(opened.notes)
+    stack = opened.stack
     output = Path(arguments.output) if arguments.output else None
     if output is not None and not arguments.force:
         refuse_overwrite([output])
@@ -174,8 +176,9 @@ def run_diff(arguments: argparse.Namespace) -> int:
     from convtui.model.diff import diff_stacks
     from convtui.render.diff import diff_renderable
 
-    first, second = load_source(arguments.first).stack, load_source(arguments.second).stack
-    diff = diff_stacks(first.infer(), second.infer())
+    first, second = (load_source(source) for source in (arguments.first, arguments.second))
+    print_notes(first.notes + second.notes)
+    diff = diff_stacks(first.stack.infer(), second.stack.infer())
     titles = (Path(arguments.first).name, Path(arguments.second).name)
     output_console().print(diff_renderable(diff, arguments.convention, titles=titles))
     return 0

@@ -259,3 +259,11 @@ def test_run_of_a_model_without_weights_says_they_are_seeded(model_files, run_in
     code, _, err = run_interop("run", model_files[".json"], "--no-color", "--width", "80")
     assert code == 0
     assert err == "convtui: note: the file has no weights: convtui starts from its seeded initial weights\n"
+
+
+@pytest.mark.parametrize("command", [["summary"], ["export", "--to", "keras"], ["diff", "seed-28x28x1"]])
+def test_every_command_reports_what_opening_a_model_noted(model_files, run_interop: RunInterop, command):
+    arguments = [command[0], model_files[".json"], *command[1:]] if command[0] != "diff" else ["diff", command[1], model_files[".json"]]
+    code, _, err = run_interop(*arguments)
+    assert code == 0, err
+    assert "convtui: note: the file has no weights: convtui starts from its seeded initial weights\n" in err
