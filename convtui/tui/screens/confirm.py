@@ -31,7 +31,8 @@ class ReplaceFile(ModalScreen[bool]):
         with Vertical(id="dialog", classes="unsaved"):
             yield Label(f"Replace {names}?", classes="dialog-title")
             listed = ", ".join(str(path) for path in self.paths)
-            yield Static(f"{listed} already exist{'s' if len(self.paths) == 1 else ''}; writing would replace what they hold.", classes="dialog-description")
+            one = len(self.paths) == 1
+            yield Static(f"{listed} already exist{'s' if one else ''}; writing would replace what {'it holds' if one else 'they hold'}.", classes="dialog-description")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Keep (Esc)", variant="primary", id="keep", compact=True)
                 yield Button("Replace (r)", variant="error", id="replace", compact=True)
