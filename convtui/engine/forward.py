@@ -79,21 +79,20 @@ def check_allocations(stack_info: StackInfo, batch_size: int, max_memory: int) -
     """
     input_bytes = math.prod(stack_info.input_shape) * batch_size * BYTES_PER_VALUE
     for what, nbytes, advice in (
-        (f"the input {stack_info.input_shape}", input_bytes, "a smaller input shape"),
-        ("the weights", stack_info.params_bytes, "fewer units in Dense layers or fewer filters"),
+        (f"the input {stack_info.input_shape} alone takes", input_bytes, "a smaller input shape"),
+        ("the weights alone take", stack_info.params_bytes, "fewer units in Dense layers or fewer filters"),
     ):
         if nbytes > max_memory:
             raise EngineError(
-                f"{what} alone take{'s' if what != 'the weights' else ''} {readable_size(nbytes)}, over the {readable_size(max_memory)}"
-                f" budget; use {advice}, or raise the budget with --max-memory"
+                f"{what} {readable_size(nbytes)}, over the {readable_size(max_memory)} budget; use {advice}, or raise the budget with --max-memory"
             )
 
 
 def check_memory(stack_info: StackInfo, batch_size: int, max_memory: int) -> None:
     """Refuse, naming the layer where the budget is crossed, before anything large is allocated."""
+    check_allocations(stack_info, batch_size, max_memory)
     weights_bytes = stack_info.params_bytes
     estimate = estimate_memory(stack_info, batch_size, weights_bytes)
-    check_allocations(stack_info, batch_size, max_memory)
     over = estimate.first_layer_over(max_memory)
     if over is None:
         return

@@ -25,7 +25,7 @@ from convtui.model.preset import is_builtin_name
 from convtui.model.stack import Stack, StackInfo
 from convtui.tui.bindings import APP_BINDINGS, EDIT_BINDINGS, FILE_BINDINGS, VIEW_BINDINGS
 from convtui.tui.commands import ConvtuiCommands
-from convtui.tui.compare import CompareActions
+from convtui.tui.compare import CompareActions, saved_comparison
 from convtui.tui.editing import EditingActions
 from convtui.tui.files import FileActions
 from convtui.tui.forward_run import ImageCache, RunResult, WeightsCache, run_stack
@@ -34,7 +34,7 @@ from convtui.tui.messages import ForwardFinished, ForwardProgress
 from convtui.tui.opened_weights import OpenedWeights, opened_weights
 from convtui.tui.screens.help import HelpScreen
 from convtui.tui.screens.main import MainScreen
-from convtui.tui.state import Comparison, RunState, ViewState
+from convtui.tui.state import RunState, ViewState
 from convtui.tui.widgets.explain import ExplainView
 from convtui.tui.widgets.feature_maps import FeatureMapsView
 
@@ -86,7 +86,7 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
         self.layers_done = 0
         self.progress_timer: Timer | None = None
         stack_info = stack.infer()
-        opened = Comparison(f"{stack.name} as opened", stack_info, follows_saves=True)
+        opened = saved_comparison(stack, stack_info, "opened")
         self.set_reactive(ConvtuiApp.view_state, ViewState(stack_info, convention, selected_layer=0 if stack.layers else -1, compared=opened))
 
     # --- the stack and what derives from it ------------------------------------------------

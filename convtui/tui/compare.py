@@ -6,14 +6,21 @@ A mixin, so the bindings and the palette find them on the App.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal
 
 from convtui.model.preset import builtin_preset_names
-from convtui.model.stack import Stack
+from convtui.model.stack import Stack, StackInfo
 from convtui.tui.answers import STACK_HINT, OpenedStack, stack_answer
 from convtui.tui.screens.prompt import Prompt
 from convtui.tui.state import Comparison, ViewState
 
 COMPARE_TAB = "compare"
+SavedVerb = Literal["opened", "saved"]
+
+
+def saved_comparison(stack: Stack, stack_info: StackInfo, verb: SavedVerb) -> Comparison:
+    """The current stack as opened or last saved: what the Compare view shows until the user picks another stack."""
+    return Comparison(f"{stack.name} as {verb}", stack_info, follows_saves=True)
 
 
 class CompareActions:
@@ -37,11 +44,11 @@ class CompareActions:
             return
         self.compare_with(answer.title, answer.stack)
 
-    def compare_with_saved(self, stack: Stack, verb: str) -> None:
+    def compare_with_saved(self, stack: Stack, verb: SavedVerb) -> None:
         """Compare with `stack`, the current one as opened or just saved, unless the user picked another comparison."""
         compared = self.view_state.compared
         if verb == "opened" or compared is None or compared.follows_saves:
-            self.view_state = replace(self.view_state, compared=Comparison(f"{stack.name} as {verb}", stack.infer(), follows_saves=True))
+            self.view_state = replace(self.view_state, compared=saved_comparison(stack, stack.infer(), verb))
 
     def compare_with(self, title: str, stack: Stack) -> None:
         """Set the second stack and show the Compare tab."""
