@@ -138,8 +138,8 @@ def unified_table(diff: StackDiff, convention: Convention = "keras") -> Table:
     table.add_column("MACs", justify="right", no_wrap=True)
     inputs = [Text(stack_shape_text(stack.input_shape, convention)) for stack in (diff.before, diff.after)]
     if diff.input_changed:
-        table.add_row("-", "", "Input", inputs[0], "", "", style="red")
-        table.add_row("+", "", "Input", inputs[1], "", "", style="green")
+        for (mark, style), shape in zip((KIND_MARKS["removed"], KIND_MARKS["added"]), inputs):
+            table.add_row(mark, "", "Input", shape, "", "", style=style)
     else:
         table.add_row("", "", "Input", inputs[1], "", "")
     for row in diff.rows:
@@ -155,9 +155,8 @@ def unified_lines(row: LayerDiff) -> list[tuple[str, LayerInfo, str]]:
     """(mark, layer, style) per line: one line when nothing about the layer changed, else the old as "-" and the new as "+"."""
     if not row.changed and row.after is not None:
         return [(" ", row.after, "")]
-    before = [("-", row.before, "red")] if row.before is not None else []
-    after = [("+", row.after, "green")] if row.after is not None else []
-    return before + after
+    sides = ((KIND_MARKS["removed"], row.before), (KIND_MARKS["added"], row.after))
+    return [(mark, info, style) for (mark, style), info in sides if info is not None]
 
 
 def marks_legend(diff: StackDiff) -> Text:
