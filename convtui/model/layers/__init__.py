@@ -1,0 +1,78 @@
+"""The layer catalogue, one module per family as Keras lays out keras/src/layers/.
+
+`from convtui.model.layers import Conv2D` and `layers.LAYER_TYPES` work for every type; the
+families are base (what every layer shares), convolution, pooling, merging, normalization,
+reshaping, activation and core; `catalogue` maps Keras type names to classes.
+"""
+
+from convtui.model.layers.activation import Activation, ReLU
+from convtui.model.layers.base import (
+    GLOBAL_WINDOW,
+    Inference,
+    Layer,
+    Shape,
+    WeightInfo,
+    Window,
+    argument,
+    normalised_default,
+    require_image,
+    size_text,
+)
+from convtui.model.layers.catalogue import (
+    LAYER_TYPES,
+    argument_names,
+    layer_from_config,
+    layer_to_config,
+    layer_type_named,
+    required_argument_names,
+    type_key,
+)
+from convtui.model.layers.convolution import Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
+from convtui.model.layers.core import Dense, Dropout
+from convtui.model.layers.normalization import BatchNormalization
+from convtui.model.layers.pooling import (
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    GlobalPooling2D,
+    MaxPooling2D,
+    Pooling2D,
+)
+from convtui.model.layers.reshaping import Flatten, UpSampling2D, ZeroPadding2D
+
+__all__ = [
+    "GLOBAL_WINDOW",
+    "LAYER_TYPES",
+    "Activation",
+    "AveragePooling2D",
+    "BatchNormalization",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Dense",
+    "DepthwiseConv2D",
+    "Dropout",
+    "Flatten",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
+    "GlobalPooling2D",
+    "Inference",
+    "Layer",
+    "MaxPooling2D",
+    "Pooling2D",
+    "ReLU",
+    "SeparableConv2D",
+    "Shape",
+    "UpSampling2D",
+    "WeightInfo",
+    "Window",
+    "ZeroPadding2D",
+    "argument",
+    "argument_names",
+    "layer_from_config",
+    "layer_to_config",
+    "layer_type_named",
+    "normalised_default",
+    "required_argument_names",
+    "require_image",
+    "size_text",
+]
