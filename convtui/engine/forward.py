@@ -15,6 +15,7 @@ import numpy as np
 from convtui.engine.runners import RUNNERS, Context, cached_filter_bytes, scratch_bytes
 from convtui.engine.weights import StackWeights, initial_weights
 from convtui.errors import EngineError
+from convtui.model.graph import INPUT_NAME
 from convtui.model.stack import Stack, StackInfo
 from convtui.model.units import readable_size
 
@@ -123,7 +124,7 @@ def forward(
     on_layer: Callable[[int, int], None] | None = None,
     context: Context | None = None,
 ) -> ForwardResult:
-    """Run every layer on the image batch and keep every output.
+    """Run every layer on the image batch, in file order over the graph, and keep every output.
 
     `should_stop()` is asked between layers (a newer edit cancels this run); `on_layer(done,
     total)` reports progress; `context` keeps scratch buffers and transformed filters across runs.
@@ -136,13 +137,13 @@ def forward(
     check_memory(stack_info, batch.shape[0], max_memory)
     weights = initial_weights(stack_info, seed) if weights is None else as_float32(weights)
     context = context or Context()
-    outputs = []
-    value = batch
+    values = {INPUT_NAME: batch}
     for info in stack_info.layers:
         if should_stop is not None and should_stop():
             raise ForwardCancelled
-        value = RUNNERS[type(info.layer)](info.layer, value, weights.get(info.index, {}), context)
-        outputs.append(value)
+        inputs = [values[name] for name in info.inputs]
+        value = inputs if info.layer.is_merge else inputs[0]
+        values[info.name] = RUNNERS[type(info.layer)](info.layer, value, weights.get(info.index, {}), context)
         if on_layer is not None:
             on_layer(info.index + 1, len(stack_info.layers))
-    return ForwardResult(batch, tuple(outputs), weights)
+    return ForwardResult(batch, tuple(values[info.name] for info in stack_info.layers), weights)

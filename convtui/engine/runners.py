@@ -6,12 +6,13 @@ their Keras names) and calls the NumPy op; adding a layer type adds one runner h
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from convtui.engine import ops
+from convtui.engine import merging, ops
 from convtui.engine.im2col import MAX_SCRATCH_BYTES
 from convtui.model import layers as catalogue
 from convtui.model.geometry import Padding, axis_pads
@@ -19,7 +20,8 @@ from convtui.model.layers import Layer
 from convtui.model.stack import LayerInfo
 
 Weights = dict[str, np.ndarray]
-Runner = Callable[[Layer, np.ndarray, Weights, "Context"], np.ndarray]
+Runner = Callable[[Layer, Any, Weights, "Context"], np.ndarray]
+"""(layer, input, weights, context) -> output; a merge's input is the list of its inputs' batches."""
 
 
 @dataclass
@@ -146,6 +148,24 @@ def run_upsampling2d(layer: catalogue.UpSampling2D, x: np.ndarray, weights: Weig
     return ops.upsampling2d(x, layer.size, layer.interpolation)
 
 
+ELEMENTWISE_MERGES: dict[type[Layer], Callable[[Sequence[np.ndarray]], np.ndarray]] = {
+    catalogue.Add: merging.add,
+    catalogue.Subtract: merging.subtract,
+    catalogue.Multiply: merging.multiply,
+    catalogue.Average: merging.average,
+    catalogue.Maximum: merging.maximum,
+    catalogue.Minimum: merging.minimum,
+}
+
+
+def run_elementwise_merge(layer: catalogue.ElementwiseMerge, xs: Sequence[np.ndarray], weights: Weights, context: Context) -> np.ndarray:
+    return ELEMENTWISE_MERGES[type(layer)](xs)
+
+
+def run_concatenate(layer: catalogue.Concatenate, xs: Sequence[np.ndarray], weights: Weights, context: Context) -> np.ndarray:
+    return merging.concatenate(xs, layer.axis)
+
+
 RUNNERS: dict[type[Layer], Runner] = {
     catalogue.Conv2D: run_conv2d,
     catalogue.DepthwiseConv2D: run_depthwise_conv2d,
@@ -163,6 +183,8 @@ RUNNERS: dict[type[Layer], Runner] = {
     catalogue.ReLU: run_relu,
     catalogue.ZeroPadding2D: run_zero_padding2d,
     catalogue.UpSampling2D: run_upsampling2d,
+    **{merge: run_elementwise_merge for merge in ELEMENTWISE_MERGES},
+    catalogue.Concatenate: run_concatenate,
 }  # type: ignore[dict-item]
 
 

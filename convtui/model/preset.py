@@ -19,10 +19,13 @@ from typing import Any
 from convtui.errors import ConvtuiError, PresetError
 from convtui.files import write_text_atomically
 from convtui.model.arguments import describe
-from convtui.model.layers import Layer, layer_from_config, layer_to_config
+from convtui.model.graph import Node, automatic_names, check_inputs_value, check_name
+from convtui.model.layers import layer_from_config, layer_to_config
 from convtui.model.stack import Stack
 
-TOP_LEVEL_KEYS = ("name", "description", "input_shape", "weights", "layers")
+TOP_LEVEL_KEYS = ("name", "description", "input_shape", "weights", "outputs", "layers")
+NODE_KEYS = ("name", "inputs", "block")
+"""Keys of a [[layers]] table that place the layer in the graph; the others are Keras arguments."""
 PRESET_SUFFIX = ".toml"
 
 
@@ -117,23 +120,50 @@ def stack_from_document(document: Mapping[str, Any]) -> Stack:
     layers = document.get("layers", [])
     if not isinstance(layers, list) or not all(isinstance(table, dict) for table in layers):
         raise PresetError(f"expected [[layers]] tables, found {describe(layers)}", field_name="layers")
+    nodes = list(build_nodes(layers))
     return Stack(
         input_shape=document["input_shape"],
-        layers=tuple(build_layers(layers)),
+        layers=tuple(node.layer for node in nodes),
         name=text_field(document, "name", "untitled"),
         description=text_field(document, "description", ""),
         weights_file=text_field(document, "weights", None),
+        names=tuple(node.name or None for node in nodes),  # type: ignore[misc]
+        inputs=tuple(node.inputs for node in nodes),
+        blocks=tuple(node.block for node in nodes),
+        outputs=outputs_field(document),
     )
 
 
-def build_layers(tables: list[dict[str, Any]]) -> Iterator[Layer]:
+def build_nodes(tables: list[dict[str, Any]]) -> Iterator[Node]:
+    """Each table's layer and its place in the graph (name "" when it gets Keras's automatic name)."""
     for index, table in enumerate(tables):
         try:
-            yield layer_from_config(table)
+            layer = layer_from_config({key: value for key, value in table.items() if key not in NODE_KEYS})
+            yield Node(
+                layer,
+                node_field(table, "name", check_name) or "",
+                node_field(table, "inputs", check_inputs_value),
+                node_field(table, "block", check_name),
+            )
         except ConvtuiError as error:
             raise PresetError(
                 error.message, layer_index=index, layer_type=error.layer_type or describe_type(table), field_name=error.field_name
             ) from None
+
+
+def node_field(table: Mapping[str, Any], key: str, check: Any) -> Any:
+    try:
+        return check(table.get(key))
+    except ValueError as error:
+        raise PresetError(str(error), field_name=key) from None
+
+
+def outputs_field(document: Mapping[str, Any]) -> tuple[str, ...]:
+    value = document.get("outputs")
+    try:
+        return check_inputs_value(value) or ()
+    except ValueError as error:
+        raise PresetError(str(error).replace("layer names", "output layer names"), field_name="outputs") from None
 
 
 def describe_type(table: Mapping[str, Any]) -> str | None:
@@ -165,10 +195,35 @@ def preset_text(stack: Stack) -> str:
     lines.append(f"input_shape = {toml_value(stack.input_shape)}")
     if stack.weights_file:
         lines.append(f"weights = {toml_value(stack.weights_file)}")
-    for layer in stack.layers:
+    if stack.outputs:
+        lines.append(f"outputs = {toml_value(stack.outputs)}")
+    written = names_to_write(stack)
+    for node, name in zip(stack.nodes, written):
         lines += ["", "[[layers]]"]
-        lines += [f"{key} = {toml_value(compact(value))}" for key, value in layer_to_config(layer).items()]
+        config = layer_to_config(node.layer)
+        lines.append(f"type = {toml_value(config.pop('type'))}")
+        if name is not None:
+            lines.append(f"name = {toml_value(name)}")
+        if node.inputs is not None:
+            lines.append(f"inputs = {toml_value(node.inputs)}")
+        if node.block is not None:
+            lines.append(f"block = {toml_value(node.block)}")
+        lines += [f"{key} = {toml_value(compact(value))}" for key, value in config.items()]
     return "\n".join(lines) + "\n"
+
+
+def names_to_write(stack: Stack) -> list[str | None]:
+    """The names a file must spell out so that loading it gives every node its name back; the
+    others are Keras's automatic names, which a reader need not see.
+    """
+    written: list[str | None] = [None] * len(stack.names)
+    while True:
+        reloaded = automatic_names(stack.layers, written)
+        missing = [index for index, name in enumerate(stack.names) if reloaded[index] != name]
+        if not missing:
+            return written
+        for index in missing:
+            written[index] = stack.names[index]
 
 
 def compact(value: Any) -> Any:

@@ -1,160 +1,33 @@
-"""A stack: an input shape and a sequence of layers, and what propagating shapes through it gives.
+"""A stack: an input shape and its layers in file order, each a named node of a graph.
 
 `Stack` is immutable: edits return a new stack, so the app's undo history is a list of stacks.
 `Stack.infer()` never raises for a bad layer: it marks it invalid, with the reason, and marks
-every layer after it as following an invalid layer.
+every layer that depends on it. A malformed graph (an unknown or later input, a duplicate
+name, a merge with too few inputs) is a PresetError when the stack is made.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
-from convtui.errors import ConvtuiError, PresetError
+from convtui.errors import PresetError
 from convtui.model.arguments import MAX_SIZE, describe
-from convtui.model.layers import GLOBAL_WINDOW, Inference, Layer, Shape, WeightInfo, Window
+from convtui.model.graph import (
+    INPUT_NAME,
+    Node,
+    as_default_inputs,
+    automatic_names,
+    check_structure,
+    fresh_name,
+    propagate,
+    resolved_inputs,
+    unused_nodes,
+)
+from convtui.model.info import BYTES_PER_VALUE, INPUT_FIELD, LayerInfo, ReceptiveField, StackInfo
+from convtui.model.layers import Layer, Shape
 
-BYTES_PER_VALUE = 4
-"""float32, as Keras and torchinfo count sizes."""
-
-Status = Literal["ok", "invalid", "after_invalid"]
-
-
-@dataclass(frozen=True, slots=True)
-class ReceptiveField:
-    """The input pixels one output pixel depends on, per axis (height, width).
-
-    size: how many input pixels it spans; jump: input pixels between neighbouring outputs;
-    start: centre of the first output's field, in input pixel coordinates (0 = centre of the
-    top-left pixel). `is_global` once every output depends on the whole input.
-    """
-
-    size: tuple[float, float]
-    jump: tuple[float, float]
-    start: tuple[float, float]
-    is_global: bool = False
-
-    def through(self, window: Window | str | None) -> ReceptiveField:
-        """The field after one more layer with this window."""
-        if self.is_global or window is None:
-            return self
-        if window == GLOBAL_WINDOW:
-            return replace(self, is_global=True)
-        assert isinstance(window, Window)
-        size = tuple(self.size[a] + in_input_pixels(window.kernel[a] - 1, self.jump[a]) for a in (0, 1))
-        start = tuple(
-            self.start[a] + in_input_pixels((window.kernel[a] - 1) / 2 - window.pad_before[a], self.jump[a]) for a in (0, 1)
-        )
-        jump = tuple(self.jump[a] * window.stride[a] for a in (0, 1))
-        return ReceptiveField(size, jump, start)  # type: ignore[arg-type]
-
-
-def in_input_pixels(steps: float, jump: float) -> float:
-    """steps * jump, where no step adds nothing even when a deep stack made the jump infinite."""
-    return 0.0 if steps == 0 else steps * jump
-
-
-INPUT_FIELD = ReceptiveField(size=(1.0, 1.0), jump=(1.0, 1.0), start=(0.0, 0.0))
-
-
-@dataclass(frozen=True, slots=True)
-class LayerInfo:
-    """Everything propagation knows about one layer; shapes are Keras's, without the batch axis."""
-
-    index: int
-    layer: Layer
-    input_shape: Shape | None
-    output_shape: Shape | None = None
-    weights: tuple[WeightInfo, ...] = ()
-    macs: int = 0
-    receptive_field: ReceptiveField | None = None
-    status: Status = "ok"
-    error: str | None = None
-    error_field: str | None = None
-
-    @property
-    def params(self) -> int:
-        return sum(weight.size for weight in self.weights)
-
-    @property
-    def trainable_params(self) -> int:
-        return sum(weight.size for weight in self.weights if weight.trainable)
-
-    @property
-    def non_trainable_params(self) -> int:
-        return self.params - self.trainable_params
-
-    @property
-    def activation_elements(self) -> int:
-        return math.prod(self.output_shape) if self.output_shape else 0
-
-    @property
-    def activation_bytes(self) -> int:
-        return self.activation_elements * BYTES_PER_VALUE
-
-    @property
-    def is_valid(self) -> bool:
-        return self.status == "ok"
-
-
-@dataclass(frozen=True, slots=True)
-class StackInfo:
-    """The propagation of a whole stack: per-layer infos and the totals under the table."""
-
-    input_shape: Shape
-    layers: tuple[LayerInfo, ...]
-
-    @property
-    def valid(self) -> bool:
-        return all(info.is_valid for info in self.layers)
-
-    @property
-    def first_invalid(self) -> LayerInfo | None:
-        return next((info for info in self.layers if info.status == "invalid"), None)
-
-    @property
-    def output_shape(self) -> Shape | None:
-        return self.layers[-1].output_shape if self.layers else self.input_shape
-
-    @property
-    def total_params(self) -> int:
-        return sum(info.params for info in self.layers)
-
-    @property
-    def trainable_params(self) -> int:
-        return sum(info.trainable_params for info in self.layers)
-
-    @property
-    def non_trainable_params(self) -> int:
-        return self.total_params - self.trainable_params
-
-    @property
-    def total_macs(self) -> int:
-        return sum(info.macs for info in self.layers)
-
-    @property
-    def params_bytes(self) -> int:
-        return self.total_params * BYTES_PER_VALUE
-
-    @property
-    def input_bytes(self) -> int:
-        return math.prod(self.input_shape) * BYTES_PER_VALUE
-
-    @property
-    def activation_bytes(self) -> int:
-        """Every layer's output for one image: what a forward pass that keeps them all holds."""
-        return sum(info.activation_bytes for info in self.layers)
-
-    @property
-    def forward_backward_bytes(self) -> int:
-        """torchinfo's estimate for training: outputs of layers with parameters, twice (for gradients)."""
-        return 2 * sum(info.activation_bytes for info in self.layers if info.params)
-
-    @property
-    def training_total_bytes(self) -> int:
-        """torchinfo's "Estimated Total Size": input + forward/backward pass + parameters."""
-        return self.input_bytes + self.forward_backward_bytes + self.params_bytes
+__all__ = ["BYTES_PER_VALUE", "INPUT_FIELD", "LayerInfo", "Node", "ReceptiveField", "Stack", "StackInfo", "check_input_shape"]
 
 
 def check_input_shape(value: object) -> Shape:
@@ -173,82 +46,117 @@ def check_input_shape(value: object) -> Shape:
 
 @dataclass(frozen=True)
 class Stack:
-    """A sequential network: the input shape (H, W, C) and its layers, in order."""
+    """A network: the input shape (H, W, C) and its layers in file order.
+
+    `names`, `inputs` and `blocks` run beside `layers`: a name None (or a short tuple) gets
+    Keras's automatic name; inputs None takes the layer above; `outputs` empty means the last layer.
+    """
 
     input_shape: Shape
     layers: tuple[Layer, ...] = ()
     name: str = "untitled"
     description: str = ""
     weights_file: str | None = field(default=None, compare=False)
+    names: tuple[str, ...] = ()
+    inputs: tuple[tuple[str, ...] | None, ...] = ()
+    blocks: tuple[str | None, ...] = ()
+    outputs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_shape", check_input_shape(self.input_shape))
-        object.__setattr__(self, "layers", tuple(self.layers))
+        layers = tuple(self.layers)
+        count = len(layers)
+        names = automatic_names(layers, padded(self.names, count))
+        nodes = [Node(layer, name, inputs, block) for layer, name, inputs, block in zip(
+            layers, names, padded(self.inputs, count), padded(self.blocks, count)
+        )]
+        self.set_nodes(as_default_inputs(nodes), tuple(self.outputs))
+
+    def set_nodes(self, nodes: Sequence[Node], outputs: tuple[str, ...]) -> None:
+        if outputs == tuple(node.name for node in nodes[-1:]):
+            outputs = ()
+        check_structure(nodes, outputs)
+        object.__setattr__(self, "layers", tuple(node.layer for node in nodes))
+        object.__setattr__(self, "names", tuple(node.name for node in nodes))
+        object.__setattr__(self, "inputs", tuple(node.inputs for node in nodes))
+        object.__setattr__(self, "blocks", tuple(node.block for node in nodes))
+        object.__setattr__(self, "outputs", outputs)
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        return tuple(Node(*parts) for parts in zip(self.layers, self.names, self.inputs, self.blocks))
+
+    def inputs_of(self, index: int) -> tuple[str, ...]:
+        """The names layer `index` takes ("input" for the network's input)."""
+        return resolved_inputs(self.nodes, index)
+
+    def index_of(self, name: str) -> int | None:
+        return self.names.index(name) if name in self.names else None
+
+    @property
+    def is_chain(self) -> bool:
+        return all(inputs is None for inputs in self.inputs) and not self.outputs
 
     def infer(self) -> StackInfo:
         """Propagate shapes through every layer; never raises for a bad layer."""
-        return StackInfo(self.input_shape, tuple(propagate(self.input_shape, self.layers)))
+        nodes = self.nodes
+        return StackInfo(
+            self.input_shape, tuple(propagate(self.input_shape, nodes)), self.outputs, unused_nodes(nodes, self.outputs)
+        )
+
+    def with_nodes(self, nodes: Sequence[Node], outputs: tuple[str, ...] | None = None) -> Stack:
+        """A stack with these nodes (a PresetError when they do not form a graph in file order)."""
+        copy = replace(self)
+        copy.set_nodes(as_default_inputs(nodes), self.outputs if outputs is None else outputs)
+        return copy
+
+    def fresh_name(self, layer: Layer) -> str:
+        return fresh_name(layer, self.names)
 
     # Edits: each returns a new stack.
     def with_layer(self, index: int, layer: Layer) -> Stack:
-        return replace(self, layers=(*self.layers[:index], layer, *self.layers[index + 1 :]))
+        nodes = list(self.nodes)
+        nodes[index] = replace(nodes[index], layer=layer)
+        return self.with_nodes(nodes)
 
-    def with_inserted(self, index: int, layer: Layer) -> Stack:
-        return replace(self, layers=(*self.layers[:index], layer, *self.layers[index:]))
+    def with_inserted(self, index: int, layer: Layer, inputs: tuple[str, ...] | None = None) -> Stack:
+        """Insert before `index`; in a chain the layer below now takes the new one."""
+        nodes = list(self.nodes)
+        nodes.insert(index, Node(layer, self.fresh_name(layer), inputs))
+        return self.with_nodes(nodes)
 
-    def without(self, index: int) -> Stack:
-        return replace(self, layers=(*self.layers[:index], *self.layers[index + 1 :]))
+    def without(self, index: int, reconnect_to: str | None = None) -> Stack:
+        """Delete a layer; whatever took it takes `reconnect_to` instead (default: the deleted layer's first input)."""
+        nodes = list(self.nodes)
+        removed = nodes[index]
+        replacement = reconnect_to or self.inputs_of(index)[0]
+        if index + 1 < len(nodes) and nodes[index + 1].inputs is None:
+            nodes[index + 1] = replace(nodes[index + 1], inputs=(removed.name,))
+        del nodes[index]
+        nodes = [
+            replace(node, inputs=tuple(replacement if name == removed.name else name for name in node.inputs))
+            if node.inputs is not None else node
+            for node in nodes
+        ]
+        outputs = tuple(replacement if name == removed.name else name for name in self.outputs)
+        return self.with_nodes(nodes, () if outputs == (INPUT_NAME,) else outputs)
 
     def with_moved(self, index: int, offset: int) -> Stack:
+        """Swap a layer with a neighbour; unchanged where that would put an input below its user."""
         target = index + offset
         if not (0 <= index < len(self.layers) and 0 <= target < len(self.layers)):
             return self
-        layers = list(self.layers)
-        layers[index], layers[target] = layers[target], layers[index]
-        return replace(self, layers=tuple(layers))
+        nodes = list(self.nodes)
+        nodes[index], nodes[target] = nodes[target], nodes[index]
+        try:
+            return self.with_nodes(nodes)
+        except PresetError:
+            return self
 
     def with_input_shape(self, input_shape: Shape) -> Stack:
         return replace(self, input_shape=input_shape)
 
 
-def propagate(input_shape: Shape, layers: tuple[Layer, ...]) -> list[LayerInfo]:
-    infos: list[LayerInfo] = []
-    shape: Shape | None = input_shape
-    field_so_far = INPUT_FIELD
-    failed_at: int | None = None
-    for index, layer in enumerate(layers):
-        if failed_at is not None or shape is None:
-            infos.append(after_invalid(index, layer, failed_at))
-            continue
-        try:
-            inference = layer.infer(shape)
-        except ConvtuiError as error:
-            failed_at = index
-            infos.append(LayerInfo(index, layer, shape, status="invalid", error=error.message, error_field=error.field_name))
-            continue
-        field_so_far = field_so_far.through(inference.window)
-        infos.append(layer_info(index, layer, shape, inference, field_so_far))
-        shape = inference.output_shape
-    return infos
-
-
-def layer_info(index: int, layer: Layer, shape: Shape, inference: Inference, receptive_field: ReceptiveField) -> LayerInfo:
-    return LayerInfo(
-        index=index,
-        layer=layer,
-        input_shape=shape,
-        output_shape=inference.output_shape,
-        weights=inference.weights,
-        macs=inference.macs,
-        receptive_field=receptive_field,
-    )
-
-
-def after_invalid(index: int, layer: Layer, failed_at: int | None) -> LayerInfo:
-    return LayerInfo(
-        index,
-        layer,
-        None,
-        status="after_invalid",
-        error=f"follows an invalid layer (layer {failed_at}); fix that one first",
-    )
+def padded(values: Sequence[object], count: int) -> list:
+    """`values` cut or filled with None to `count` items (a stack made from layers alone has none)."""
+    return [*values[:count], *[None] * (count - len(values))]

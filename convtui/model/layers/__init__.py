@@ -29,6 +29,18 @@ from convtui.model.layers.catalogue import (
 )
 from convtui.model.layers.convolution import Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from convtui.model.layers.core import Dense, Dropout
+from convtui.model.layers.merging import (
+    MERGE_TYPES,
+    Add,
+    Average,
+    Concatenate,
+    ElementwiseMerge,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    broadcast_shapes,
+)
 from convtui.model.layers.normalization import BatchNormalization
 from convtui.model.layers.pooling import (
     AveragePooling2D,
@@ -41,6 +53,16 @@ from convtui.model.layers.pooling import (
 from convtui.model.layers.reshaping import Flatten, UpSampling2D, ZeroPadding2D
 
 __all__ = [
+    "MERGE_TYPES",
+    "Add",
+    "Average",
+    "Concatenate",
+    "ElementwiseMerge",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "broadcast_shapes",
     "GLOBAL_WINDOW",
     "LAYER_TYPES",
     "Activation",

@@ -65,6 +65,9 @@ class Layer:
     type_name: ClassVar[str] = ""
     aliases: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
+    min_inputs: ClassVar[int] = 1
+    """How many inputs the layer takes: merges take several, every other layer one."""
+    max_inputs: ClassVar[int | None] = 1
 
     def __post_init__(self) -> None:
         for spec in fields(self):
@@ -86,6 +89,14 @@ class Layer:
 
     def infer(self, input_shape: Shape) -> Inference:
         raise NotImplementedError
+
+    def infer_inputs(self, input_shapes: tuple[Shape, ...], input_names: tuple[str, ...] = ()) -> Inference:
+        """`infer` for the shapes of all its inputs (named, for messages): a merge overrides it, any other layer has one."""
+        return self.infer(input_shapes[0])
+
+    @property
+    def is_merge(self) -> bool:
+        return self.max_inputs != 1
 
     def arguments(self) -> dict[str, Any]:
         """Every argument with its normalised value."""

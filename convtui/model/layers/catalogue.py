@@ -13,6 +13,7 @@ from convtui.model.layers.activation import Activation, ReLU
 from convtui.model.layers.base import Layer
 from convtui.model.layers.convolution import Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from convtui.model.layers.core import Dense, Dropout
+from convtui.model.layers.merging import MERGE_TYPES
 from convtui.model.layers.normalization import BatchNormalization
 from convtui.model.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
 from convtui.model.layers.reshaping import Flatten, UpSampling2D, ZeroPadding2D
@@ -34,6 +35,7 @@ LAYER_TYPES: tuple[type[Layer], ...] = (
     ReLU,
     ZeroPadding2D,
     UpSampling2D,
+    *MERGE_TYPES,
 )
 
 

@@ -1,0 +1,192 @@
+"""What propagating shapes through a network gives: per-layer infos and the totals.
+
+`LayerInfo` is one node (its name, inputs, shapes, weights, cost, receptive field, status);
+`StackInfo` the whole network, with the totals Keras's summary prints under its table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from convtui.model.layers import GLOBAL_WINDOW, Layer, Shape, WeightInfo, Window
+
+BYTES_PER_VALUE = 4
+"""float32, as Keras and torchinfo count sizes."""
+
+Status = Literal["ok", "invalid", "after_invalid"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceptiveField:
+    """The input pixels one output pixel depends on, per axis (height, width).
+
+    size: how many input pixels it spans; jump: input pixels between neighbouring outputs;
+    start: centre of the first output's field, in input pixel coordinates (0 = centre of the
+    top-left pixel). `is_global` once every output depends on the whole input.
+    """
+
+    size: tuple[float, float]
+    jump: tuple[float, float]
+    start: tuple[float, float]
+    is_global: bool = False
+
+    def through(self, window: Window | str | None) -> ReceptiveField:
+        """The field after one more layer with this window."""
+        if self.is_global or window is None:
+            return self
+        if window == GLOBAL_WINDOW:
+            return replace(self, is_global=True)
+        assert isinstance(window, Window)
+        size = tuple(self.size[a] + in_input_pixels(window.kernel[a] - 1, self.jump[a]) for a in (0, 1))
+        start = tuple(
+            self.start[a] + in_input_pixels((window.kernel[a] - 1) / 2 - window.pad_before[a], self.jump[a]) for a in (0, 1)
+        )
+        jump = tuple(self.jump[a] * window.stride[a] for a in (0, 1))
+        return ReceptiveField(size, jump, start)  # type: ignore[arg-type]
+
+    @property
+    def area(self) -> float:
+        return math.inf if self.is_global else self.size[0] * self.size[1]
+
+
+def widest(fields: list[ReceptiveField]) -> ReceptiveField:
+    """A merge's field: its widest input's (a pixel after the merge depends on every path)."""
+    return max(fields, key=lambda field: field.area)
+
+
+def in_input_pixels(steps: float, jump: float) -> float:
+    """steps * jump, where no step adds nothing even when a deep stack made the jump infinite."""
+    return 0.0 if steps == 0 else steps * jump
+
+
+INPUT_FIELD = ReceptiveField(size=(1.0, 1.0), jump=(1.0, 1.0), start=(0.0, 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class LayerInfo:
+    """Everything propagation knows about one layer; shapes are Keras's, without the batch axis."""
+
+    index: int
+    layer: Layer
+    input_shape: Shape | None
+    """The (first) input's shape; `input_shapes` has every input's, for merges."""
+    output_shape: Shape | None = None
+    weights: tuple[WeightInfo, ...] = ()
+    macs: int = 0
+    receptive_field: ReceptiveField | None = None
+    status: Status = "ok"
+    error: str | None = None
+    error_field: str | None = None
+    name: str = ""
+    inputs: tuple[str, ...] = ()
+    """The names of the nodes it takes, "input" for the network's input."""
+    input_shapes: tuple[Shape, ...] = ()
+    block: str | None = None
+
+    @property
+    def params(self) -> int:
+        return sum(weight.size for weight in self.weights)
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(weight.size for weight in self.weights if weight.trainable)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.params - self.trainable_params
+
+    @property
+    def activation_elements(self) -> int:
+        return math.prod(self.output_shape) if self.output_shape else 0
+
+    @property
+    def activation_bytes(self) -> int:
+        return self.activation_elements * BYTES_PER_VALUE
+
+    @property
+    def is_valid(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class StackInfo:
+    """The propagation of a whole stack: per-layer infos and the totals under the table."""
+
+    input_shape: Shape
+    layers: tuple[LayerInfo, ...]
+    outputs: tuple[str, ...] = ()
+    """The names of the output nodes (empty: the last layer, or the input when there is none)."""
+    unused: tuple[int, ...] = ()
+    """Indices of the layers nothing uses on the way to an output (a warning, not an error)."""
+
+    @property
+    def valid(self) -> bool:
+        return all(info.is_valid for info in self.layers)
+
+    @property
+    def first_invalid(self) -> LayerInfo | None:
+        return next((info for info in self.layers if info.status == "invalid"), None)
+
+    @property
+    def output_layers(self) -> tuple[LayerInfo, ...]:
+        if not self.outputs:
+            return self.layers[-1:]
+        return tuple(info for info in self.layers if info.name in self.outputs)
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return self.output_layers[0].output_shape if self.layers else self.input_shape
+
+    def named(self, name: str) -> LayerInfo | None:
+        return next((info for info in self.layers if info.name == name), None)
+
+    @property
+    def is_chain(self) -> bool:
+        """Every layer takes the one before it and the last is the output: what Sequential can build."""
+        previous = "input"
+        for info in self.layers:
+            if info.inputs != (previous,):
+                return False
+            previous = info.name
+        return not self.outputs or self.outputs == (previous,)
+
+    @property
+    def total_params(self) -> int:
+        return sum(info.params for info in self.layers)
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(info.trainable_params for info in self.layers)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.total_params - self.trainable_params
+
+    @property
+    def total_macs(self) -> int:
+        return sum(info.macs for info in self.layers)
+
+    @property
+    def params_bytes(self) -> int:
+        return self.total_params * BYTES_PER_VALUE
+
+    @property
+    def input_bytes(self) -> int:
+        return math.prod(self.input_shape) * BYTES_PER_VALUE
+
+    @property
+    def activation_bytes(self) -> int:
+        """Every layer's output for one image: what a forward pass that keeps them all holds."""
+        return sum(info.activation_bytes for info in self.layers)
+
+    @property
+    def forward_backward_bytes(self) -> int:
+        """torchinfo's estimate for training: outputs of layers with parameters, twice (for gradients)."""
+        return 2 * sum(info.activation_bytes for info in self.layers if info.params)
+
+    @property
+    def training_total_bytes(self) -> int:
+        """torchinfo's "Estimated Total Size": input + forward/backward pass + parameters."""
+        return self.input_bytes + self.forward_backward_bytes + self.params_bytes
