@@ -83,7 +83,7 @@ def layer_drilldown(
         geometry = ConvGeometry(layer.strides, layer.padding, layer.dilation_rate, layer.groups)
         return conv_drilldown(layer_input, weights["kernel"], bias, geometry, filter_index, row, column)
     if isinstance(layer, DepthwiseConv2D):
-        return depthwise_drilldown(layer, layer_input, weights["depthwise_kernel"], bias, filter_index, row, column)
+        return depthwise_drilldown(layer, layer_input, weights["kernel"], bias, filter_index, row, column)
     if isinstance(layer, SeparableConv2D):
         return separable_drilldown(layer, layer_input, weights, filter_index, row, column)
     if isinstance(layer, Conv2DTranspose):

@@ -64,7 +64,7 @@ def run_depthwise_conv2d(layer: catalogue.DepthwiseConv2D, x: np.ndarray, weight
     pads = image_pads(layer.padding, x, layer.kernel_size, layer.strides, layer.dilation_rate)
     return ops.depthwise_conv2d(
         x,
-        weights["depthwise_kernel"],
+        weights["kernel"],
         weights.get("bias"),
         layer.strides,
         pads,

@@ -190,7 +190,7 @@ def edges_kernel(layer: Layer, weight: WeightInfo) -> np.ndarray:
     """Bank filters repeated over input channels (divided by their count, so the scale stays)."""
     height, width, third, fourth = weight.shape
     kernel = np.zeros(weight.shape)
-    if weight.name == "depthwise_kernel":  # (kh, kw, C, multiplier): channel c, multiplier m -> filter m
+    if weight.depthwise:  # (kh, kw, C, multiplier): channel c, multiplier m -> filter m
         for multiplier in range(fourth):
             kernel[:, :, :, multiplier] = edge_filter(multiplier, height, width)[:, :, None]
         return kernel
@@ -259,6 +259,7 @@ def load_weights_and_missing(path: str | Path, stack: Stack | StackInfo, seed: i
         if IGNORED_KEYS.match(key):
             continue
         index, name = parse_weight_key(key, path)
+        name = current_weight_name(stack_info, index, name)
         weights[index][name] = checked_weight(array, key, index, name, stack_info, path)
         loaded.add(key)
     return weights, [key for key in weights_to_arrays(weights) if key not in loaded]
@@ -291,6 +292,16 @@ def parse_weight_key(key: str, path: str | Path) -> tuple[int, str]:
     if match is None:
         raise EngineError(f'key "{key}" is not of the form layers.{{index}}.{{weight name}}, e.g. layers.0.kernel', file=str(path))
     return int(match.group(1)), match.group(2)
+
+
+KERAS_2_WEIGHT_NAMES = {("DepthwiseConv2D", "depthwise_kernel"): "kernel"}
+"""Weight names Keras 2 used that Keras 3 renamed; files written with them still load."""
+
+
+def current_weight_name(stack_info: StackInfo, index: int, name: str) -> str:
+    if index >= len(stack_info.layers):
+        return name
+    return KERAS_2_WEIGHT_NAMES.get((stack_info.layers[index].layer.type_name, name), name)
 
 
 def checked_weight(array: np.ndarray, key: str, index: int, name: str, stack_info: StackInfo, path: str | Path) -> np.ndarray:

@@ -151,7 +151,8 @@ def depthwise_conv(
     options.update(keywords(("bias", use_bias, True)))
     code = call("nn.Conv2d", [channels(info), channels(info) * layer.depth_multiplier, compact(layer.kernel_size)], options)
     comment = "depthwise: one group per input channel"
-    return padding_modules, TorchModule(code, comment, weighted(use_bias, "depthwise_kernel"))
+    kernel_name = "kernel" if isinstance(layer, catalogue.DepthwiseConv2D) else "depthwise_kernel"
+    return padding_modules, TorchModule(code, comment, weighted(use_bias, kernel_name))
 
 
 def depthwise_conv2d(info: LayerInfo, layer: catalogue.DepthwiseConv2D) -> list[TorchModule]:
@@ -460,10 +461,11 @@ def weights_loader(weight_map: dict[str, str]) -> list[str]:
         "}",
         "",
         "",
-        '''def torch_layout(key: str, array: np.ndarray) -> np.ndarray:
+        '''def torch_layout(array: np.ndarray, torch_shape: torch.Size) -> np.ndarray:
     """Keras's layouts to PyTorch's."""
-    if key.endswith(".depthwise_kernel"):
-        # (kh, kw, C, multiplier) -> (kh, kw, 1, C * multiplier): output channel c * multiplier + m
+    if array.ndim == 4 and torch_shape[1] == 1:
+        # depthwise (kh, kw, C, multiplier) -> (kh, kw, 1, C * multiplier): output channel c * multiplier + m
+        # (a no-op for a convolution with one input channel, whose layout is the same)
         array = array.reshape(*array.shape[:2], 1, -1)
     if array.ndim == 4:
         # Conv: (kh, kw, in, out) -> (out, in, kh, kw); Conv2DTranspose: (kh, kw, out, in) -> (in, out, kh, kw)
@@ -478,7 +480,7 @@ def load_weights(model: nn.Module, path: Path = WEIGHTS_FILE) -> None:
     state = model.state_dict()
     with np.load(path) as arrays, torch.no_grad():
         for name, key in WEIGHT_MAP.items():
-            state[name].copy_(torch.from_numpy(np.ascontiguousarray(torch_layout(key, arrays[key]))))
+            state[name].copy_(torch.from_numpy(np.ascontiguousarray(torch_layout(arrays[key], state[name].shape))))
 ''',
     ]
 

@@ -33,7 +33,7 @@ def display_shape(shape: Shape, convention: Convention) -> Shape:
 
 def torch_weight_shape(weight: WeightInfo) -> Shape:
     shape = weight.shape
-    if weight.name == "depthwise_kernel":
+    if weight.depthwise:
         kernel_h, kernel_w, channels, multiplier = shape
         return (channels * multiplier, 1, kernel_h, kernel_w)
     if len(shape) == 4:  # HWIO (and Conv2DTranspose's HW-out-in) -> OIHW (and in-out-HW)

@@ -147,7 +147,7 @@ KERAS_LAYOUTS = {
     ("Conv2D", "kernel"): "(kh, kw, C_in/groups, filters)",
     ("Conv2DTranspose", "kernel"): "(kh, kw, filters, C_in)",
     ("Dense", "kernel"): "(inputs, units)",
-    ("DepthwiseConv2D", "depthwise_kernel"): "(kh, kw, C_in, depth_multiplier)",
+    ("DepthwiseConv2D", "kernel"): "(kh, kw, C_in, depth_multiplier)",
     ("SeparableConv2D", "depthwise_kernel"): "(kh, kw, C_in, depth_multiplier)",
     ("SeparableConv2D", "pointwise_kernel"): "(1, 1, C_in*depth_multiplier, filters)",
 }
@@ -155,7 +155,7 @@ TORCH_LAYOUTS = {
     ("Conv2D", "kernel"): "(filters, C_in/groups, kh, kw)",
     ("Conv2DTranspose", "kernel"): "(C_in, filters, kh, kw)",
     ("Dense", "kernel"): "(units, inputs)",
-    ("DepthwiseConv2D", "depthwise_kernel"): "(C_in*depth_multiplier, 1, kh, kw)",
+    ("DepthwiseConv2D", "kernel"): "(C_in*depth_multiplier, 1, kh, kw)",
     ("SeparableConv2D", "depthwise_kernel"): "(C_in*depth_multiplier, 1, kh, kw)",
     ("SeparableConv2D", "pointwise_kernel"): "(filters, C_in*depth_multiplier, 1, 1)",
 }

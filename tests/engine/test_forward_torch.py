@@ -148,7 +148,7 @@ def depthwise(x: Tensor, kernel: np.ndarray, layer: DepthwiseConv2D | SeparableC
 
 def ref_depthwise_conv2d(layer: DepthwiseConv2D, x: Tensor, weights: Weights) -> Tensor:
     channels = x.shape[1]
-    kernel = expect_shape(weights, "depthwise_kernel", (*layer.kernel_size, channels, layer.depth_multiplier))
+    kernel = expect_shape(weights, "kernel", (*layer.kernel_size, channels, layer.depth_multiplier))
     y = depthwise(x, kernel, layer)
     bias = bias_of(layer, weights, channels * layer.depth_multiplier)
     if bias is not None:
@@ -536,10 +536,10 @@ def random_weights(stack: Stack, rng: np.random.Generator) -> dict[int, Weights]
         named = {}
         for weight in info.weights:
             shape = weight.shape
-            if weight.name in ("kernel", "pointwise_kernel"):
-                value = rng.normal(size=shape) / math.sqrt(math.prod(shape[:-1]))
-            elif weight.name == "depthwise_kernel":
+            if weight.depthwise:
                 value = rng.normal(size=shape) / math.sqrt(shape[0] * shape[1])
+            elif weight.name in ("kernel", "pointwise_kernel"):
+                value = rng.normal(size=shape) / math.sqrt(math.prod(shape[:-1]))
             elif weight.name in ("gamma", "moving_variance"):
                 value = rng.uniform(0.5, 2.0, shape)
             else:  # bias, beta, moving_mean

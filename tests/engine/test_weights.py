@@ -104,7 +104,7 @@ def test_every_random_kernel_of_the_small_stack_is_compared() -> None:
     random_kernels = sorted((index, name) for index in weights for name in weights[index] if "kernel" in name)
     assert random_kernels == [
         (0, "kernel"),
-        (2, "depthwise_kernel"),
+        (2, "kernel"),
         (3, "depthwise_kernel"),
         (3, "pointwise_kernel"),
         (4, "kernel"),
@@ -179,7 +179,7 @@ def test_glorot_uniform_is_the_default_and_within_keras_limit_with_its_std() -> 
         (Conv2D(filters=16, kernel_size=(5, 3)), (9, 9, 6), "kernel"),
         (Conv2D(filters=12, kernel_size=3, groups=3), (9, 9, 6), "kernel"),
         (Dense(units=40), (1, 1, 300), "kernel"),
-        (DepthwiseConv2D(kernel_size=5, depth_multiplier=3), (9, 9, 8), "depthwise_kernel"),
+        (DepthwiseConv2D(kernel_size=5, depth_multiplier=3), (9, 9, 8), "kernel"),
         (SeparableConv2D(filters=20, kernel_size=3), (9, 9, 8), "pointwise_kernel"),
         (Conv2DTranspose(filters=10, kernel_size=4, strides=2), (5, 5, 30), "kernel"),
     ],
@@ -258,7 +258,7 @@ def test_biases_are_zero_and_batch_normalization_starts_as_keras() -> None:
 def test_weights_have_keras_shapes_and_layers_without_weights_have_none() -> None:
     weights = initial_weights(small_stack(), 0)
     assert {name: array.shape for name, array in weights[0].items()} == {"kernel": (3, 3, 3, 6), "bias": (6,)}
-    assert {name: array.shape for name, array in weights[2].items()} == {"depthwise_kernel": (3, 3, 6, 2), "bias": (12,)}
+    assert {name: array.shape for name, array in weights[2].items()} == {"kernel": (3, 3, 6, 2), "bias": (12,)}
     assert {name: array.shape for name, array in weights[3].items()} == {
         "depthwise_kernel": (3, 3, 12, 1),
         "pointwise_kernel": (1, 1, 12, 5),
@@ -355,7 +355,7 @@ def test_edges_filters_respond_as_their_names_say() -> None:
 
 def test_edges_on_depthwise_conv2d_gives_each_channel_the_bank() -> None:
     """(kh, kw, C, depth_multiplier): channel c, multiplier m gets bank filter m (no sum over channels, no division)."""
-    kernel = only_weight(DepthwiseConv2D(kernel_size=3, depth_multiplier=4, kernel_initializer="edges"), (8, 8, 3), "depthwise_kernel")
+    kernel = only_weight(DepthwiseConv2D(kernel_size=3, depth_multiplier=4, kernel_initializer="edges"), (8, 8, 3), "kernel")
     assert kernel.shape == (3, 3, 3, 4)
     for multiplier, expected in enumerate(BANK_START[:4]):
         for channel in range(3):

@@ -158,7 +158,7 @@ def test_torch_convention_json(run_cli, presets_folder):
     assert data["input_shape"] == [8, 16, 12]
     depthwise, batch_norm, transpose, pooled, dense = data["layers"]
     assert depthwise["output_shape"] == [16, 16, 12]
-    assert depthwise["weights"] == {"depthwise.weight": [16, 1, 3, 3], "bias": [16]}
+    assert depthwise["weights"] == {"weight": [16, 1, 3, 3], "bias": [16]}
     assert batch_norm["weights"] == {"weight": [16], "bias": [16], "running_mean": [16], "running_var": [16]}
     assert batch_norm["non_trainable_params"] == 32
     # Keras Conv2DTranspose kernel (kh, kw, filters, C_in) is PyTorch's (C_in, filters, kh, kw)

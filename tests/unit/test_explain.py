@@ -131,7 +131,7 @@ def test_torch_convention_shows_oihw_kernels_and_chw_shapes():
 @pytest.mark.parametrize(
     ("layer", "input_shape", "keras", "torch"),
     [
-        (DepthwiseConv2D(kernel_size=3, depth_multiplier=2), (9, 9, 8), ("depthwise_kernel", (3, 3, 8, 2)), ("depthwise.weight", (16, 1, 3, 3))),
+        (DepthwiseConv2D(kernel_size=3, depth_multiplier=2), (9, 9, 8), ("kernel", (3, 3, 8, 2)), ("weight", (16, 1, 3, 3))),
         (SeparableConv2D(filters=16, kernel_size=3), (9, 9, 8), ("pointwise_kernel", (1, 1, 8, 16)), ("pointwise.weight", (16, 8, 1, 1))),
         (Conv2DTranspose(filters=4, kernel_size=3), (9, 9, 8), ("kernel", (3, 3, 4, 8)), ("weight", (8, 4, 3, 3))),
         (Conv2D(filters=16, kernel_size=5, groups=4), (9, 9, 8), ("kernel", (5, 5, 2, 16)), ("weight", (16, 2, 5, 5))),

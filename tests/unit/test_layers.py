@@ -158,7 +158,7 @@ def test_depthwise_conv2d():
     layer = DepthwiseConv2D(kernel_size=3, depth_multiplier=2)
     info = single((10, 10, 8), layer)
     assert info.output_shape == (8, 8, 8 * 2)
-    assert weights_of(layer, (10, 10, 8)) == {"depthwise_kernel": ((3, 3, 8, 2), True), "bias": ((16,), True)}
+    assert weights_of(layer, (10, 10, 8)) == {"kernel": ((3, 3, 8, 2), True), "bias": ((16,), True)}
     assert info.params == 3 * 3 * 8 * 2 + 16
     assert info.macs == 8 * 8 * 3 * 3 * 8 * 2
 
@@ -167,7 +167,7 @@ def test_depthwise_conv2d_same_stride_no_bias():
     layer = DepthwiseConv2D(kernel_size=3, strides=2, padding="same", use_bias=False)
     info = single((15, 15, 32), layer)
     assert info.output_shape == (keras_same_side(15, 2), keras_same_side(15, 2), 32) == (8, 8, 32)
-    assert weights_of(layer, (15, 15, 32)) == {"depthwise_kernel": ((3, 3, 32, 1), True)}
+    assert weights_of(layer, (15, 15, 32)) == {"kernel": ((3, 3, 32, 1), True)}
     assert info.macs == 8 * 8 * 3 * 3 * 32
 
 

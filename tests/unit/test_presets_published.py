@@ -407,7 +407,7 @@ def test_mobilenet_weights() -> None:
         ("moving_mean", (32,), False),
         ("moving_variance", (32,), False),
     ]
-    assert [(w.name, w.shape) for w in conv_dw_1.weights] == [("depthwise_kernel", (3, 3, 32, 1))]
+    assert [(w.name, w.shape) for w in conv_dw_1.weights] == [("kernel", (3, 3, 32, 1))]
     conv_preds = info.layers[-3]
     assert [(w.name, w.shape) for w in conv_preds.weights] == [("kernel", (1, 1, 1024, 1000)), ("bias", (1000,))]
     assert tuple(info.layers[-1].output_shape) == (1000,)

@@ -24,6 +24,8 @@ class WeightInfo:
     name: str
     shape: Shape
     trainable: bool = True
+    depthwise: bool = False
+    """A (kh, kw, C_in, depth_multiplier) kernel: one filter per input channel, no sum over channels."""
 
     @property
     def size(self) -> int:

@@ -91,7 +91,7 @@ class DepthwiseConv2D(Layer):
         out_channels = channels * self.depth_multiplier
         kernel = (*self.kernel_size, channels, self.depth_multiplier)
         macs = out_h * out_w * math.prod(kernel)
-        weights = (WeightInfo("depthwise_kernel", kernel), *bias_weights(self.use_bias, out_channels))
+        weights = (WeightInfo("kernel", kernel, depthwise=True), *bias_weights(self.use_bias, out_channels))
         return Inference((out_h, out_w, out_channels), weights, macs, window)
 
     def summary_parts(self) -> list[str]:
@@ -129,7 +129,7 @@ class SeparableConv2D(Layer):
         pointwise = (1, 1, channels * self.depth_multiplier, self.filters)
         macs = out_h * out_w * (math.prod(depthwise) + math.prod(pointwise))
         weights = (
-            WeightInfo("depthwise_kernel", depthwise),
+            WeightInfo("depthwise_kernel", depthwise, depthwise=True),
             WeightInfo("pointwise_kernel", pointwise),
             *bias_weights(self.use_bias, self.filters),
         )
