@@ -3,6 +3,8 @@
 Where the side-by-side table does not fit the width (an 80-column terminal), the same diff is drawn
 unified, as `git diff` does: one column set, a changed layer as a "-" line and a "+" line.
 Shared by `convtui diff` and the app's compare view; it renders a `StackDiff` and computes nothing.
+When either stack is a graph, each layer shows its name, and a pair whose name or inputs changed
+says how ("inputs: [a] -> [a, b]").
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ KIND_MARKS: dict[RowKind, tuple[str, str]] = {
     "removed": ("-", "red"),
 }
 CHANGED = "bold"
+CHANGES_WIDTH = 36
+"""The side-by-side table's changes column wraps at this width, so an edit of inputs does not force the unified view."""
 MARK_MEANINGS: dict[RowKind, str] = {"edited": "edited", "replaced": "replaced by another type", "added": "added", "removed": "removed"}
 
 
@@ -54,11 +58,16 @@ def output_text(info: LayerInfo | None, convention: Convention) -> str:
     return shape_text(display_shape(info.output_shape, convention) if info.output_shape else None)
 
 
-def side_cells(info: LayerInfo | None, convention: Convention, changed: bool) -> list[Text]:
+def layer_text(info: LayerInfo, named: bool) -> str:
+    """The layer's label; in a graph, after its name, which is what inputs refer to."""
+    return f"{info.name}: {info.layer.label}" if named else info.layer.label
+
+
+def side_cells(info: LayerInfo | None, convention: Convention, changed: bool, named: bool) -> list[Text]:
     if info is None:
         return [Text(""), Text(""), Text("")]
     style = "red" if info.status == "invalid" else CHANGED if changed else ""
-    return [Text(str(info.index), style="dim"), Text(info.layer.label), Text(output_text(info, convention), style=style)]
+    return [Text(str(info.index), style="dim"), Text(layer_text(info, named)), Text(output_text(info, convention), style=style)]
 
 
 def figure_cell(before: int, after: int, *, readable: bool = False) -> Text:
@@ -69,17 +78,26 @@ def figure_cell(before: int, after: int, *, readable: bool = False) -> Text:
     return Text(f"{value} ({signed(after - before, readable=readable)})", style=CHANGED)
 
 
-def row_cells(row: LayerDiff, convention: Convention) -> list[Text]:
+def row_cells(row: LayerDiff, convention: Convention, named: bool) -> list[Text]:
     mark, style = KIND_MARKS[row.kind]
     params = (row.before.params if row.before else 0, row.after.params if row.after else 0)
     macs = (row.before.macs if row.before else 0, row.after.macs if row.after else 0)
     return [
         Text(mark, style=style),
-        *side_cells(row.before, convention, row.output_changed),
-        *side_cells(row.after, convention, row.output_changed),
+        *side_cells(row.before, convention, row.output_changed, named),
+        *side_cells(row.after, convention, row.output_changed, named),
         figure_cell(*params),
         figure_cell(*macs, readable=True),
     ]
+
+
+def is_graph_diff(diff: StackDiff) -> bool:
+    """Names and inputs matter once either stack is a graph; a chain's are implied by its order."""
+    return not (diff.before.is_chain and diff.after.is_chain)
+
+
+def changes_text(row: LayerDiff) -> Text:
+    return Text("; ".join(row.changes), style=KIND_MARKS["edited"][1])
 
 
 def diff_table(diff: StackDiff, convention: Convention = "keras", *, titles: tuple[str, str] = ("A", "B")) -> Table:
@@ -91,13 +109,18 @@ def diff_table(diff: StackDiff, convention: Convention = "keras", *, titles: tup
         table.add_column("Output", no_wrap=True)
     table.add_column(f"Params ({titles[1]})", justify="right")
     table.add_column(f"MACs ({titles[1]})", justify="right")
+    changes = any(row.changes for row in diff.rows)
+    if changes:
+        table.add_column("Changes", max_width=CHANGES_WIDTH)
     input_style = CHANGED if diff.input_changed else ""
     table.add_row(
         "", "", "Input", Text(stack_shape_text(diff.before.input_shape, convention), style=input_style),
         "", "Input", Text(stack_shape_text(diff.after.input_shape, convention), style=input_style), "", "",
     )
+    named = is_graph_diff(diff)
     for row in diff.rows:
-        table.add_row(*row_cells(row, convention), style=KIND_MARKS[row.kind][1] if row.kind in ("added", "removed") else "")
+        cells = row_cells(row, convention, named) + ([changes_text(row)] if changes else [])
+        table.add_row(*cells, style=KIND_MARKS[row.kind][1] if row.kind in ("added", "removed") else "")
     return table
 
 
@@ -111,6 +134,8 @@ def totals_table(diff: StackDiff, convention: Convention) -> Table:
     if diff.input_changed:
         totals.add_row("Input:", " -> ".join(stack_shape_text(stack.input_shape, convention) for stack in (before, after)))
     totals.add_row("Layers:", change_text(len(before.layers), len(after.layers)) + (f"; {counts}" if counts else ""))
+    if diff.outputs_changed:
+        totals.add_row("Outputs:", Text(" -> ".join("[" + ", ".join(names) + "]" for names in diff.output_names)))
     totals.add_row("Output:", outputs[0] if outputs[0] == outputs[1] else f"{outputs[0]} -> {outputs[1]}")
     totals.add_row("Total params:", change_text(before.total_params, after.total_params))
     totals.add_row("Trainable params:", change_text(before.trainable_params, after.trainable_params))
@@ -142,10 +167,14 @@ def unified_table(diff: StackDiff, convention: Convention = "keras") -> Table:
             table.add_row(mark, "", "Input", shape, "", "", style=style)
     else:
         table.add_row("", "", "Input", inputs[1], "", "")
+    named = is_graph_diff(diff)
     for row in diff.rows:
         for mark, info, style in unified_lines(row):
+            layer = Text(layer_text(info, named))
+            if row.changes and info is row.after:  # the "+" line says what changed in the wiring
+                layer.append("\n").append_text(changes_text(row))
             table.add_row(
-                mark, Text(str(info.index), style="dim" if not style else ""), info.layer.label, output_text(info, convention),
+                mark, Text(str(info.index), style="dim" if not style else ""), layer, output_text(info, convention),
                 f"{info.params:,}", readable_count(info.macs), style=style,
             )
     return table

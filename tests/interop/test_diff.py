@@ -1,13 +1,15 @@
-"""Comparing two stacks: alignment that shows an inserted layer as inserted, per-layer and total changes, the table."""
+"""Comparing two stacks: layers paired by name (an inserted layer or branch is one added row, a rewired or renamed
+layer one edited row), alignment by position where automatic names moved, per-layer and total changes, the table."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 from rich.console import Console
 
 from convtui.model.diff import diff_stacks
-from convtui.model.layers import AveragePooling2D, BatchNormalization, Conv2D
+from convtui.model.layers import Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dropout, GlobalAveragePooling2D
 from convtui.model.preset import load_preset
 from convtui.model.stack import Stack
 from convtui.render.diff import diff_renderable
@@ -117,3 +119,119 @@ def test_the_side_by_side_table_explains_its_marks_and_the_totals_name_a_new_inp
     assert [line.split()[0] for line in text.splitlines() if "Conv2D(16" in line or "AveragePooling2D" in line] == ["~", "*"]
     assert "Input:             (28, 28, 1) -> (32, 32, 3)" in text
     assert "Input:" not in rendered(BASE, BASE.without(5), width=200)
+
+
+# --- graphs: layers matched by name ---------------------------------------------------------
+
+
+def inception(*, branch_c: bool = False, shortcut_name: str = "shortcut") -> Stack:
+    """Two branches from the input joined by Concatenate; optionally a third branch, or the second renamed."""
+    layers = [Conv2D(16, 1), Conv2D(16, 3, padding="same")]
+    names = ["branch_a", shortcut_name]
+    if branch_c:
+        layers.append(Conv2D(8, 5, padding="same"))
+        names.append("branch_c")
+    inputs = [None, *[("input",)] * (len(layers) - 1), tuple(names), None]
+    layers += [Concatenate(), GlobalAveragePooling2D()]
+    return Stack((28, 28, 3), tuple(layers), names=(*names, "cat", "gap"), inputs=tuple(inputs))
+
+
+def named_rows(before: Stack, after: Stack) -> list[tuple[str, str | None, str | None, tuple[str, ...]]]:
+    return [
+        (row.kind, row.before.name if row.before else None, row.after.name if row.after else None, row.changes)
+        for row in diff_stacks(before.infer(), after.infer()).rows
+    ]
+
+
+def test_a_branch_added_is_one_added_row_and_the_merge_shows_its_new_inputs():
+    assert named_rows(inception(), inception(branch_c=True)) == [
+        ("unchanged", "branch_a", "branch_a", ()),
+        ("unchanged", "shortcut", "shortcut", ()),
+        ("added", None, "branch_c", ()),
+        ("edited", "cat", "cat", ("inputs: [branch_a, shortcut] -> [branch_a, shortcut, branch_c]",)),
+        ("unchanged", "gap", "gap", ()),
+    ]
+
+
+def test_a_renamed_input_is_one_edited_row_and_the_layer_taking_it_is_unchanged():
+    assert named_rows(inception(), inception(shortcut_name="projection")) == [
+        ("unchanged", "branch_a", "branch_a", ()),
+        ("edited", "shortcut", "projection", ("name: shortcut -> projection",)),
+        ("unchanged", "cat", "cat", ()),  # its inputs name the same layer, by its new name
+        ("unchanged", "gap", "gap", ()),
+    ]
+
+
+RESIDUAL = Stack(
+    (16, 16, 8),
+    (Conv2D(8, 3, padding="same"), Conv2D(8, 3, padding="same"), Conv2D(8, 3, padding="same"), Add(), Conv2D(4, 1)),
+    names=("stem", "body", "skip", "add", "head"),
+    inputs=(None, None, ("stem",), ("body", "skip"), None),
+)
+
+
+def test_a_layer_inserted_on_a_graph_wire_is_one_added_row():
+    """A BatchNormalization between body and add: the Add now names it, but still takes body's path."""
+    after = Stack(
+        RESIDUAL.input_shape,
+        (*RESIDUAL.layers[:2], BatchNormalization(), *RESIDUAL.layers[2:]),
+        names=("stem", "body", "body_bn", "skip", "add", "head"),
+        inputs=(None, None, None, ("stem",), ("body_bn", "skip"), None),
+    )
+    assert [(kind, name) for kind, _, name, _ in named_rows(RESIDUAL, after)] == [
+        ("unchanged", "stem"), ("unchanged", "body"), ("added", "body_bn"), ("unchanged", "skip"), ("unchanged", "add"), ("unchanged", "head"),
+    ]
+
+
+def test_layers_are_paired_by_name_not_position_so_reordering_a_graph_changes_nothing():
+    """skip and body are the same layer type and arguments; by position, each would face the other."""
+    layers = RESIDUAL.layers
+    reordered = Stack(
+        RESIDUAL.input_shape,
+        (layers[0], layers[2], layers[1], *layers[3:]),
+        names=("stem", "skip", "body", "add", "head"),
+        inputs=(None, ("stem",), ("stem",), ("body", "skip"), None),
+    )
+    diff = diff_stacks(RESIDUAL.infer(), reordered.infer())
+    assert [(row.before.name, row.after.name) for row in diff.rows] == [(name, name) for name in reordered.names]  # type: ignore[union-attr]
+    assert diff.identical
+
+
+def test_moving_a_chained_layer_in_a_graph_rewires_it_and_says_so():
+    """with_moved keeps body taking "the layer above", which is now skip: a different graph."""
+    rows = named_rows(RESIDUAL, RESIDUAL.with_moved(1, 1))
+    assert ("edited", "body", "body", ("inputs: [stem] -> [skip]",)) in rows
+    assert [kind for kind, *_ in rows].count("unchanged") == 4
+
+
+def test_a_rewired_merge_is_edited_and_new_outputs_are_named():
+    rewired = RESIDUAL.with_nodes([*RESIDUAL.nodes[:3], replace(RESIDUAL.nodes[3], inputs=("body", "stem")), RESIDUAL.nodes[4]])
+    assert named_rows(RESIDUAL, rewired)[3] == ("edited", "add", "add", ("inputs: [body, skip] -> [body, stem]",))
+    assert "inputs: [body, skip] -> [body, stem]" in rendered(RESIDUAL, rewired, width=200)
+    shorter = RESIDUAL.with_nodes(RESIDUAL.nodes, outputs=("body",))
+    diff = diff_stacks(RESIDUAL.infer(), shorter.infer())
+    assert diff.outputs_changed and not diff.identical and not any(row.changed for row in diff.rows)
+    assert "Outputs:           [head] -> [body]" in rendered(RESIDUAL, shorter)
+    assert not diff_stacks(RESIDUAL.infer(), RESIDUAL.with_inserted(5, Dropout(0.5)).infer()).outputs_changed  # appended after the output
+
+
+def test_automatic_names_renumbered_by_an_inserted_layer_still_align_by_position():
+    """Two files without names: the inserted first Conv2D takes "conv2d", so every later Conv2D's name moves up one."""
+    before = Stack((28, 28, 1), (Conv2D(32, 3), Conv2D(64, 3)))
+    after = Stack((28, 28, 1), (Conv2D(16, 5), Conv2D(32, 3), Conv2D(64, 3)))
+    assert after.names == ("conv2d", "conv2d_1", "conv2d_2")
+    assert named_rows(before, after) == [
+        ("added", None, "conv2d", ()),
+        ("unchanged", "conv2d", "conv2d_1", ()),
+        ("unchanged", "conv2d_1", "conv2d_2", ()),
+    ]
+
+
+def test_a_graph_diff_names_its_layers_and_shows_input_changes_in_both_layouts():
+    wide, narrow = (rendered(inception(), inception(branch_c=True), width=width) for width in (200, 80))
+    change = "inputs: [branch_a, shortcut] -> [branch_a, shortcut, branch_c]"
+    assert any(line.startswith(" ~") and "cat: Concatenate" in line for line in wide.splitlines())  # side by side
+    assert " ".join(wide.split()).count(change) == 1  # in the changes column, wrapped
+    assert " ".join(narrow.split()).count(change) == 1  # under the "+" line
+    assert "branch_c: Conv2D(8, 5x5, same)" in narrow and max(len(line.rstrip()) for line in narrow.splitlines()) <= 80
+    assert "branch_a:" not in rendered(BASE, BASE.without(5), width=200)  # a chain's rows keep their plain labels

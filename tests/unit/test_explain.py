@@ -14,18 +14,28 @@ from convtui.model import Stack, builtin_preset_names, load_preset
 from convtui.model.explain import Formula, explain
 from convtui.model.layers import (
     Activation,
+    Add,
     AveragePooling2D,
     BatchNormalization,
+    Concatenate,
     Conv2D,
     Conv2DTranspose,
+    Cropping2D,
     Dense,
     DepthwiseConv2D,
     Dropout,
     Flatten,
     GlobalAveragePooling2D,
     GlobalMaxPooling2D,
+    Identity,
+    LayerNormalization,
+    LayerScale,
     MaxPooling2D,
+    Multiply,
+    Normalization,
     ReLU,
+    Rescaling,
+    Reshape,
     SeparableConv2D,
     UpSampling2D,
     ZeroPadding2D,
@@ -300,3 +310,200 @@ def test_random_stacks_formulas_evaluate_to_the_figures_they_state(layers, side,
                     assert stated == info.macs
                 if formula.quantity in ("out H", "out W") and len(info.output_shape) == 3:
                     assert stated == info.output_shape["HW".index(formula.quantity[-1])]
+
+
+# --- graphs: merges, named inputs, the widest path ------------------------------------------
+
+RESIDUAL = Stack(
+    (56, 56, 64),
+    (
+        Conv2D(filters=64, kernel_size=1),
+        Conv2D(filters=64, kernel_size=3, padding="same"),
+        Conv2D(filters=256, kernel_size=1),
+        Conv2D(filters=256, kernel_size=1),
+        Add(),
+        GlobalAveragePooling2D(keepdims=True),
+        Conv2D(filters=256, kernel_size=1, activation="sigmoid"),
+        Multiply(),
+        Concatenate(),
+        Concatenate(axis=1),
+    ),
+    names=("reduce", "conv3x3", "expand", "shortcut", "add", "squeeze", "excite", "gate", "joined", "stacked"),
+    inputs=(None, None, None, ("input",), ("expand", "shortcut"), None, None, ("excite", "add"), ("add", "gate", "reduce"), ("reduce", "conv3x3")),
+)
+
+
+def residual_formulas(name: str, convention: str = "keras") -> dict[str, Formula]:
+    stack_info = RESIDUAL.infer()
+    return by_quantity(explain(stack_info, stack_info.named(name).index, convention))
+
+
+def test_add_names_its_inputs_and_is_elementwise_with_no_weights():
+    formulas = residual_formulas("add")
+    assert formulas["inputs"].formula == "expand (layer 2): (56, 56, 256); shortcut (layer 3): (56, 56, 256)"
+    assert formulas["merge"].formula == "(56, 56, 256) + (56, 56, 256), elementwise, no weights"
+    assert formulas["output shape"].formula == "(56, 56, 256), (56, 56, 256) -> (56, 56, 256)"
+    assert (formulas["params"].formula, formulas["MACs"].formula) == ("0", "0")
+    assert "merge only combines its inputs" in formulas["params"].reason
+    assert "broadcast" not in formulas and "out C" not in formulas
+
+
+def test_a_gate_times_a_map_spells_out_the_broadcast():
+    formulas = residual_formulas("gate")
+    assert formulas["merge"].formula == "(1, 1, 256) * (56, 56, 256), elementwise, no weights"
+    assert formulas["broadcast"].formula == "excite: (1, 1, 256) -> (56, 56, 256)"
+    assert "repeated over the 56x56 map: each of its 256 values scales every pixel of one channel" in formulas["broadcast"].reason
+    assert [f.quantity for f in explain(RESIDUAL.infer(), 7)].count("broadcast") == 1  # the map itself is not broadcast
+    assert residual_formulas("gate", "torch")["broadcast"].formula == "excite: (256, 1, 1) -> (256, 56, 56)"
+
+
+def test_concatenate_adds_up_channels_and_any_other_axis():
+    channels = residual_formulas("joined")
+    assert channels["out C"].formula == "256 + 256 + 64 = 576 channels"
+    assert "joined along axis -1; the other sides, 56x56, are the same in every input" == channels["out C"].reason
+    assert channels["output shape"].formula == "(56, 56, 256), (56, 56, 256), (56, 56, 64) -> (56, 56, 576)"
+    rows = residual_formulas("stacked")
+    assert rows["out H"].formula == "56 + 56 = 112 rows"
+    assert rows["out H"].reason == "joined along axis 1; the other sides, 56x64, are the same in every input"
+    assert "torch.cat dim=2" in residual_formulas("stacked", "torch")["out H"].reason
+    flat = Stack((4, 4, 2), (Flatten(), Dense(units=3), Concatenate()), inputs=(None, None, ("flatten", "dense")))
+    assert by_quantity(explain(flat.infer(), 2))["out"].formula == "32 + 3 = 35 values"
+
+
+def test_an_invalid_add_explains_which_inputs_disagree_and_what_to_change():
+    stack = Stack((56, 56, 64), (Conv2D(filters=256, kernel_size=1), Add()), names=("expand", "add"), inputs=(None, ("expand", "input")))
+    formulas = explain(stack.infer(), 1)
+    assert [f.quantity for f in formulas] == ["error"]
+    assert formulas[0].formula == (
+        "Add needs equal shapes (or sides of 1 that broadcast): expand gives (56, 56, 256), input gives (56, 56, 64);"
+        " put a Conv2D(256, 1x1) on the shortcut from input"
+    )
+
+
+def test_a_merge_receptive_field_is_its_widest_input_and_says_which():
+    stack_info = RESIDUAL.infer()
+    formulas = residual_formulas("add")
+    assert stack_info.named("add").receptive_field.size == (3.0, 3.0)
+    assert formulas["receptive field"].formula == "3x3, jump 1, through expand, the widest of its 2 inputs (shortcut: 1x1)"
+    assert residual_formulas("gate")["receptive field"].formula == "global, through excite, the widest of its 2 inputs (add: 3x3)"
+
+
+def test_a_layer_not_fed_by_the_layer_above_names_its_input_and_grows_from_that_field():
+    formulas = residual_formulas("shortcut")
+    assert formulas["input"].formula == "the network's input: (56, 56, 64)"
+    assert formulas["input"].reason == "named in its inputs: not the layer above"
+    # the field starts from the input's 1x1, not from the 3x3 of expand, the layer above
+    assert formulas["receptive field"].formula == "1x1 (unchanged)"
+    side = Stack((9, 9, 3), (Conv2D(filters=4, kernel_size=3), Conv2D(filters=4, kernel_size=3), Conv2D(filters=4, kernel_size=3)),
+                 inputs=(None, None, ("input",)))
+    third = by_quantity(explain(side.infer(), 2))
+    assert third["input"].formula == "the network's input: (9, 9, 3)"
+    assert third["receptive field"].formula.startswith("1 + (3-1)*1 = 3 input pixels")
+    assert "input" not in by_quantity(explain(side.infer(), 1))  # the layer above: nothing to say
+
+
+def test_dense_on_a_map_acts_on_the_last_axis_and_says_what_usually_comes_first():
+    formulas = by_quantity(explain(Stack((12, 12, 16), (Dense(units=64),)).infer(), 0))
+    assert formulas["output shape"].formula == "(12, 12, 16) -> (12, 12, 64)"
+    reason = formulas["out units"].reason
+    assert "Dense acts on the last axis, as in Keras: at each of the 144 positions (12x12)" in reason
+    assert "Flatten or GlobalAveragePooling2D usually comes first" in reason
+    flat = by_quantity(explain(Stack((12, 12, 16), (Flatten(), Dense(units=64))).infer(), 1))
+    assert flat["out units"].reason == "each unit is a weighted sum of all 2,304 inputs"
+
+
+@pytest.mark.parametrize("convention", ["keras", "torch"])
+def test_every_arithmetic_formula_of_a_graph_evaluates_to_the_figure_it_states(convention):
+    stack_info = RESIDUAL.infer()
+    assert stack_info.valid
+    checked = 0
+    for index, info in enumerate(stack_info.layers):
+        for formula in explain(stack_info, index, convention):
+            result = evaluate(formula.formula)
+            if result is None:
+                continue
+            value, stated = result
+            assert value == stated, (index, formula)
+            if formula.quantity in ("out C", "out H"):
+                assert stated == info.output_shape["HWC".index(formula.quantity[-1])], (index, formula)
+                checked += 1
+    assert checked >= 2 + 5  # the two concatenations, and the five convolutions' heights
+
+
+# --- preprocessing, normalisation and reshaping layers --------------------------------------
+
+NEW_TYPES_STACK = Stack(
+    (28, 28, 3),
+    (
+        Rescaling(scale=1 / 127.5, offset=-1),
+        Normalization(),
+        Cropping2D(cropping=[[1, 2], [3, 0]]),
+        Conv2D(filters=64, kernel_size=3),
+        LayerNormalization(),
+        LayerScale(init_values=1e-6, projection_dim=64),
+        Identity(),
+        Reshape(target_shape=[-1, 64]),
+        Normalization(mean=[0.5] * 64, variance=[0.25] * 64),
+    ),
+)
+
+
+def new_types_formulas(index: int) -> dict[str, Formula]:
+    return by_quantity(explain(NEW_TYPES_STACK.infer(), index))
+
+
+def test_rescaling_is_written_as_a_person_writes_it_with_the_range_it_gives():
+    formulas = new_types_formulas(0)
+    assert formulas["value"].formula == "x / 127.5 - 1"
+    assert formulas["value"].reason == "pixels 0..255 become -1..1; nothing is learned"
+    assert by_quantity(explain(Stack((4, 4, 3), (Rescaling(scale=1 / 255),)).infer(), 0))["value"].formula == "x / 255"
+
+
+def test_normalization_counts_its_non_trainable_mean_variance_and_count_as_keras_does():
+    formulas = new_types_formulas(1)
+    assert formulas["value"].formula == "(x - mean) / max(sqrt(variance), 1e-07)"
+    assert formulas["params"].formula == "3 + 3 + 1 = 7"
+    assert formulas["params"].reason == "trainable 0, non-trainable 7"
+    assert "adapt()" in formulas["mean"].reason and "one number" in formulas["count"].reason
+    given = new_types_formulas(8)
+    assert given["params"].formula == "0" and "are given, so no weights" in given["value"].reason
+
+
+def test_cropping_removes_each_side():
+    formulas = new_types_formulas(2)
+    assert formulas["out H"].formula == "28 - 1 - 2 = 25"
+    assert formulas["out W"].formula == "28 - 3 - 0 = 25"
+
+
+def test_layer_normalization_has_2c_parameters_and_normalises_each_pixel_over_its_channels():
+    formulas = new_types_formulas(4)
+    assert formulas["params"].formula == "64 + 64 = 128"
+    assert formulas["params"].reason == "a gamma and a beta for each of the 64 channels (2C)"
+    assert formulas["value"].formula == "(x - mean) / sqrt(variance + 0.001) * gamma + beta"
+    assert "each pixel's own 64 channels" in formulas["value"].reason
+    assert "applies to each value separately" not in all_text(explain(NEW_TYPES_STACK.infer(), 4))
+
+
+def test_reshape_checks_the_count_and_says_what_minus_one_became():
+    formulas = new_types_formulas(7)
+    assert formulas["values"].formula == "23*23*64 = 33,856"
+    assert formulas["values"].reason == "the target (529, 64) holds 529*64 = 33,856 values too; -1 became 33,856 / 64 = 529"
+
+
+@pytest.mark.parametrize("convention", ["keras", "torch"])
+def test_the_new_types_formulas_evaluate_to_the_figures_they_state(convention):
+    stack_info = NEW_TYPES_STACK.infer()
+    assert stack_info.valid, stack_info.first_invalid
+    for index, info in enumerate(stack_info.layers):
+        for formula in explain(stack_info, index, convention):
+            result = evaluate(formula.formula)
+            if result is not None:
+                assert result[0] == result[1], (index, formula)
+                if formula.quantity == "params":
+                    assert result[1] == info.params
+
+
+def test_softmax_says_it_works_over_the_last_axis_not_value_by_value():
+    formulas = by_quantity(explain(Stack((4, 4, 10), (Activation(activation="softmax"), Activation(activation="relu"))).infer(), 0))
+    assert formulas["out"].reason == "softmax over the last axis: each position's 10 values become positive and sum to 1"
+    assert by_quantity(explain(Stack((4, 4, 10), (Activation(activation="relu"),)).infer(), 0))["out"].reason == "applies to each value separately"
