@@ -36,6 +36,21 @@ PUBLISHED_TOTALS = {
     "cifar10-small": (1_250_858, 1_250_858, 0),
     # 8 bias-free 3x3 filters over 1 channel
     "edges-demo": (72, 72, 0),
+    # keras.applications.ResNet50(): Total 25,636,712, trainable 25,583,592, non-trainable 53,120
+    "resnet50": (25_636_712, 25_583_592, 53_120),
+    # torchvision.models.resnet18(): 11,689,512 parameters; its BatchNorm2d running_mean and running_var
+    # buffers (2 * 4,800 channels) are what Keras counts as non-trainable weights
+    "resnet18": (11_699_112, 11_689_512, 9_600),
+    # keras.applications.MobileNetV2(): Total 3,538,984, trainable 3,504,872, non-trainable 34,112
+    "mobilenet-v2": (3_538_984, 3_504_872, 34_112),
+    # the arithmetic of its 17 weighted layers (see tests/unit/test_presets_graph.py)
+    "unet-small": (481_745, 481_745, 0),
+    # GoogLeNet's inception (3a): 163,328 weights (Table 1: "159K" = 163,328 / 1,024) + 368 biases
+    "inception-module": (163_696, 163_696, 0),
+    # 3*3*3*64+64 + 64*16+16 + 16*64+64
+    "se-block": (3_920, 3_920, 0),
+    # the seed's 18,816 + the 1x1 projection's 1*1*32*64+64
+    "residual-demo": (20_928, 20_928, 0),
 }
 
 # Multiply-accumulates of the weighted layers (kernel products only, no bias, no pooling).
@@ -58,6 +73,25 @@ PUBLISHED_MACS = {
     "cifar10-small": 884_736 + 8_294_400 + 4_147_200 + 6_230_016 + 1_179_648 + 5_120,
     # 64*64*8*9
     "edges-demo": 294_912,
+    # torchvision's table lists ResNet-18 at 1.81 GFLOPS (multiply-adds)
+    "resnet18": 1_814_073_344,
+    # MobileNetV2 paper (arXiv:1801.04381), Table 4: 300M multiply-adds
+    "mobilenet-v2": 300_774_272,
+    # GoogLeNet paper, Table 1, inception (3a): 128M operations
+    "inception-module": 28 * 28 * (192 * 64 + 192 * 96 + 9 * 96 * 128 + 192 * 16 + 25 * 16 * 32 + 192 * 32),
+    # the convolutions: out_h * out_w * filters * kh * kw * in_channels; Conv2DTranspose(2x2, stride 2):
+    # in_h * in_w * in_channels * 2 * 2 * filters (each input pixel spreads into a 2x2 patch)
+    "unet-small": (
+        64 * 64 * 16 * 9 * (1 + 16) + 32 * 32 * 32 * 9 * (16 + 32) + 16 * 16 * 64 * 9 * (32 + 64) + 8 * 8 * 128 * 9 * (64 + 128)
+        + 8 * 8 * 128 * 4 * 64 + 16 * 16 * 64 * 9 * (128 + 64)
+        + 16 * 16 * 64 * 4 * 32 + 32 * 32 * 32 * 9 * (64 + 32)
+        + 32 * 32 * 32 * 4 * 16 + 64 * 64 * 16 * 9 * (32 + 16)
+        + 64 * 64 * 16
+    ),
+    # 32*32*64*27 + 64*16 + 16*64
+    "se-block": 1_769_472 + 1_024 + 1_024,
+    # 26*26*32*9 + 26*26*64*(9*32) + 26*26*64*32
+    "residual-demo": 194_688 + 12_460_032 + 1_384_448,
 }
 
 SEED_28X28X1 = [
@@ -286,6 +320,62 @@ MOBILENET_V1 = [
     ("Activation", (1000,), 0, 0),  # predictions
 ]
 
+# The residual block of residual-demo: conv2d, conv2d_1 (padding "same"), projection (1x1), add.
+RESIDUAL_DEMO = [
+    ("Conv2D", (26, 26, 32), 320, 0),
+    ("Conv2D", (26, 26, 64), 18_496, 0),
+    ("Conv2D", (26, 26, 64), 2_112, 0),
+    ("Add", (26, 26, 64), 0, 0),
+]
+
+# Squeeze-and-excitation on a 32x32x64 map, reduction 4.
+SE_BLOCK = [
+    ("Conv2D", (32, 32, 64), 1_792, 0),  # conv
+    ("GlobalAveragePooling2D", (1, 1, 64), 0, 0),  # se_squeeze (keepdims)
+    ("Conv2D", (1, 1, 16), 1_040, 0),  # se_reduce
+    ("Conv2D", (1, 1, 64), 1_088, 0),  # se_expand
+    ("Multiply", (32, 32, 64), 0, 0),  # se_excite
+]
+
+# GoogLeNet inception (3a), Table 1 of Szegedy et al. 2014.
+INCEPTION_MODULE = [
+    ("Conv2D", (28, 28, 64), 12_352, 0),  # 1x1
+    ("Conv2D", (28, 28, 96), 18_528, 0),  # 3x3 reduce
+    ("Conv2D", (28, 28, 128), 110_720, 0),  # 3x3
+    ("Conv2D", (28, 28, 16), 3_088, 0),  # 5x5 reduce
+    ("Conv2D", (28, 28, 32), 12_832, 0),  # 5x5
+    ("MaxPooling2D", (28, 28, 192), 0, 0),  # pool
+    ("Conv2D", (28, 28, 32), 6_176, 0),  # pool proj
+    ("Concatenate", (28, 28, 256), 0, 0),  # output
+]
+
+UNET_SMALL = [
+    ("Conv2D", (64, 64, 16), 160, 0),  # enc1
+    ("Conv2D", (64, 64, 16), 2_320, 0),
+    ("MaxPooling2D", (32, 32, 16), 0, 0),
+    ("Conv2D", (32, 32, 32), 4_640, 0),  # enc2
+    ("Conv2D", (32, 32, 32), 9_248, 0),
+    ("MaxPooling2D", (16, 16, 32), 0, 0),
+    ("Conv2D", (16, 16, 64), 18_496, 0),  # enc3
+    ("Conv2D", (16, 16, 64), 36_928, 0),
+    ("MaxPooling2D", (8, 8, 64), 0, 0),
+    ("Conv2D", (8, 8, 128), 73_856, 0),  # bottleneck
+    ("Conv2D", (8, 8, 128), 147_584, 0),
+    ("Conv2DTranspose", (16, 16, 64), 32_832, 0),  # dec3
+    ("Concatenate", (16, 16, 128), 0, 0),
+    ("Conv2D", (16, 16, 64), 73_792, 0),
+    ("Conv2D", (16, 16, 64), 36_928, 0),
+    ("Conv2DTranspose", (32, 32, 32), 8_224, 0),  # dec2
+    ("Concatenate", (32, 32, 64), 0, 0),
+    ("Conv2D", (32, 32, 32), 18_464, 0),
+    ("Conv2D", (32, 32, 32), 9_248, 0),
+    ("Conv2DTranspose", (64, 64, 16), 2_064, 0),  # dec1
+    ("Concatenate", (64, 64, 32), 0, 0),
+    ("Conv2D", (64, 64, 16), 4_624, 0),
+    ("Conv2D", (64, 64, 16), 2_320, 0),
+    ("Conv2D", (64, 64, 1), 17, 0),  # output
+]
+
 PER_LAYER = {
     "seed-28x28x1": SEED_28X28X1,
     "seed-28x28x3-5x5": SEED_28X28X3_5X5,
@@ -296,6 +386,10 @@ PER_LAYER = {
     "mobilenet-v1": MOBILENET_V1,
     "cifar10-small": CIFAR10_SMALL,
     "edges-demo": EDGES_DEMO,
+    "residual-demo": RESIDUAL_DEMO,
+    "se-block": SE_BLOCK,
+    "inception-module": INCEPTION_MODULE,
+    "unet-small": UNET_SMALL,
 }
 
 
@@ -361,6 +455,13 @@ def test_input_shapes() -> None:
         "mobilenet-v1": (224, 224, 3),
         "cifar10-small": (32, 32, 3),
         "edges-demo": (64, 64, 1),
+        "resnet50": (224, 224, 3),
+        "resnet18": (224, 224, 3),
+        "mobilenet-v2": (224, 224, 3),
+        "unet-small": (64, 64, 1),
+        "inception-module": (28, 28, 192),
+        "se-block": (32, 32, 3),
+        "residual-demo": (28, 28, 1),
     }
     for name, shape in expected.items():
         assert tuple(load_preset(name).infer().input_shape) == shape, name
@@ -445,8 +546,14 @@ def test_saving_a_preset_gives_back_the_same_stack(name: str) -> None:
     assert summary_rows_of(again) == summary_rows_of(stack)
 
 
-@pytest.mark.parametrize(("name", "count"), [("vgg16", 32), ("mobilenet-v1", 137), ("alexnet", 16)])
+@pytest.mark.parametrize(
+    ("name", "count"),
+    [("vgg16", 32), ("mobilenet-v1", 137), ("alexnet", 16), ("resnet50", 320), ("mobilenet-v2", 262), ("resnet18", 102)],
+)
 def test_number_of_weight_tensors(name: str, count: int) -> None:
-    """len(model.weights): 137 for Keras's MobileNet, 32 for VGG16, 16 for torchvision's AlexNet."""
+    """len(model.weights): 137 for Keras's MobileNet, 32 for VGG16, 16 for torchvision's AlexNet, 320 for
+    Keras's ResNet50, 262 for its MobileNetV2; torchvision's ResNet-18 has 62 parameters and 2 * 20
+    running statistics (its state_dict's 122 entries less 20 num_batches_tracked).
+    """
     info = load_preset(name).infer()
     assert sum(len(layer.weights) for layer in info.layers) == count
