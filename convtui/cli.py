@@ -41,6 +41,10 @@ def add_summary_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("preset", help=f"built-in preset name (see `convtui presets`), .toml file, or {MODEL_FILE_HELP}")
     parser.add_argument("--convention", choices=("keras", "torch"), default="keras", help="show shapes as Keras (H, W, C) or PyTorch (C, H, W)")
     parser.add_argument("--explain", action="store_true", help="add the worked formula behind every figure (table format only)")
+    parser.add_argument(
+        "--depth", type=depth_value, help="as torchinfo's depth: 1 folds each block into one row; 2 or none, every layer (table and markdown)"
+    )
+    add_input_shape_option(parser)
     output_format = parser.add_mutually_exclusive_group()
     output_format.add_argument("--format", choices=("table", "markdown", "csv", "json"), default="table", help="output format")
     output_format.add_argument("--json", dest="format", action="store_const", const="json", help="short for --format json")
@@ -69,7 +73,9 @@ def add_run_command(commands: argparse._SubParsersAction) -> None:
     add_forward_options(parser)
     parser.add_argument("--weights", help="load weights from an .npz (keys layers.{i}.{name}, Keras layouts) instead of the preset's or the model's")
     parser.add_argument("--save", help="write the input, every layer's output and every weight to an .npz")
-    parser.add_argument("--layer", type=int, help="layer index to show (default: the last with a spatial map)")
+    parser.add_argument(
+        "--layer", type=int, help="layer index to show, -1 the last, as Python counts (default: the last with a spatial map, else the last)"
+    )
     parser.add_argument("--filters", type=filter_range, help="filters to show, as a Python slice: A:B (A included, B excluded), A, or -3: for the last three")
     parser.add_argument("--scale", choices=("map", "layer"), default="map", help="normalise each map alone, or the layer's maps together")
     parser.add_argument("--no-color", action="store_true", help="plain ASCII ramp instead of colour cells")
@@ -77,8 +83,18 @@ def add_run_command(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_run)
 
 
+def add_input_shape_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input-shape",
+        type=input_shape_value,
+        metavar="H,W,C",
+        help="the input's height, width and channels: replaces a preset's input_shape; a Keras model saved with an unknown size needs it (else 224,224)",
+    )
+
+
 def add_forward_options(parser: argparse.ArgumentParser) -> None:
     """What the forward pass runs on, shared by `run` and the app."""
+    add_input_shape_option(parser)
     parser.add_argument("--image", type=non_empty, help="sample name (digit, shapes, checkerboard, gradient, scene) or PNG/JPEG/BMP/GIF/.npy path")
     parser.add_argument("--seed", type=seed_number, default=0, help="seed of the initial weights, for those no weights file or model gives (default 0)")
     parser.add_argument("--max-memory", type=memory_size, default="2G", help="refuse runs whose estimated peak exceeds this (default 2G)")
@@ -154,6 +170,27 @@ def seed_number(text: str) -> int:
     if not 0 <= seed <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"{text!r} is not a seed; give a whole number from 0 to {MAX_SEED:,}")
     return seed
+
+
+def input_shape_value(text: str) -> tuple[int, ...]:
+    """"224,224,3": height, width, channels, within the bounds a preset's input_shape has."""
+    from convtui.errors import PresetError
+    from convtui.model.stack import check_input_shape
+
+    try:
+        return check_input_shape([int(side) for side in text.split(",")])
+    except (ValueError, PresetError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an input shape; write H,W,C with whole numbers, e.g. 224,224,3") from None
+
+
+def depth_value(text: str) -> int:
+    try:
+        depth = int(text)
+    except ValueError:
+        depth = 0
+    if depth < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a depth; give 1 (blocks folded) or 2 (every layer)")
+    return depth
 
 
 def positive_width(text: str) -> int:
@@ -265,20 +302,30 @@ def output_console() -> Console:
 
 
 def run_summary(arguments: argparse.Namespace) -> int:
+    from convtui.commands import warn_unused
+    from convtui.model.blocks import depth_rows
     from convtui.render import summary
 
     if arguments.explain and arguments.format != "table":
         raise ConvtuiError(f"--explain adds the formulas to the table only, not to {arguments.format} output; drop --explain or the format option")
-    opened = load_source(arguments.preset)
+    if arguments.depth is not None and arguments.format in ("csv", "json"):
+        raise ConvtuiError(
+            f"--depth folds the table and markdown only; {arguments.format} lists every layer with its block"
+            + (" (and each block's totals)" if arguments.format == "json" else "") + "; drop --depth"
+        )
+    opened = load_source(arguments.preset, input_shape=arguments.input_shape)
     print_notes(opened.notes)
     stack = opened.stack
     stack_info = stack.infer()
+    warn_unused(stack_info, arguments.preset)
     convention = arguments.convention
+    rows = depth_rows(stack_info, arguments.depth)
     if arguments.format == "table":
-        output_console().print(summary.summary_renderable(stack_info, convention, title=stack.name, with_formulas=arguments.explain))
+        output_console().print(summary.summary_renderable(stack_info, convention, title=stack.name, with_formulas=arguments.explain, rows=rows))
+    elif arguments.format == "markdown":
+        sys.stdout.write(summary.summary_markdown(stack_info, convention, rows))
     else:
-        formatter = {"markdown": summary.summary_markdown, "csv": summary.summary_csv, "json": summary.summary_json}[arguments.format]
-        sys.stdout.write(formatter(stack_info, convention))
+        sys.stdout.write({"csv": summary.summary_csv, "json": summary.summary_json}[arguments.format](stack_info, convention))
     invalid = stack_info.first_invalid
     if invalid is None:
         return 0
@@ -311,7 +358,7 @@ def run_app(arguments: argparse.Namespace) -> int:
     """A preset (built-in name or .toml), or a Keras model file opened with its weights and import notes."""
     from convtui.tui.app import ConvtuiApp
 
-    opened = load_source(arguments.preset)
+    opened = load_source(arguments.preset, input_shape=arguments.input_shape)
     app = ConvtuiApp(
         opened.stack,
         weights=opened.weights,

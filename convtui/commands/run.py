@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from rich.console import Console
 
+from convtui.commands import warn_unused
 from convtui.commands.interop import load_source, print_notes
 from convtui.engine.forward import ForwardResult, check_memory, forward
 from convtui.engine.images import LoadedImage, default_sample, image_summary_line, load_image
@@ -44,17 +45,15 @@ def stack_weights(opened: ImportedModel, stack_info: StackInfo, source: str, wei
 
 
 def chosen_layer(stack_info: StackInfo, requested: int | None, source: str) -> int:
+    """--layer as Python indexes a list (-1 the last), else the last spatial layer, else the last."""
     count = len(stack_info.layers)
     if count == 0:
         raise EngineError("the stack has no layers to run; add a layer first", file=source)
     if requested is None:
-        index = default_layer_index(stack_info)
-        if index is None:
-            raise EngineError("no layer has a spatial map to show; choose one with --layer", file=source)
-        return index
-    if not 0 <= requested < count:
-        raise EngineError(f"--layer {requested} is out of range: the stack has layers 0 to {count - 1}")
-    return requested
+        return default_layer_index(stack_info)
+    if not -count <= requested < count:
+        raise EngineError(f"--layer {requested} is out of range: the stack has layers 0 to {count - 1}, or -{count} to -1 from the end")
+    return requested % count
 
 
 def chosen_filters(requested: FilterRange | None, count: int) -> range:
@@ -83,9 +82,10 @@ def shows_color(console: Console) -> bool:
 
 
 def run_command(arguments: argparse.Namespace) -> int:
-    opened = load_source(arguments.preset)
+    opened = load_source(arguments.preset, input_shape=arguments.input_shape)
     stack = opened.stack
     stack_info = stack.infer()
+    warn_unused(stack_info, arguments.preset)
     invalid = stack_info.first_invalid
     if invalid is not None:
         raise ConvtuiError(invalid.error or "cannot apply", file=arguments.preset, layer_index=invalid.index, layer_type=invalid.layer.type_name, exit_code=1)
@@ -101,7 +101,7 @@ def run_command(arguments: argparse.Namespace) -> int:
     if arguments.save:
         save_run(arguments.save, result)
     output: np.ndarray = result.outputs[layer_index][0]
-    filters = chosen_filters(arguments.filters, output.shape[-1])
+    filters = chosen_filters(arguments.filters, output.shape[-1] if output.ndim == 3 else output.size)
     console = report_console(arguments.width, arguments.no_color)
     console.print(run_report(stack_info, image.pixels, image_summary_line(image), output, layer_index, filters, scale=arguments.scale, color=shows_color(console)))
     if arguments.save:

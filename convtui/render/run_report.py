@@ -17,10 +17,10 @@ from convtui.render.heatmap import Heatmap, HeatmapGrid, Scale, format_value
 RGB_LABELS = ("red", "green", "blue")
 
 
-def default_layer_index(stack_info: StackInfo) -> int | None:
-    """The last layer that still has a spatial (H, W, C) map, or None when none has."""
+def default_layer_index(stack_info: StackInfo) -> int:
+    """The last layer that still has a spatial (H, W, C) map; the last layer (its bars) when none has. The stack has layers."""
     spatial = [info.index for info in stack_info.layers if info.output_shape is not None and len(info.output_shape) == 3]
-    return spatial[-1] if spatial else None
+    return spatial[-1] if spatial else stack_info.layers[-1].index
 
 
 def filter_labels(info: LayerInfo, indices: Sequence[int]) -> list[str] | None:
@@ -60,7 +60,8 @@ BAR_WIDTH = 40
 
 
 def vector_view(info: LayerInfo, values: np.ndarray, indices: Sequence[int], *, color: bool) -> RenderableType:
-    """A flat output (Dense, Flatten, global pooling) as one bar per value: a heatmap of 1x1 maps says nothing."""
+    """A flat output (Dense, Flatten, global pooling; any other rank, flattened) as one bar per value:
+    a heatmap of 1x1 maps says nothing."""
     shown = list(indices)
     heading = f"layer {info.index} {info.layer.label} -> {shape_text(info.output_shape)}"
     if len(shown) > VECTOR_ROWS:
@@ -97,5 +98,5 @@ def run_report(
         Text(""),
         layer_view(info, layer_output, indices, scale=scale, color=color)
         if layer_output.ndim == 3
-        else vector_view(info, layer_output, indices, color=color),
+        else vector_view(info, layer_output.reshape(-1), indices, color=color),
     )

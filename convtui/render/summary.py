@@ -1,6 +1,10 @@
 """The summary of a stack, in the spirit of Keras's model.summary() and torchinfo, with more in it.
 
 One set of rows feeds every format: a Rich table (terminal and app), Markdown, CSV and JSON.
+A graph's table draws its lanes in a gutter (`convtui.render.graph`) and lists, under a layer
+that does not simply take the row above, its inputs with their shapes (Keras's "Connected to");
+every format carries each layer's name, inputs and block; the table and Markdown fold blocks
+when given `rows` from `convtui.model.blocks`.
 """
 
 from __future__ import annotations
@@ -9,19 +13,32 @@ import csv
 import io
 import json
 import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from convtui.model.convention import Convention, display_shape, display_weight, shape_text
+from convtui.model.blocks import EVERY_BLOCK, FoldedBlock, TableRow, folded_block, output_names, shape_of, table_rows
 from convtui.model.explain import explain
+from convtui.model.graph import INPUT_NAME
+from convtui.model.info import Status
+from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo, ReceptiveField, StackInfo
 from convtui.model.units import readable_count, readable_size
+from convtui.render.graph import GutterCell, graph_gutter, gutter_width
 
 COLUMNS = ("#", "Layer", "Output shape", "Weights", "Params", "MACs", "RF")
+"""The cells of `layer_row` and `input_row`, which the app's stack table shares."""
+TEXT_COLUMNS = ("#", "Name", "Layer", "Inputs", "Block", "Output shape", "Weights", "Params", "MACs", "RF")
+"""Markdown and CSV: each layer's name, inputs and block beside the table's columns."""
 
 
 def receptive_field_text(field: ReceptiveField | None) -> str:
@@ -33,33 +50,89 @@ def receptive_field_text(field: ReceptiveField | None) -> str:
 
 
 def weights_text(info: LayerInfo, convention: Convention, *, compact: bool = False) -> str:
-    """One weight a line: "kernel (3, 3, 32, 64)", or only the shapes when space is short."""
-    named = (display_weight(weight, convention) for weight in info.weights)
-    return "\n".join(shape_text(shape) if compact else f"{name} {shape_text(shape)}" for name, shape in named)
+    """One weight a line: "kernel (3, 3, 32, 64)"; when space is short only the shapes, a repeated one counted
+    ("4x(64,)" for BatchNormalization)."""
+    named = [display_weight(weight, convention) for weight in info.weights]
+    if not compact:
+        return "\n".join(f"{name} {shape_text(shape)}" for name, shape in named)
+    counted = Counter(tight(shape_text(shape)) for _, shape in named)
+    return "\n".join(shape if count == 1 else f"{count}x{shape}" for shape, count in counted.items())
+
+
+def tight(text: str) -> str:
+    """A shape without the spaces after its commas, "(56,56,256)": three columns saved twice a row in a narrow table."""
+    return text.replace(", ", ",")
+
+
+def shapes_text(shapes: Sequence[Shape | None], convention: Convention, *, compact: bool = False) -> str:
+    texts = (shape_text(display_shape(shape, convention) if shape else None) for shape in shapes)
+    return "\n".join(tight(text) if compact else text for text in texts)
+
+
+def figures_row(
+    number: str, label: str, status: Status, output_shapes: str, weights: str, params: int, macs: int,
+    field: ReceptiveField | None, *, compact: bool,
+) -> list[str]:  # fmt: skip
+    """The COLUMNS cells; a row that cannot apply shows why in place of its figures."""
+    if status != "ok":
+        return [number, label, "invalid" if status == "invalid" else "-", "", "", "", ""]
+    macs_text = readable_count(macs) if compact else f"{macs:,}"
+    return [number, label, output_shapes, weights, f"{params:,}", macs_text, receptive_field_text(field)]
 
 
 def layer_row(info: LayerInfo, convention: Convention, *, compact: bool = False) -> list[str]:
-    if info.status != "ok":
-        output = "invalid" if info.status == "invalid" else "-"
-        return [str(info.index), info.layer.label, output, "", "", "", ""]
-    output_shape = display_shape(info.output_shape, convention) if info.output_shape else None
-    return [
-        str(info.index),
-        info.layer.label,
-        shape_text(output_shape),
-        weights_text(info, convention, compact=compact),
-        f"{info.params:,}",
-        readable_count(info.macs) if compact else f"{info.macs:,}",
-        receptive_field_text(info.receptive_field),
-    ]
+    return figures_row(
+        str(info.index), info.layer.label, info.status, shapes_text([info.output_shape], convention, compact=compact),
+        weights_text(info, convention, compact=compact), info.params, info.macs, info.receptive_field, compact=compact,
+    )  # fmt: skip
 
 
-def input_row(stack_info: StackInfo, convention: Convention) -> list[str]:
-    return ["", "Input", shape_text(display_shape(stack_info.input_shape, convention)), "", "0", "0", "1x1"]
+def block_row(block: FoldedBlock, convention: Convention, *, compact: bool = False) -> list[str]:
+    """A folded block: its layers' index range, the shapes that leave it, its layers' totals."""
+    first, last = block.layers[0].index, block.layers[-1].index
+    return figures_row(
+        f"{first}-{last}", f"block of {len(block.layers)} layers", block.status,
+        shapes_text(block.output_shapes, convention, compact=compact),
+        "", block.params, block.macs, block.receptive_field, compact=compact,
+    )  # fmt: skip
 
 
-def summary_rows(stack_info: StackInfo, convention: Convention, *, compact: bool = False) -> list[list[str]]:
-    return [input_row(stack_info, convention), *(layer_row(info, convention, compact=compact) for info in stack_info.layers)]
+def input_row(stack_info: StackInfo, convention: Convention, *, compact: bool = False) -> list[str]:
+    return ["", "Input", shapes_text([stack_info.input_shape], convention, compact=compact), "", "0", "0", "1x1"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One row of the summary: its COLUMNS cells, and where it sits in the graph."""
+
+    cells: list[str]
+    name: str
+    inputs: tuple[str, ...] = ()
+    input_shapes: tuple[Shape | None, ...] = ()
+    outputs: tuple[str, ...] = ()
+    block: str | None = None
+    status: Status = "ok"
+    unused: bool = False
+    folded: bool = False
+
+
+def entries(
+    stack_info: StackInfo, convention: Convention, rows: Sequence[TableRow] | None = None, *, compact: bool = False
+) -> list[Entry]:
+    """The input row, then each row (default: every layer; a folded block is one)."""
+    found = [Entry(input_row(stack_info, convention, compact=compact), INPUT_NAME, outputs=(INPUT_NAME,))]
+    for row in table_rows(stack_info) if rows is None else rows:
+        if row.is_folded:
+            block = folded_block(stack_info, row)
+            cells = block_row(block, convention, compact=compact)
+            found.append(Entry(cells, block.name, block.inputs, block.input_shapes, block.outputs, block.name, block.status, folded=True))
+            continue
+        info = stack_info.layers[row.layers[0]]
+        shapes = tuple(shape_of(stack_info, name) for name in info.inputs)
+        unused = info.index in stack_info.unused
+        cells = layer_row(info, convention, compact=compact)
+        found.append(Entry(cells, info.name, info.inputs, shapes, (info.name,), info.block, info.status, unused))
+    return found
 
 
 def totals_lines(stack_info: StackInfo, convention: Convention) -> list[tuple[str, str]]:
@@ -95,13 +168,102 @@ def notes(stack_info: StackInfo, convention: Convention) -> list[str]:
 
 WIDE_TABLE = 110
 """Below this many columns the table drops weight names and abbreviates MACs, so shapes never split."""
+NARROW_TABLE = 90
+"""Below this many columns the table leaves out receptive fields (--explain and the app's Explain view have them),
+so the names keep room at 80 columns."""
 LAYER_MIN_WIDTH = 12
 """The Layer column wraps at spaces, then folds long names ("MaxPooling2D" fits); every other column keeps its width."""
 
 
-def summary_table(stack_info: StackInfo, convention: Convention = "keras", *, title: str | None = None, compact: bool = False) -> Table:
-    """The table; only the Layer column wraps; shapes and numbers keep their full width."""
-    rows = summary_rows(stack_info, convention, compact=compact)
+Pieces = list[Text]
+"""One line of a Layer cell as pieces that stay whole where they fit, each with the space or underscore after it."""
+
+
+def pieces(text: str, style: str = "") -> Pieces:
+    """Break points after spaces and underscores: names fold as conv2_block1_ / 0_conv, never mid-word."""
+    return [Text(piece, style=style) for piece in re.findall(r"[^ _]+[ _]*|[ _]+", text)]
+
+
+def layer_lines(
+    entry: Entry, previous: Entry | None, convention: Convention, *, graph: bool, ascii: bool, compact: bool
+) -> list[Pieces]:
+    """Name, then label; in a graph, the inputs with their shapes where they are not simply the row above
+    (always for a folded block: they are its input shapes)."""
+    lines = [pieces(entry.name), pieces(entry.cells[1])]
+    if graph and previous is not None and (entry.folded or entry.inputs != previous.outputs[-1:]):
+        arrow = "<-" if ascii else "←"
+        for name, shape in zip(entry.inputs, entry.input_shapes):
+            lines.append([*pieces(f"{arrow} {name} ", "dim"), Text(shapes_text([shape], convention, compact=compact), style="dim")])
+    return lines
+
+
+CONTINUATION = "  "
+"""The indent of a line a cell had to break."""
+
+
+def wrapped(line: Pieces, width: int) -> list[Text]:
+    """The pieces on as few lines as fit, a broken line going on indented; a piece wider than the cell folds."""
+    lines = [Text()]
+    for piece in line:
+        if lines[-1].cell_len and lines[-1].cell_len + len(piece.plain.rstrip()) > width:
+            lines.append(Text(CONTINUATION))
+        room = max(1, width - lines[-1].cell_len)
+        first, *rest = piece.divide(range(room, len(piece), width)) if len(piece.plain.rstrip()) > room else [piece]
+        lines[-1].append_text(first)
+        lines += rest
+    for text in lines:
+        text.rstrip()
+    return lines
+
+
+class LayerCell:
+    """The Layer column's cell: the graph's gutter beside the layer's lines, its lanes drawn the whole row down."""
+
+    def __init__(self, lines: list[Pieces], gutter: GutterCell | None, *, height: int) -> None:
+        self.lines = lines
+        self.gutter = gutter
+        self.height = height
+
+    @property
+    def offset(self) -> int:
+        return self.gutter.node.cell_len + 1 if self.gutter else 0
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        narrowest = max((len(piece.plain.rstrip()) for line in self.lines for piece in line), default=1)
+        widest = max((len("".join(piece.plain for piece in line).rstrip()) for line in self.lines), default=1)
+        return Measurement(narrowest + self.offset, widest + self.offset).clamp(max_width=options.max_width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(1, options.max_width - self.offset)
+        lines = [text for line in self.lines for text in wrapped(line, width)]
+        count = max(len(lines), self.height)
+        gutters = self.gutter.lines(count) if self.gutter else []
+        for number in range(count):
+            line = lines[number] if number < len(lines) else Text()
+            yield Text.assemble(gutters[number], " ", line) if self.gutter else line
+
+
+def row_style(entry: Entry) -> str:
+    if entry.status != "ok":
+        return "bold red" if entry.status == "invalid" else "dim"
+    return "dim" if entry.unused else ""
+
+
+def summary_table(
+    stack_info: StackInfo,
+    convention: Convention = "keras",
+    *,
+    title: str | None = None,
+    compact: bool = False,
+    rows: Sequence[TableRow] | None = None,
+    ascii: bool = False,
+    columns: Sequence[str] = COLUMNS,
+) -> Table:
+    """The table; a graph gets its gutter; only the Layer column wraps; shapes and numbers keep their full width."""
+    found = entries(stack_info, convention, rows, compact=compact)
+    graph = not stack_info.is_chain
+    cells = graph_gutter(stack_info, rows, ascii=ascii) if graph else []
+    gutters: Sequence[GutterCell | None] = cells or [None] * len(found)
     table = Table(
         title=Text(title) if title else None,
         box=box.SIMPLE_HEAD,
@@ -110,38 +272,61 @@ def summary_table(stack_info: StackInfo, convention: Convention = "keras", *, ti
         pad_edge=False,
         padding=(0, 1) if not compact else (0, 0, 0, 1),
     )
-    for position, name in enumerate(COLUMNS):
-        widest = max((len(line) for row in rows for line in row[position].splitlines()), default=0)
+    offset = gutter_width(cells) + 1 if cells else 0
+    for name in columns:
+        position = COLUMNS.index(name)
+        lines = [line for entry in found for line in entry.cells[position].splitlines()]
+        widest = max(map(len, lines + ([entry.name for entry in found] if name == "Layer" else [])), default=0)
         table.add_column(
             name,
             justify="right" if name in ("#", "Params", "MACs") else "left",
             no_wrap=name != "Layer",
             overflow="fold",
-            min_width=min(widest, LAYER_MIN_WIDTH) if name == "Layer" else max(widest, len(name)),
+            min_width=offset + min(widest, LAYER_MIN_WIDTH) if name == "Layer" else max(widest, len(name)),
         )
-    for info, row in zip((None, *stack_info.layers), rows):
-        style = "" if info is None or info.status == "ok" else ("bold red" if info.status == "invalid" else "dim")
-        table.add_row(*row, style=style)
+    for previous, entry, gutter in zip([None, *found], found, gutters):
+        figures = {name: entry.cells[COLUMNS.index(name)] for name in columns if name != "Layer"}
+        height = max(len(cell.splitlines()) for cell in figures.values())
+        layer = LayerCell(layer_lines(entry, previous, convention, graph=graph, ascii=ascii, compact=compact), gutter, height=height)
+        table.add_row(*(layer if name == "Layer" else figures[name] for name in columns), style=row_style(entry))
     return table
 
 
 class SummaryTable:
-    """The summary table fitted to the width it is given: compact below WIDE_TABLE columns."""
+    """The summary table fitted to the console it is drawn on: compact below WIDE_TABLE columns, no receptive
+    fields below NARROW_TABLE, an ASCII gutter where the console has no Unicode or is a dumb terminal."""
 
-    def __init__(self, stack_info: StackInfo, convention: Convention = "keras", *, title: str | None = None) -> None:
+    def __init__(
+        self, stack_info: StackInfo, convention: Convention = "keras", *, title: str | None = None, rows: Sequence[TableRow] | None = None
+    ) -> None:
         self.stack_info = stack_info
         self.convention = convention
         self.title = title
+        self.rows = rows
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield summary_table(self.stack_info, self.convention, title=self.title, compact=options.max_width < WIDE_TABLE)
+        yield summary_table(
+            self.stack_info,
+            self.convention,
+            title=self.title,
+            compact=options.max_width < WIDE_TABLE,
+            rows=self.rows,
+            ascii=options.ascii_only or console.is_dumb_terminal,
+            columns=COLUMNS[:-1] if options.max_width < NARROW_TABLE else COLUMNS,
+        )
 
 
 def summary_renderable(
-    stack_info: StackInfo, convention: Convention = "keras", *, title: str | None = None, with_formulas: bool = False
+    stack_info: StackInfo,
+    convention: Convention = "keras",
+    *,
+    title: str | None = None,
+    with_formulas: bool = False,
+    rows: Sequence[TableRow] | None = None,
 ) -> RenderableType:
-    """The table, its totals and notes; with the worked formulas of every layer when asked."""
-    parts: list[RenderableType] = [SummaryTable(stack_info, convention, title=title)]
+    """The table (default: every layer; `rows` from `convtui.model.blocks` folds blocks), its totals and notes;
+    with the worked formulas of every layer when asked."""
+    parts: list[RenderableType] = [SummaryTable(stack_info, convention, title=title, rows=rows)]
     totals = Table.grid(padding=(0, 2))
     totals.add_column(style="bold")
     totals.add_column()
@@ -170,12 +355,21 @@ def formulas_renderable(stack_info: StackInfo, index: int, convention: Conventio
 # --- text formats ---------------------------------------------------------------------------
 
 
-def summary_markdown(stack_info: StackInfo, convention: Convention = "keras") -> str:
-    def cells(row: list[str]) -> str:
+def text_row(entry: Entry) -> list[str]:
+    """An entry in TEXT_COLUMNS: the table's cells with its name, inputs (one a line) and block."""
+    number, label, *figures = entry.cells
+    return [number, entry.name, label, "\n".join(entry.inputs), entry.block or "", *figures]
+
+
+def summary_markdown(stack_info: StackInfo, convention: Convention = "keras", rows: Sequence[TableRow] | None = None) -> str:
+    """A Markdown table (default: every layer; `rows` folds blocks), then the totals and notes as a list."""
+
+    def cells(row: Sequence[str]) -> str:
         return "| " + " | ".join(cell.replace("\n", "<br>").replace("|", "\\|") for cell in row) + " |"
 
-    lines = [cells(list(COLUMNS)), "|" + "|".join("---:" if name in ("#", "Params", "MACs") else "---" for name in COLUMNS) + "|"]
-    lines += [cells(row) for row in summary_rows(stack_info, convention)]
+    numeric = ("#", "Params", "MACs")
+    lines = [cells(TEXT_COLUMNS), "|" + "|".join("---:" if name in numeric else "---" for name in TEXT_COLUMNS) + "|"]
+    lines += [cells(text_row(entry)) for entry in entries(stack_info, convention, rows)]
     lines.append("")
     lines += [f"- **{label}:** {value}" for label, value in totals_lines(stack_info, convention)]
     lines += [f"- {note}" for note in notes(stack_info, convention)]
@@ -183,15 +377,16 @@ def summary_markdown(stack_info: StackInfo, convention: Convention = "keras") ->
 
 
 def summary_csv(stack_info: StackInfo, convention: Convention = "keras") -> str:
+    """Every layer, one a row, with plain numbers; several inputs or weights in one cell are separated by "; "."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*COLUMNS, "Error"])
-    writer.writerow([*input_row(stack_info, convention), ""])
-    for info in stack_info.layers:
-        row = layer_row(info, convention)
-        row[3] = row[3].replace("\n", "; ")
-        row[4:6] = [cell.replace(",", "") for cell in row[4:6]]
-        writer.writerow([*row, info.error or ""])
+    writer.writerow([*TEXT_COLUMNS, "Error"])
+    errors = ["", *(info.error or "" for info in stack_info.layers)]
+    params, macs = TEXT_COLUMNS.index("Params"), TEXT_COLUMNS.index("MACs")
+    for entry, error in zip(entries(stack_info, convention), errors):
+        row = [cell.replace("\n", "; ") for cell in text_row(entry)]
+        row[params:macs + 1] = [cell.replace(",", "") for cell in row[params:macs + 1]]
+        writer.writerow([*row, error])
     return buffer.getvalue()
 
 
@@ -224,6 +419,31 @@ def layer_dict(info: LayerInfo, convention: Convention) -> dict[str, Any]:
         "receptive_field": receptive_field_dict(info.receptive_field),
         "activation_bytes": info.activation_bytes,
         "error": info.error,
+        "name": info.name,
+        "inputs": list(info.inputs),
+        "input_shapes": [list(display_shape(shape, convention)) for shape in info.input_shapes],
+        "block": info.block,
+    }
+
+
+def block_dict(stack_info: StackInfo, row: TableRow, convention: Convention) -> dict[str, Any]:
+    """A block's figures folded: what enters and leaves it (shapes null where a layer is invalid) and its totals."""
+    block = folded_block(stack_info, row)
+
+    def shapes(found: Sequence[Shape | None]) -> list[Any]:
+        return [list(display_shape(shape, convention)) if shape else None for shape in found]
+
+    return {
+        "name": block.name,
+        "layers": [info.index for info in block.layers],
+        "inputs": list(block.inputs),
+        "input_shapes": shapes(block.input_shapes),
+        "outputs": list(block.outputs),
+        "output_shapes": shapes(block.output_shapes),
+        "params": block.params,
+        "trainable_params": block.trainable_params,
+        "non_trainable_params": block.non_trainable_params,
+        "macs": block.macs,
     }
 
 
@@ -232,6 +452,9 @@ def summary_dict(stack_info: StackInfo, convention: Convention = "keras") -> dic
         "convention": convention,
         "input_shape": list(display_shape(stack_info.input_shape, convention)),
         "layers": [layer_dict(info, convention) for info in stack_info.layers],
+        "outputs": list(output_names(stack_info)),
+        "unused": list(stack_info.unused),
+        "blocks": [block_dict(stack_info, row, convention) for row in table_rows(stack_info, EVERY_BLOCK) if row.is_folded],
         "total_params": stack_info.total_params,
         "trainable_params": stack_info.trainable_params,
         "non_trainable_params": stack_info.non_trainable_params,

@@ -388,7 +388,30 @@ def test_a_corrupt_image_file_is_one_line(tmp_path: Path) -> None:
 
 def test_a_layer_out_of_range_is_one_line(tmp_path: Path) -> None:
     message = assert_one_line_error(run("seed-28x28x1", "--layer", "2", cwd=tmp_path), "--layer", "0 to 1")
-    assert message == "convtui: error: --layer 2 is out of range: the stack has layers 0 to 1"
+    assert message == "convtui: error: --layer 2 is out of range: the stack has layers 0 to 1, or -2 to -1 from the end"
+
+
+@pytest.mark.parametrize(("layer", "shown"), [("-1", "layer 1 Conv2D(64, 3x3, relu)"), ("-2", "layer 0 Conv2D(32, 3x3, relu)")])
+def test_a_negative_layer_counts_from_the_end(tmp_path: Path, layer: str, shown: str) -> None:
+    result = run("seed-28x28x1", "--no-color", "--layer", layer, "--filters", "0", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert next(line for line in result.stdout.splitlines() if line.startswith("layer ")).startswith(shown)
+
+
+def test_a_negative_layer_past_the_first_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(run("seed-28x28x1", "--layer", "-3", cwd=tmp_path), "--layer -3", "-2 to -1")
+
+
+def test_a_stack_without_a_spatial_layer_shows_the_last_layers_bars(tmp_path: Path) -> None:
+    (tmp_path / "flat.toml").write_text(
+        'input_shape = [4, 4, 1]\n\n[[layers]]\ntype = "Flatten"\n\n[[layers]]\ntype = "Dense"\nunits = 3\n', encoding="utf-8"
+    )
+    result = run("flat.toml", "--no-color", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    heading = next(number for number, line in enumerate(lines) if line.startswith("layer "))
+    assert lines[heading].startswith("layer 1 Dense(3) -> (3,)")
+    assert [line.split()[0] for line in lines[heading + 1:heading + 4]] == ["#0", "#1", "#2"]
 
 
 @pytest.mark.parametrize("layer", [[], ["--layer", "0"]])

@@ -81,7 +81,7 @@ units = 3
 
 LAYER_KEYS = {
     "index", "type", "output_shape", "params", "trainable_params", "non_trainable_params", "weights", "macs",
-    "receptive_field", "error",
+    "receptive_field", "error", "name", "inputs", "input_shapes", "block",
 }  # fmt: skip
 TOP_KEYS = {"input_shape", "layers", "total_params", "trainable_params", "non_trainable_params", "total_macs", "valid"}
 
@@ -214,8 +214,8 @@ def test_invalid_stack_exits_1_and_still_prints_the_table(run_cli, presets_folde
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stdout.splitlines()
-    conv_row = next(line for line in lines if "Conv2D(8, 3x3)" in line)
-    assert "invalid" in conv_row
+    conv_row = next(number for number, line in enumerate(lines) if "Conv2D(8, 3x3)" in line) - 1  # its name's line, above the label
+    assert "conv2d" in lines[conv_row] and "invalid" in lines[conv_row]
     assert any("(1, 1, 3)" in line for line in lines)  # the layers before it are shown
     assert any("layer 2 (Conv2D)" in line for line in lines)  # the note says which and why
     assert any("Dense(10)" in line for line in lines)
@@ -320,3 +320,144 @@ def test_a_stack_name_is_printed_as_written(run_cli, tmp_path, name):
     assert "Traceback" not in result.stderr, result.stderr[-300:]
     assert result.returncode == 0
     assert name in result.stdout
+
+
+# --- graphs: names, inputs, blocks, the gutter, folding -------------------------------------
+
+RESIDUAL_TEXT = """\
+name = "residual"
+input_shape = [28, 28, 1]
+
+[[layers]]
+type = "Conv2D"
+filters = 32
+kernel_size = 3
+padding = "same"
+block = "stem"
+
+[[layers]]
+type = "Conv2D"
+filters = 64
+kernel_size = 3
+padding = "same"
+block = "body"
+
+[[layers]]
+type = "Conv2D"
+name = "shortcut"
+filters = 64
+kernel_size = 1
+inputs = ["conv2d"]
+block = "body"
+
+[[layers]]
+type = "Add"
+inputs = ["conv2d_1", "shortcut"]
+block = "body"
+"""
+
+UNUSED_TEXT = """\
+input_shape = [8, 8, 1]
+
+[[layers]]
+type = "Conv2D"
+filters = 2
+kernel_size = 3
+
+[[layers]]
+type = "Conv2D"
+name = "dead_end"
+filters = 2
+kernel_size = 1
+
+[[layers]]
+type = "Flatten"
+inputs = ["conv2d"]
+"""
+
+
+@pytest.fixture(scope="module")
+def graphs_folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("graphs")
+    (folder / "residual.toml").write_text(RESIDUAL_TEXT, encoding="utf-8")
+    (folder / "unused.toml").write_text(UNUSED_TEXT, encoding="utf-8")
+    return folder
+
+
+def test_json_carries_every_layers_name_inputs_and_block(run_cli, graphs_folder):
+    result = run_cli("summary", graphs_folder / "residual.toml", "--json")
+    assert (result.returncode, result.stderr) == (0, "")
+    data = strict_json(result.stdout)
+    layers = data["layers"]
+    assert [layer["name"] for layer in layers] == ["conv2d", "conv2d_1", "shortcut", "add"]
+    assert [layer["inputs"] for layer in layers] == [["input"], ["conv2d"], ["conv2d"], ["conv2d_1", "shortcut"]]
+    assert [layer["block"] for layer in layers] == ["stem", "body", "body", "body"]
+    assert layers[3]["input_shapes"] == [[28, 28, 64], [28, 28, 64]]
+    assert data["outputs"] == ["add"] and data["unused"] == []
+    stem, body = data["blocks"]
+    assert body["layers"] == [1, 2, 3] and body["inputs"] == ["conv2d"] and body["input_shapes"] == [[28, 28, 32]]
+    assert body["outputs"] == ["add"] and body["output_shapes"] == [[28, 28, 64]]
+    assert body["params"] == sum(layers[index]["params"] for index in (1, 2, 3)) == 18_496 + 2_112
+    assert body["macs"] == sum(layers[index]["macs"] for index in (1, 2, 3))
+
+
+def test_csv_and_markdown_carry_name_inputs_and_block(run_cli, graphs_folder):
+    result = run_cli("summary", graphs_folder / "residual.toml", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    header, *rows = list(csv.reader(io.StringIO(result.stdout)))
+    records = [dict(zip(header, row)) for row in rows]
+    assert [record["Name"] for record in records] == ["input", "conv2d", "conv2d_1", "shortcut", "add"]
+    assert records[4]["Inputs"] == "conv2d_1; shortcut" and records[4]["Block"] == "body"
+    assert records[1]["Inputs"] == "input" and records[0]["Inputs"] == ""
+    markdown = run_cli("summary", graphs_folder / "residual.toml", "--format", "markdown").stdout
+    table = [line for line in markdown.splitlines() if line.startswith("|")]
+    columns = [cell.strip() for cell in table[0].strip("|").split("|")]
+    add = dict(zip(columns, (cell.strip() for cell in table[-1].strip("|").split("|"))))
+    assert (add["Name"], add["Inputs"], add["Block"]) == ("add", "conv2d_1<br>shortcut", "body")
+
+
+def test_the_table_draws_the_gutter_and_the_merges_input_shapes(run_cli, graphs_folder):
+    out = run_cli("summary", graphs_folder / "residual.toml").stdout
+    assert re.search(r"●─╯ add\s", out)
+    assert "← conv2d_1 (28, 28, 64)" in out and "← shortcut (28, 28, 64)" in out
+
+
+def test_depth_1_folds_blocks_in_the_table_and_markdown(run_cli, graphs_folder):
+    table = run_cli("summary", graphs_folder / "residual.toml", "--depth", "1")
+    assert table.returncode == 0, table.stderr
+    body = next(line for line in table.stdout.splitlines() if " body " in line)
+    assert body.split()[0] == "1-3" and "20,608" in body
+    assert "shortcut" not in table.stdout
+    markdown = run_cli("summary", graphs_folder / "residual.toml", "--depth", "1", "--format", "markdown").stdout
+    rows = [line for line in markdown.splitlines() if line.startswith("|")][2:]
+    assert len(rows) == 3  # input, stem, body
+    assert run_cli("summary", graphs_folder / "residual.toml", "--depth", "2").stdout == run_cli("summary", graphs_folder / "residual.toml").stdout
+
+
+@pytest.mark.parametrize(("arguments", "phrases"), [
+    (("--depth", "0"), ("--depth", "'0'")),
+    (("--depth", "1", "--json"), ("--depth", "json")),
+    (("--depth", "1", "--format", "csv"), ("--depth", "csv")),
+    (("--input-shape", "28,28"), ("--input-shape", "H,W,C")),
+    (("--input-shape", "0,28,1"), ("--input-shape",)),
+])  # fmt: skip
+def test_bad_depth_and_input_shape_exit_2_with_one_line(run_cli, graphs_folder, arguments, phrases):
+    result = run_cli("summary", graphs_folder / "residual.toml", *arguments)
+    assert (result.returncode, result.stdout) == (2, "")
+    line = one_line(result)
+    for phrase in phrases:
+        assert phrase in line
+
+
+def test_an_unused_layer_is_a_warning_on_stderr_not_an_error(run_cli, graphs_folder):
+    result = run_cli("summary", graphs_folder / "unused.toml")
+    assert result.returncode == 0
+    line = one_line(result)
+    assert line.startswith("convtui: warning:") and "layer 1 (dead_end)" in line
+    assert strict_json(run_cli("summary", graphs_folder / "unused.toml", "--json").stdout)["unused"] == [1]
+
+
+def test_input_shape_replaces_a_presets_input_shape(run_cli):
+    data = strict_json(run_cli("summary", "seed-28x28x1", "--json", "--input-shape", "32,30,1").stdout)
+    assert data["input_shape"] == [32, 30, 1]
+    assert data["layers"][1]["output_shape"] == [28, 26, 64]
