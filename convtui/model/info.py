@@ -133,7 +133,8 @@ class StackInfo:
     def output_layers(self) -> tuple[LayerInfo, ...]:
         if not self.outputs:
             return self.layers[-1:]
-        return tuple(info for info in self.layers if info.name in self.outputs)
+        by_name = {info.name: info for info in self.layers}
+        return tuple(by_name[name] for name in self.outputs)
 
     @property
     def output_shape(self) -> Shape | None:

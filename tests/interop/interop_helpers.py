@@ -1,13 +1,17 @@
-"""Helpers of the interop tests: generated code imported as a module, float32 comparison, the CLI runner's type."""
+"""Helpers of the interop tests: generated code imported as a module, float32 comparison, PyTorch's counts as Keras's, the CLI runner's type."""
 
 from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
+
+from convtui.model.layers import Layer
 
 RunInterop = Callable[..., tuple[int, str, str]]
 """`run(*arguments, cwd=None) -> (exit code, stdout, stderr)` of the `run_interop` fixture."""
@@ -28,3 +32,18 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, tolerance: float = 1e
     assert actual.shape == expected.shape
     scale = max(1.0, float(np.abs(expected).max()))
     np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance * scale)
+
+
+def torch_counts(model: Any) -> tuple[int, int]:
+    """Keras's trainable and non-trainable counts of a PyTorch model: the parameters that learn, then the buffers
+    kept in the state dict (batch-norm and normalisation statistics) but batch norm's step counter.
+    """
+    trainable = sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
+    state = model.state_dict()
+    kept = [buffer for name, buffer in model.named_buffers() if name in state and not name.endswith("num_batches_tracked")]
+    return trainable, sum(buffer.numel() for buffer in kept)
+
+
+def keras_spelling(layer: Layer) -> Layer:
+    """Keras writes the activation "swish" under its other name, "silu"."""
+    return replace(layer, activation="silu") if getattr(layer, "activation", None) == "swish" else layer

@@ -10,20 +10,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-from interop_helpers import assert_close, load_generated
+from interop_helpers import assert_close, keras_spelling, load_generated, torch_counts
 from interop_stacks import CONVOLUTIONS, GLOBAL_AVERAGE, HAND_MADE, INITIALIZERS, POOLING_AND_THE_REST, random_stack, trained_like_weights
 
 from convtui.engine.forward import forward
 from convtui.engine.weights import save_arrays, weights_to_arrays
 from convtui.errors import ConvtuiError
 from convtui.interop import export_source, load_model_file
-from convtui.model.layers import BatchNormalization, Conv2D, Dense, Flatten, Layer
+from convtui.model.layers import BatchNormalization, Conv2D, Dense, Flatten
 from convtui.model.stack import Stack
 
 STACKS = [*HAND_MADE, *(random_stack(seed) for seed in range(6))]
@@ -45,13 +44,6 @@ def exported(stack: Stack, target: str, folder: Path) -> tuple[ModuleType, np.nd
     return module, forward(stack, images(stack), weights).outputs[-1]
 
 
-def torch_counts(model: object) -> int:
-    """What Keras counts as params: PyTorch's trainable parameters plus batch norm's running statistics."""
-    trainable = sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
-    statistics = sum(buffer.numel() for name, buffer in model.named_buffers() if name.endswith(("running_mean", "running_var")))
-    return trainable + statistics
-
-
 @pytest.mark.parametrize("stack", STACKS, ids=stack_id)
 def test_keras_code_builds_the_same_model_and_computes_what_the_engine_computes(stack, keras, tmp_path):
     module, expected = exported(stack, "keras", tmp_path)
@@ -66,7 +58,7 @@ def test_keras_code_builds_the_same_model_and_computes_what_the_engine_computes(
 def test_pytorch_code_takes_nchw_and_computes_what_the_engine_computes(stack, torch, tmp_path):
     module, expected = exported(stack, "pytorch", tmp_path)
     model = module.build_model().eval()
-    assert torch_counts(model) == stack.infer().total_params
+    assert sum(torch_counts(model)) == stack.infer().total_params
     with torch.no_grad():
         output = model(torch.from_numpy(images(stack).transpose(0, 3, 1, 2).copy())).numpy()
     assert_close(output.transpose(0, 2, 3, 1) if output.ndim == 4 else output, expected)
@@ -77,7 +69,7 @@ def test_code_without_weights_builds_a_model_of_the_same_size(target, keras, tor
     module = load_generated(export_source(CONVOLUTIONS, target, None), tmp_path / f"{target}_plain.py")
     model = module.build_model()
     assert "WEIGHTS_FILE" not in vars(module)
-    size = model.count_params() if target == "keras" else torch_counts(model)
+    size = model.count_params() if target == "keras" else sum(torch_counts(model))
     assert size == CONVOLUTIONS.infer().total_params
 
 
@@ -100,7 +92,7 @@ def test_an_absolute_weights_path_is_written_as_is_and_a_relative_one_from_the_g
 
 def test_pytorch_batch_norm_takes_keras_epsilon_and_the_complement_of_its_momentum(torch, tmp_path):
     module = load_generated(export_source(POOLING_AND_THE_REST, "pytorch"), tmp_path / "batch_norm.py")
-    torch_norms = [module for module in module.build_model() if isinstance(module, torch.nn.modules.batchnorm._BatchNorm)]
+    torch_norms = [module for module in module.build_model().modules() if isinstance(module, torch.nn.modules.batchnorm._BatchNorm)]
     keras_norms = [layer for layer in POOLING_AND_THE_REST.layers if isinstance(layer, BatchNormalization)]
     assert [(norm.eps, norm.momentum) for norm in torch_norms] == [
         (layer.epsilon, pytest.approx(1 - layer.momentum)) for layer in keras_norms
@@ -119,11 +111,6 @@ def test_pytorch_code_marks_where_the_frameworks_differ_and_explains_each_differ
     docstring = source.split('"""')[1]
     assert [line.split(" ")[1] for line in docstring.splitlines() if line.startswith("- ")] == ["TensorFlow's", "Conv2DTranspose's", "Keras"]
     assert "BatchNormalization" not in docstring  # only the differences this model meets
-
-
-def keras_spelling(layer: Layer) -> Layer:
-    """Keras writes the activation "swish" under its other name, "silu"."""
-    return replace(layer, activation="silu") if getattr(layer, "activation", None) == "swish" else layer
 
 
 @pytest.mark.parametrize("stack", [POOLING_AND_THE_REST, INITIALIZERS, *(random_stack(seed) for seed in range(3))], ids=stack_id)

@@ -117,7 +117,7 @@ def test_export_to_stdout_writes_an_absolute_weights_path(imported_preset, run_i
     code, out, _ = run_interop("export", imported_preset, "--to", "pytorch")
     assert code == 0
     assert f'WEIGHTS_FILE = Path("{imported_preset.with_suffix(".npz").resolve()}")' in out
-    assert "def build_model() -> nn.Sequential:" in out
+    assert "def build_model() -> Model:" in out
 
 
 def test_export_with_no_weights_leaves_them_out(imported_preset, run_interop: RunInterop):
