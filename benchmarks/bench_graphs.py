@@ -1,0 +1,93 @@
+"""Branching networks: ResNet50 and MobileNetV2 at 224x224x3, convtui's engine against PyTorch's CPU.
+
+The PyTorch side is the network as convtui exports it (`convtui export --to pytorch`: an
+nn.Module whose forward() follows the graph, NCHW, eval mode) with the same weights; torchvision
+itself does not install beside this machine's torch, and its ResNet50 differs from Keras's
+(stride on the 3x3, no conv biases). Same thread count; the sides alternate and repeat, medians
+are quoted. Prints figures; asserts nothing.
+
+    python benchmarks/bench_graphs.py [--repeats 7] [--presets resnet50 mobilenet-v2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_forward import alternate  # noqa: E402
+
+from convtui import load_preset  # noqa: E402
+from convtui.engine import forward, initial_weights, load_image  # noqa: E402
+from convtui.engine.runners import Context  # noqa: E402
+from convtui.engine.weights import save_arrays, weights_to_arrays  # noqa: E402
+from convtui.interop.export import export_source  # noqa: E402
+from convtui.model import Stack  # noqa: E402
+
+
+def exported_module(stack: Stack, weights_path: Path, folder: Path) -> ModuleType:
+    """convtui's PyTorch export of the stack, loaded as a module (its build_model() loads the weights)."""
+    source = folder / "exported.py"
+    source.write_text(export_source(stack, "pytorch", str(weights_path)), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("exported", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def with_statistics(weights: dict[int, dict[str, np.ndarray]]) -> dict[int, dict[str, np.ndarray]]:
+    """Batch-norm statistics that are not 0 and 1, so the comparison checks the normalisation."""
+    rng = np.random.default_rng(0)
+    for named in weights.values():
+        if "moving_mean" in named:
+            named["moving_mean"] = rng.normal(0, 0.1, named["moving_mean"].shape).astype(np.float32)
+            named["moving_variance"] = rng.uniform(0.5, 1.5, named["moving_variance"].shape).astype(np.float32)
+    return weights
+
+
+def compare(preset: str, repeats: int, folder: Path) -> None:
+    stack = load_preset(preset)
+    stack_info = stack.infer()
+    pixels = load_image("scene", stack.input_shape).pixels
+    weights = with_statistics(initial_weights(stack_info, seed=0))
+    weights_path = save_arrays(weights_to_arrays(weights), folder / f"{preset}.npz")
+    model = exported_module(stack, weights_path, folder).build_model().eval()
+    nchw = torch.from_numpy(pixels.transpose(2, 0, 1)[None].copy())
+    context = Context()
+    ours = forward(stack_info, pixels, weights, context=context).outputs[-1]
+    with torch.inference_mode():
+        theirs = model(nchw).numpy()
+        difference = float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-30))
+        medians = alternate(
+            {"convtui": lambda: forward(stack_info, pixels, weights, context=context), "torch NCHW": lambda: model(nchw)},
+            repeats,
+        )
+    alone = alternate({"convtui alone": lambda: forward(stack_info, pixels, weights, context=context)}, repeats)["convtui alone"]
+    print(f"\n{preset} ({stack_info.total_macs / 1e9:.2f} G MACs, {len(stack_info.layers)} layers), threads: torch {torch.get_num_threads()}, median of {repeats}")
+    for name, value in medians.items():
+        print(f"  {name:<20} {value:9.2f} ms")
+    print(f"  {'convtui alone':<20} {alone:9.2f} ms  (back to back, no torch between)")
+    print(f"  ratio convtui / torch NCHW          {medians['convtui'] / medians['torch NCHW']:.2f}  (goal <= 1.0)")
+    print(f"  max relative difference of the outputs: {difference:.2e}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--presets", nargs="+", default=["resnet50", "mobilenet-v2"])
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        for preset in arguments.presets:
+            compare(preset, arguments.repeats, Path(folder))
+
+
+if __name__ == "__main__":
+    main()
