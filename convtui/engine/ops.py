@@ -12,12 +12,11 @@ from __future__ import annotations
 import itertools
 import math
 import weakref
-from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
-from numpy.polynomial import chebyshev
 
+from convtui.engine.activations import ACTIVATIONS
 from convtui.engine.im2col import (
     FLOAT_BYTES,
     MAX_SCRATCH_BYTES,
@@ -43,13 +42,15 @@ __all__ = [
     "choose_conv_algorithm",
     "conv2d",
     "conv2d_transpose",
+    "cropping2d",
     "dense",
     "depthwise_conv2d",
-    "erfc",
     "global_average_pool2d",
     "global_max_pool2d",
+    "layer_normalization",
     "max_pool2d",
-    "relu_layer",
+    "normalization",
+    "rescaling",
     "separable_conv2d",
     "upsampling2d",
     "zero_padding2d",
@@ -341,6 +342,44 @@ def batch_normalization(
     return x * scale + shift
 
 
+KERAS_EPSILON = 1e-7
+"""keras.backend.epsilon(): the floor of Normalization's standard deviation."""
+
+
+def layer_normalization(
+    x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None, axes: tuple[int, ...], epsilon: float, rms_scaling: bool = False
+) -> np.ndarray:
+    """Keras LayerNormalization over `axes` of x (batch axis 0): (x - mean) / sqrt(variance + epsilon) * gamma + beta.
+
+    gamma and beta come shaped as `axes` (sorted) and are laid along them. The moments are taken
+    in float64, so wide maps lose nothing. rms_scaling is Keras's deprecated form: x / sqrt(variance
+    + epsilon) * gamma, the mean not subtracted.
+    """
+    mean = x.mean(axis=axes, keepdims=True, dtype=np.float64)
+    variance = np.square(x - mean).mean(axis=axes, keepdims=True)
+    inverse = 1.0 / np.sqrt(variance + epsilon)
+    laid_out = [x.shape[axis] if axis in axes else 1 for axis in range(x.ndim)]
+    if gamma is not None:
+        inverse = inverse * gamma.reshape(laid_out)
+    if rms_scaling:
+        return (x * inverse).astype(np.float32)
+    shift = -mean * inverse if beta is None else beta.reshape(laid_out) - mean * inverse
+    return (x * inverse + shift).astype(np.float32)
+
+
+def normalization(x: np.ndarray, mean: np.ndarray, variance: np.ndarray, invert: bool = False) -> np.ndarray:
+    """Keras Normalization: (x - mean) / max(sqrt(variance), 1e-7), or its inverse, in float32 as Keras computes it."""
+    deviation = np.maximum(np.sqrt(variance.astype(np.float32)), np.float32(KERAS_EPSILON))
+    if invert:
+        return mean + x * deviation
+    return (x - mean) / deviation
+
+
+def rescaling(x: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Keras Rescaling: x * scale + offset, each a number or one per channel, in float32."""
+    return x * scale.astype(np.float32) + offset.astype(np.float32)
+
+
 def dense(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     """Keras Dense on the last axis of any rank: x @ kernel + bias."""
     output = x @ kernel
@@ -351,6 +390,12 @@ def dense(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None) -> np.ndar
 
 def zero_padding2d(x: np.ndarray, pads: Pads) -> np.ndarray:
     return np.pad(x, ((0, 0), tuple(pads[0]), tuple(pads[1]), (0, 0)))
+
+
+def cropping2d(x: np.ndarray, cropping: Pads) -> np.ndarray:
+    """Keras Cropping2D: drops ((top, bottom), (left, right)) rows and columns (a view, no copy)."""
+    (top, bottom), (left, right) = cropping
+    return x[:, top : x.shape[1] - bottom, left : x.shape[2] - right]
 
 
 def upsampling2d(x: np.ndarray, size: Pair, interpolation: Literal["nearest", "bilinear"] = "nearest") -> np.ndarray:
@@ -373,126 +418,3 @@ def _linear_resize_axis(x: np.ndarray, axis: int, factor: int) -> np.ndarray:
     weight = (centres - below).astype(np.float32).reshape(shape)
     low = np.take(x, below, axis=axis)
     return low + (np.take(x, above, axis=axis) - low) * weight
-
-
-# ---------------------------------------------------------------- activations
-
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
-LEAKY_RELU_SLOPE = 0.2  # Keras 3's default negative_slope
-
-# erfc(z) = t * exp(-z^2 + P(2t - 1)), t = 1 / (1 + z/2), z >= 0: a Chebyshev fit of P (degree 13)
-# to math.erfc, relative error under 2e-9 for every z (tested against math.erfc).
-_ERFC_CHEBYSHEV = (
-    -0.651326859814119,
-    0.6419697922215084,
-    0.019476473286390503,
-    -0.009561514797289452,
-    -0.0009465954085689002,
-    0.00036683961865527636,
-    4.252317722223143e-05,
-    -2.027844203798187e-05,
-    -1.624381633657739e-06,
-    1.3036797528248423e-06,
-    1.567414134868516e-08,
-    -8.534521149686786e-08,
-    6.666709709478362e-09,
-    4.925133373641798e-09,
-)
-
-
-def erfc(x: np.ndarray) -> np.ndarray:
-    """Complementary error function in float64 (NumPy has none), accurate to a few 1e-9 relative."""
-    z = np.abs(np.asarray(x, np.float64))
-    t = 1.0 / (1.0 + 0.5 * z)
-    positive = t * np.exp(-z * z + chebyshev.chebval(2.0 * t - 1.0, _ERFC_CHEBYSHEV))
-    return np.where(np.asarray(x) >= 0, positive, 2.0 - positive)
-
-
-def relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, np.float32(0))
-
-
-def relu6(x: np.ndarray) -> np.ndarray:
-    return np.minimum(np.maximum(x, np.float32(0)), np.float32(6))
-
-
-def leaky_relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, np.float32(LEAKY_RELU_SLOPE) * x)
-
-
-def elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    """x for x >= 0, alpha * (exp(x) - 1) below; expm1 sees only x <= 0, so nothing overflows."""
-    return np.where(x >= 0, x, np.float32(alpha) * np.expm1(np.minimum(x, np.float32(0))))
-
-
-def selu(x: np.ndarray) -> np.ndarray:
-    return np.float32(SELU_SCALE) * elu(x, SELU_ALPHA)
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)), written with exp(-|x|) so no exponential overflows."""
-    decay = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + decay), decay / (1 + decay))
-
-
-def hard_sigmoid(x: np.ndarray) -> np.ndarray:
-    """Keras 3: relu6(x + 3) / 6 (Keras 2's was 0.2x + 0.5)."""
-    return relu6(x + np.float32(3)) / np.float32(6)
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    """On the last axis, shifted by the maximum so exp never overflows."""
-    exponentials = np.exp(x - x.max(axis=-1, keepdims=True))
-    return exponentials / exponentials.sum(axis=-1, keepdims=True)
-
-
-def softplus(x: np.ndarray) -> np.ndarray:
-    return np.logaddexp(x, np.float32(0))
-
-
-def swish(x: np.ndarray) -> np.ndarray:
-    return x * sigmoid(x)
-
-
-def gelu(x: np.ndarray) -> np.ndarray:
-    """The exact x * Phi(x) = x/2 * erfc(-x / sqrt 2): Keras 3's "gelu" has approximate=False."""
-    return (0.5 * x * erfc(-np.asarray(x, np.float64) / math.sqrt(2.0))).astype(np.float32)
-
-
-def linear(x: np.ndarray) -> np.ndarray:
-    return x
-
-
-ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "linear": linear,
-    "relu": relu,
-    "relu6": relu6,
-    "leaky_relu": leaky_relu,
-    "elu": elu,
-    "selu": selu,
-    "sigmoid": sigmoid,
-    "hard_sigmoid": hard_sigmoid,
-    "tanh": np.tanh,
-    "softmax": softmax,
-    "softplus": softplus,
-    "swish": swish,
-    "silu": swish,
-    "gelu": gelu,
-}
-
-
-def relu_layer(x: np.ndarray, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0) -> np.ndarray:
-    """Keras's ReLU layer: x above `threshold` (capped at `max_value`), negative_slope*(x - threshold) below.
-
-    Mirrors Keras 3's relu static_call step by step, including its leaky_relu shortcut.
-    """
-    slope, limit = np.float32(negative_slope), np.float32(threshold)
-    if negative_slope != 0 and max_value is None and threshold == 0:
-        return np.maximum(x, slope * x)
-    kept = x * (x > limit) if threshold != 0 else relu(x)
-    if max_value is not None:
-        kept = np.clip(kept, np.float32(0), np.float32(max_value))
-    if negative_slope != 0:
-        kept = kept - slope * relu(limit - x)
-    return kept.astype(np.float32, copy=False)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from convtui.engine import merging, ops
+from convtui.engine import activations, merging, ops
 from convtui.engine.im2col import MAX_SCRATCH_BYTES
 from convtui.model import layers as catalogue
 from convtui.model.geometry import Padding, axis_pads
@@ -42,7 +42,7 @@ def image_pads(
 
 
 def activate(x: np.ndarray, activation: str | None) -> np.ndarray:
-    return x if activation in (None, "linear") else ops.ACTIVATIONS[activation](x)
+    return x if activation in (None, "linear") else activations.ACTIVATIONS[activation](x)
 
 
 def run_conv2d(layer: catalogue.Conv2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
@@ -137,7 +137,7 @@ def run_activation(layer: catalogue.Activation, x: np.ndarray, weights: Weights,
 
 
 def run_relu(layer: catalogue.ReLU, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
-    return ops.relu_layer(x, layer.max_value, layer.negative_slope, layer.threshold)
+    return activations.relu_layer(x, layer.max_value, layer.negative_slope, layer.threshold)
 
 
 def run_zero_padding2d(layer: catalogue.ZeroPadding2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
@@ -146,6 +146,56 @@ def run_zero_padding2d(layer: catalogue.ZeroPadding2D, x: np.ndarray, weights: W
 
 def run_upsampling2d(layer: catalogue.UpSampling2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
     return ops.upsampling2d(x, layer.size, layer.interpolation)
+
+
+def run_cropping2d(layer: catalogue.Cropping2D, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return ops.cropping2d(x, layer.cropping)
+
+
+def run_reshape(layer: catalogue.Reshape, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return x.reshape(x.shape[0], *layer.target_shape)
+
+
+def run_identity(layer: catalogue.Identity, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return x
+
+
+def run_layer_scale(layer: catalogue.LayerScale, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return x * weights["gamma"]
+
+
+def run_rescaling(layer: catalogue.Rescaling, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    return ops.rescaling(x, np.asarray(layer.scale), np.asarray(layer.offset))
+
+
+def batch_axes(axes: tuple[int, ...], ndim: int) -> tuple[int, ...]:
+    """Keras axes (negative from the end) as sorted axes of an array with the batch axis."""
+    return tuple(sorted(axis % ndim for axis in axes))
+
+
+def run_layer_normalization(layer: catalogue.LayerNormalization, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    axes = batch_axes(layer.axis, x.ndim)
+    return ops.layer_normalization(x, weights.get("gamma"), weights.get("beta"), axes, layer.epsilon, layer.rms_scaling)
+
+
+def run_normalization(layer: catalogue.Normalization, x: np.ndarray, weights: Weights, context: Context) -> np.ndarray:
+    kept = batch_axes(layer.axis, x.ndim)
+    if layer.has_weights:
+        laid_out = [x.shape[axis] if axis in kept else 1 for axis in range(x.ndim)]
+        mean, variance = weights["mean"].reshape(laid_out), weights["variance"].reshape(laid_out)
+    else:
+        mean, variance = along_axis(layer.mean, kept, x.ndim), along_axis(layer.variance, kept, x.ndim)
+    return ops.normalization(x, mean, variance, layer.invert)
+
+
+def along_axis(values: float | tuple[float, ...] | None, kept: tuple[int, ...], ndim: int) -> np.ndarray:
+    """Given statistics as Keras lays them out: a number everywhere, a list along the last kept axis."""
+    array = np.asarray(values, np.float32)
+    if array.ndim == 0:
+        return array
+    shape = [1] * ndim
+    shape[kept[-1]] = array.size
+    return array.reshape(shape)
 
 
 ELEMENTWISE_MERGES: dict[type[Layer], Callable[[Sequence[np.ndarray]], np.ndarray]] = {
@@ -185,6 +235,13 @@ RUNNERS: dict[type[Layer], Runner] = {
     catalogue.UpSampling2D: run_upsampling2d,
     **{merge: run_elementwise_merge for merge in ELEMENTWISE_MERGES},
     catalogue.Concatenate: run_concatenate,
+    catalogue.Rescaling: run_rescaling,
+    catalogue.Normalization: run_normalization,
+    catalogue.LayerNormalization: run_layer_normalization,
+    catalogue.Reshape: run_reshape,
+    catalogue.Cropping2D: run_cropping2d,
+    catalogue.Identity: run_identity,
+    catalogue.LayerScale: run_layer_scale,
 }  # type: ignore[dict-item]
 
 

@@ -211,8 +211,9 @@ def weight_key(seed: int, layer_index: int, name: str) -> RandomKey:
 
 
 def initial_weight(layer: Layer, index: int, weight: WeightInfo, seed: int) -> np.ndarray:
-    if weight.name in CONSTANT_WEIGHTS:
-        return np.full(weight.shape, CONSTANT_WEIGHTS[weight.name], dtype=np.float32)
+    constant = weight.initial_value if weight.initial_value is not None else CONSTANT_WEIGHTS.get(weight.name)
+    if constant is not None:
+        return np.full(weight.shape, constant, dtype=np.float32)
     initializer = getattr(layer, "kernel_initializer", "glorot_uniform")
     if initializer == "edges":
         if weight.name != "pointwise_kernel":
@@ -261,7 +262,7 @@ def load_weights_and_missing(path: str | Path, stack: Stack | StackInfo, seed: i
         index, name = parse_weight_key(key, path)
         name = current_weight_name(stack_info, index, name)
         weights[index][name] = checked_weight(array, key, index, name, stack_info, path)
-        loaded.add(key)
+        loaded.add(f"layers.{index}.{name}")  # under Keras 3's name, which a Keras 2 key was renamed to
     return weights, [key for key in weights_to_arrays(weights) if key not in loaded]
 
 

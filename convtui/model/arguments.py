@@ -28,7 +28,25 @@ ACTIVATION_NAMES = (
     "swish",
     "silu",
     "gelu",
+    "hard_silu",
+    "hard_swish",
+    "mish",
+    "celu",
+    "softsign",
+    "exponential",
+    "log_softmax",
+    "log_sigmoid",
+    "hard_tanh",
+    "tanh_shrink",
+    "hard_shrink",
+    "soft_shrink",
+    "sparse_sigmoid",
+    "sparse_plus",
+    "squareplus",
 )
+"""Every name keras.activations.get takes on its own, but three: "glu" halves the last axis,
+"threshold" needs two more arguments (Keras fails on it as a string), and Keras 3.15's
+"sparsemax" takes tau from the sum of the cumulative sums, so its rows do not sum to 1."""
 
 KERNEL_INITIALIZERS = (
     "glorot_uniform",
@@ -130,19 +148,28 @@ def conv_padding(value: Any) -> str | tuple[int, int]:
     )
 
 
-def zero_padding(value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
-    """ZeroPadding2D's padding: int | [ph, pw] | [[top, bottom], [left, right]]."""
+def edge_pairs(value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Rows and columns added or removed at each edge, in Keras's forms (ZeroPadding2D, Cropping2D):
+    int | [h, w] | [[top, bottom], [left, right]], where each of h and w may be an int or a pair.
+    """
 
     def non_negative(item: object) -> bool:
         return is_whole(item) and 0 <= item <= MAX_SIZE  # type: ignore[operator]
 
-    if non_negative(value):
-        return ((value, value), (value, value))
+    def side(item: object) -> tuple[int, int] | None:
+        if non_negative(item):
+            return (int(item), int(item))  # type: ignore[call-overload]
+        if isinstance(item, (list, tuple)) and len(item) == 2 and all(map(non_negative, item)):
+            return (int(item[0]), int(item[1]))
+        return None
+
+    both = side(value) if non_negative(value) else None
+    if both is not None:
+        return (both, both)
     if isinstance(value, (list, tuple)) and len(value) == 2:
-        if all(non_negative(item) for item in value):
-            return ((value[0], value[0]), (value[1], value[1]))
-        if all(isinstance(pair, (list, tuple)) and len(pair) == 2 and all(map(non_negative, pair)) for pair in value):
-            return ((value[0][0], value[0][1]), (value[1][0], value[1][1]))
+        height, width = side(value[0]), side(value[1])
+        if height is not None and width is not None:
+            return (height, width)
     raise ValueError(
         "expected a whole number, [height, width] or [[top, bottom], [left, right]] of non-negative"
         f" whole numbers, found {describe(value)}"
@@ -187,10 +214,78 @@ def number_in(minimum: float, maximum: float, *, include_maximum: bool = False) 
     return convert
 
 
-def optional_number(minimum: float, maximum: float) -> Converter:
-    inner = number_in(minimum, maximum, include_maximum=True)
+def optional(convert: Converter) -> Converter:
+    """`convert`, or None (Keras's "not given")."""
+    return lambda value: None if value is None else convert(value)
 
-    def convert(value: Any) -> float | None:
-        return None if value is None else inner(value)
+
+def optional_number(minimum: float, maximum: float) -> Converter:
+    return optional(number_in(minimum, maximum, include_maximum=True))
+
+
+any_number = number_in(-1e30, 1e30, include_maximum=True)
+"""A finite float (NaN and infinities are refused: they would poison every value after them)."""
+
+
+def number_or_list(minimum: float = -1e30) -> Converter:
+    """A number, or a list of them broadcast over the last axis (Rescaling's scale, Normalization's mean)."""
+    one = number_in(minimum, 1e30, include_maximum=True)
+
+    def convert(value: Any) -> float | tuple[float, ...]:
+        try:
+            return tuple(one(item) for item in value) if isinstance(value, (list, tuple)) and value else one(value)
+        except ValueError:
+            raise ValueError(f"expected a number or a list of numbers from {minimum:g} to 1e+30, found {describe(value)}") from None
 
     return convert
+
+
+MAX_AXIS = 8
+"""Keras axes count the batch axis; no shape convtui builds has more than a few axes."""
+
+
+def keras_axis(value: Any) -> int:
+    """One axis as Keras counts it (0 is the batch axis, which no layer may normalise or join)."""
+    if not is_whole(value) or not -MAX_AXIS <= value <= MAX_AXIS:
+        raise ValueError(f"expected a whole number from {-MAX_AXIS} to {MAX_AXIS} (an axis), found {describe(value)}")
+    if value == 0:
+        raise ValueError("axis 0 is the batch axis; use -1 (channels) or 1, 2, 3 (height, width, channels)")
+    return int(value)
+
+
+def keras_axes(value: Any) -> tuple[int, ...]:
+    """An axis or a list of distinct axes, as Keras counts them; always a tuple (Keras stores a list)."""
+    if is_whole(value):
+        return (keras_axis(value),)
+    if isinstance(value, (list, tuple)) and value:
+        axes = tuple(keras_axis(item) for item in value)
+        if len(set(axes)) == len(axes):
+            return axes
+    raise ValueError(f"expected an axis or a list of distinct axes, found {describe(value)}")
+
+
+def target_shape(value: Any) -> tuple[int, ...]:
+    """Reshape's target: positive sides without the batch axis, one of them -1 at most (inferred)."""
+    sides_ok = isinstance(value, (list, tuple)) and value and all(is_whole(side) and (side == -1 or 1 <= side <= MAX_SIZE) for side in value)
+    if not sides_ok:
+        raise ValueError(f"expected a list of positive whole numbers (one may be -1), without the batch axis, found {describe(value)}")
+    if list(value).count(-1) > 1:
+        raise ValueError(f"only one side may be -1 (the one inferred), found {describe(value)}")
+    return tuple(int(side) for side in value)
+
+
+NONE_WORDS = ("none", "null")
+"""How a TOML file, which has no null, writes Keras's None inside a list: "None"."""
+
+
+def noise_shape(value: Any) -> tuple[int | None, ...] | None:
+    """Dropout's mask shape, the batch axis first as in Keras; None (or "None") takes the input's side."""
+    if value is None:
+        return None
+    sides = [None if item is None or (isinstance(item, str) and item.lower() in NONE_WORDS) else item for item in value] if isinstance(value, (list, tuple)) else []
+    if not sides or not all(side is None or (is_whole(side) and 1 <= side <= MAX_SIZE) for side in sides):
+        raise ValueError(f'expected a list of positive whole numbers or "None", batch axis first (e.g. ["None", 1, 1, 64]), found {describe(value)}')
+    return tuple(None if side is None else int(side) for side in sides)
+
+
+optional_seed = optional(whole_number(0, 2**32 - 1))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convtui.engine import ops
+from convtui.engine import activations, ops
 
 torch = pytest.importorskip("torch")
 functional = torch.nn.functional
@@ -201,18 +201,18 @@ def test_activations_match_torch(name: str) -> None:
     (test_ops checks that tail against math.erfc)."""
     x = X.reshape(9, 100)
     expected = TORCH_ACTIVATIONS[name](torch.from_numpy(x.astype(np.float64))).numpy()
-    np.testing.assert_allclose(ops.ACTIVATIONS[name](x), expected, rtol=2e-6, atol=1e-15)
+    np.testing.assert_allclose(activations.ACTIVATIONS[name](x), expected, rtol=2e-6, atol=1e-15)
 
 
 def test_keras_defaults_differ_from_torch_defaults_where_expected() -> None:
     """Guards the semantic choices: torch's defaults would give other numbers."""
     x = torch.tensor([-1.0, 1.5])
-    assert not np.allclose(ops.ACTIVATIONS["leaky_relu"](x.numpy()), functional.leaky_relu(x).numpy())
-    assert not np.allclose(ops.ACTIVATIONS["gelu"](x.numpy()), functional.gelu(x, approximate="tanh").numpy(), rtol=1e-6)
+    assert not np.allclose(activations.ACTIVATIONS["leaky_relu"](x.numpy()), functional.leaky_relu(x).numpy())
+    assert not np.allclose(activations.ACTIVATIONS["gelu"](x.numpy()), functional.gelu(x, approximate="tanh").numpy(), rtol=1e-6)
 
 
 def test_relu_layer_with_max_and_slope_matches_torch_composition() -> None:
     """ReLU(max_value=6, negative_slope=0.1): clamp(x, 0, 6) + 0.1 * min(x, 0)."""
     x = torch.from_numpy(X)
     expected = (torch.clamp(x, 0, 6) + 0.1 * torch.clamp(x, max=0)).numpy()
-    np.testing.assert_allclose(ops.relu_layer(X, 6.0, 0.1, 0.0), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(activations.relu_layer(X, 6.0, 0.1, 0.0), expected, rtol=1e-6, atol=1e-6)

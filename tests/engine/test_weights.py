@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from convtui.engine import forward, initial_weights, load_weights
-from convtui.engine.weights import save_arrays, weights_to_arrays
+from convtui.engine.weights import load_weights_and_missing, save_arrays, weights_to_arrays
 from convtui.errors import EngineError, LayerConfigError
 from convtui.model.layers import (
     BatchNormalization,
@@ -26,7 +26,10 @@ from convtui.model.layers import (
     DepthwiseConv2D,
     Flatten,
     Layer,
+    LayerNormalization,
+    LayerScale,
     MaxPooling2D,
+    Normalization,
     SeparableConv2D,
 )
 from convtui.model.stack import Stack
@@ -255,6 +258,25 @@ def test_biases_are_zero_and_batch_normalization_starts_as_keras() -> None:
         np.testing.assert_array_equal(batch_norm[name], value)
 
 
+def test_layer_normalization_layer_scale_and_normalization_start_as_keras_builds_them() -> None:
+    """LayerNormalization: gamma ones, beta zeros; ConvNeXt's LayerScale: gamma = init_values
+    (initializers.Constant); Normalization without statistics: mean 0, variance 1, count 0."""
+    stack = Stack((4, 4, 3), (LayerNormalization(), LayerScale(init_values=1e-6, projection_dim=3), Normalization(axis=[1, 2])))
+    for seed in (0, 9):
+        weights = initial_weights(stack, seed)
+        np.testing.assert_array_equal(weights[0]["gamma"], np.ones(3, np.float32))
+        np.testing.assert_array_equal(weights[0]["beta"], np.zeros(3, np.float32))
+        np.testing.assert_array_equal(weights[1]["gamma"], np.full(3, 1e-6, np.float32))
+        assert {name: (array.shape, array.dtype) for name, array in weights[2].items()} == {
+            "mean": ((4, 4), np.float32),
+            "variance": ((4, 4), np.float32),
+            "count": ((), np.float32),
+        }
+        np.testing.assert_array_equal(weights[2]["mean"], 0.0)
+        np.testing.assert_array_equal(weights[2]["variance"], 1.0)
+        assert weights[2]["count"] == 0
+
+
 def test_weights_have_keras_shapes_and_layers_without_weights_have_none() -> None:
     weights = initial_weights(small_stack(), 0)
     assert {name: array.shape for name, array in weights[0].items()} == {"kernel": (3, 3, 3, 6), "bias": (6,)}
@@ -415,6 +437,22 @@ def test_a_hand_written_npz_in_float64_is_loaded_as_float32(tmp_path: Path) -> N
     assert loaded[0]["kernel"].dtype == np.float32
     for name, value in statistics.items():
         np.testing.assert_array_equal(loaded[1][name], np.array(value, np.float32))
+
+
+def test_keras_2s_depthwise_kernel_name_loads_as_keras_3s_kernel(tmp_path: Path) -> None:
+    """Keras 2 named DepthwiseConv2D's weight depthwise_kernel; Keras 3 calls it kernel. Only that layer renames it."""
+    stack = Stack((6, 6, 2), (DepthwiseConv2D(kernel_size=3, depth_multiplier=2), SeparableConv2D(filters=3, kernel_size=1)))
+    kernel = np.arange(3 * 3 * 2 * 2, dtype=np.float32).reshape(3, 3, 2, 2)
+    np.savez(tmp_path / "keras2.npz", **{"layers.0.depthwise_kernel": kernel})
+    loaded, missing = load_weights_and_missing(tmp_path / "keras2.npz", stack)
+    np.testing.assert_array_equal(loaded[0]["kernel"], kernel)
+    assert "depthwise_kernel" not in loaded[0]
+    assert "layers.0.kernel" not in missing and "layers.0.bias" in missing
+    separable = np.full((1, 1, 4, 1), 2.0, np.float32)  # SeparableConv2D keeps the name depthwise_kernel in Keras 3
+    np.savez(tmp_path / "separable.npz", **{"layers.1.depthwise_kernel": separable})
+    np.testing.assert_array_equal(load_weights(tmp_path / "separable.npz", stack)[1]["depthwise_kernel"], separable)
+    np.savez(tmp_path / "wrong.npz", **{"layers.0.depthwise_kernel": kernel[:2]})
+    assert "(2, 3, 2, 2)" in load_error(tmp_path / "wrong.npz", stack)
 
 
 def test_a_missing_key_is_initialised_from_the_seed(tmp_path: Path) -> None:

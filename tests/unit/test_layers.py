@@ -339,7 +339,9 @@ def test_the_catalogue_has_every_documented_layer_type():
     assert {layer_type.type_name for layer_type in LAYER_TYPES} == {
         "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D",
         "GlobalAveragePooling2D", "GlobalMaxPooling2D", "BatchNormalization", "Dense", "Flatten", "Dropout",
-        "Activation", "ReLU", "ZeroPadding2D", "UpSampling2D",
+        "Activation", "ReLU", "ZeroPadding2D", "UpSampling2D", "Add", "Subtract", "Multiply", "Average", "Maximum",
+        "Minimum", "Concatenate", "Rescaling", "Normalization", "LayerNormalization", "Reshape", "Cropping2D", "Identity",
+        "LayerScale",
     }  # fmt: skip
 
 

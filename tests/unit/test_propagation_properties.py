@@ -24,9 +24,13 @@ from convtui.model.layers import (
     AveragePooling2D,
     BatchNormalization,
     Conv2D,
+    Cropping2D,
     DepthwiseConv2D,
+    LayerNormalization,
     MaxPooling2D,
+    Normalization,
     ReLU,
+    Rescaling,
     SeparableConv2D,
     UpSampling2D,
     ZeroPadding2D,
@@ -69,6 +73,23 @@ VALID_VALUES: dict[str, st.SearchStrategy] = {
     "threshold": st.floats(-3, 3),
     "size": pair(1, 3),
     "interpolation": st.sampled_from(["nearest", "bilinear", "Bilinear"]),
+    "mean": st.one_of(st.floats(-5, 5), st.lists(st.floats(-5, 5), min_size=1, max_size=3)),
+    "variance": st.one_of(st.floats(0, 5), st.lists(st.floats(0, 5), min_size=1, max_size=3)),
+    "invert": st.booleans(),
+    "rms_scaling": st.booleans(),
+    "offset": st.one_of(st.floats(-2, 2), st.lists(st.floats(-2, 2), min_size=1, max_size=3)),
+    "target_shape": st.lists(st.sampled_from([-1, 1, 2, 3, 4, 6, 12]), min_size=1, max_size=4),
+    "cropping": st.one_of(st.integers(0, 2), st.lists(st.integers(0, 2), min_size=2, max_size=2), st.just([1, [0, 2]])),
+    "init_values": st.floats(-1, 1),
+    "projection_dim": st.integers(1, 12),
+    "noise_shape": st.one_of(st.none(), st.lists(st.one_of(st.none(), st.just("None"), st.integers(1, 4)), min_size=1, max_size=4)),
+    "seed": st.one_of(st.none(), st.integers(0, 2**32 - 1)),
+}
+TYPED_VALUES: dict[tuple[type, str], st.SearchStrategy] = {
+    # arguments whose name means something else on another layer type
+    (Rescaling, "scale"): st.one_of(st.floats(-10, 10), st.lists(st.floats(-2, 2), min_size=1, max_size=3)),
+    (Normalization, "axis"): st.sampled_from([-1, 3, [1, 2], [-3, -2, -1], None, []]),
+    (LayerNormalization, "axis"): st.sampled_from([-1, 2, [1, 2, 3], [-2, -1]]),
 }
 PADDING_VALUES = {
     "conv": st.one_of(st.sampled_from(["valid", "same", "SAME", "Valid"]), st.integers(0, 2), st.lists(st.integers(0, 2), min_size=2, max_size=2)),
@@ -100,7 +121,9 @@ def padding_kind(layer_type: type) -> str:
 
 
 def valid_value(layer_type: type, name: str) -> st.SearchStrategy:
-    return PADDING_VALUES[padding_kind(layer_type)] if name == "padding" else VALID_VALUES[name]
+    if name == "padding":
+        return PADDING_VALUES[padding_kind(layer_type)]
+    return TYPED_VALUES.get((layer_type, name), VALID_VALUES.get(name))
 
 
 @st.composite
@@ -317,7 +340,7 @@ def test_receptive_field_of_stride_one_convs_is_one_plus_n_times_k_minus_one(cou
 
 @st.composite
 def window_layers(draw):
-    kind = draw(st.sampled_from(["conv", "depthwise", "pool", "zero", "bn"]))
+    kind = draw(st.sampled_from(["conv", "depthwise", "pool", "zero", "crop", "bn"]))
     k = draw(st.integers(1, 5))
     s = draw(st.integers(1, 3))
     d = draw(st.integers(1, 3)) if s == 1 else 1
@@ -330,6 +353,8 @@ def window_layers(draw):
         return MaxPooling2D(pool_size=k, strides=s, padding=padding)
     if kind == "zero":
         return ZeroPadding2D(padding=[[draw(st.integers(0, 2)), 0], [draw(st.integers(0, 2)), 1]])
+    if kind == "crop":
+        return Cropping2D(cropping=[[draw(st.integers(0, 3)), 1], [draw(st.integers(0, 3)), 0]])
     return BatchNormalization()
 
 
@@ -337,6 +362,8 @@ def taps(layer, axis: int, size: int) -> tuple[list[int], int, int]:
     """(tap offsets, stride, pad before) of one axis, for an input side of `size`."""
     if isinstance(layer, ZeroPadding2D):
         return [0], 1, layer.padding[axis][0]
+    if isinstance(layer, Cropping2D):  # a crop is a padding of minus the rows it removes
+        return [0], 1, -layer.cropping[axis][0]
     if isinstance(layer, BatchNormalization):
         return [0], 1, 0
     kernel = layer.pool_size if isinstance(layer, MaxPooling2D) else layer.kernel_size
@@ -416,8 +443,11 @@ def st_example(layer_type: type, name: str):
         "groups": 2, "depth_multiplier": 2, "use_bias": False, "activation": "gelu", "kernel_initializer": "he_normal",
         "keepdims": True, "epsilon": 1e-5, "momentum": 0.9, "center": False, "scale": False, "rate": 0.25,
         "max_value": 6.0, "negative_slope": 0.1, "threshold": 0.5, "size": [2, 3], "interpolation": "bilinear",
-        "axis": 2,
+        "axis": 2, "mean": [0.5, 1.0, 2.0, 3.0], "variance": [1.0, 4.0, 0.25, 2.0], "invert": True, "rms_scaling": True,
+        "offset": -1.0, "target_shape": [-1, 8], "cropping": [1, [0, 2]], "init_values": 1e-6, "projection_dim": 4,
+        "noise_shape": [None, 1, "None", 4], "seed": 7,
     }  # fmt: skip
+    typed = {(Rescaling, "scale"): [0.5, 0.25, 2.0, 1.0], (Normalization, "axis"): [1, 2, 3], (LayerNormalization, "axis"): [-3, -1]}
     if name == "padding":
         return {"zero": [[1, 2], [0, 3]], "conv": [1, 2], "window": "same"}[padding_kind(layer_type)]
-    return values[name]
+    return typed.get((layer_type, name), values.get(name))

@@ -28,7 +28,7 @@ from convtui.model.layers.catalogue import (
     type_key,
 )
 from convtui.model.layers.convolution import Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
-from convtui.model.layers.core import Dense, Dropout
+from convtui.model.layers.core import Dense, Dropout, Identity, LayerScale
 from convtui.model.layers.merging import (
     MERGE_TYPES,
     Add,
@@ -41,7 +41,7 @@ from convtui.model.layers.merging import (
     Subtract,
     broadcast_shapes,
 )
-from convtui.model.layers.normalization import BatchNormalization
+from convtui.model.layers.normalization import BatchNormalization, LayerNormalization, Normalization, Rescaling
 from convtui.model.layers.pooling import (
     AveragePooling2D,
     GlobalAveragePooling2D,
@@ -50,9 +50,16 @@ from convtui.model.layers.pooling import (
     MaxPooling2D,
     Pooling2D,
 )
-from convtui.model.layers.reshaping import Flatten, UpSampling2D, ZeroPadding2D
+from convtui.model.layers.reshaping import Cropping2D, Flatten, Reshape, UpSampling2D, ZeroPadding2D
 
 __all__ = [
+    "Reshape",
+    "Rescaling",
+    "Normalization",
+    "LayerScale",
+    "LayerNormalization",
+    "Identity",
+    "Cropping2D",
     "MERGE_TYPES",
     "Add",
     "Average",

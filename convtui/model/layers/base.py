@@ -26,6 +26,8 @@ class WeightInfo:
     trainable: bool = True
     depthwise: bool = False
     """A (kh, kw, C_in, depth_multiplier) kernel: one filter per input channel, no sum over channels."""
+    initial_value: float | None = None
+    """The constant Keras's build starts it at (a Constant / zeros / ones initialiser); None: by its name or drawn."""
 
     @property
     def size(self) -> int:
@@ -55,9 +57,13 @@ class Inference:
     window: Window | str | None = None  # None: pixel-wise, the receptive field is unchanged
 
 
-def argument(convert: args.Converter, default: Any = MISSING, *, help: str = "") -> Any:
-    """A layer field whose raw value goes through `convert` in the constructor."""
-    return field(default=default, metadata={"convert": convert, "help": help})
+def argument(convert: args.Converter, default: Any = MISSING, *, help: str = "", sequence: bool = False) -> Any:
+    """A layer field whose raw value goes through `convert` in the constructor.
+
+    `sequence`: a list of any length (Reshape's target_shape, Normalization's mean), which a preset
+    writes in full, where a pair such as kernel_size (3, 3) is written 3.
+    """
+    return field(default=default, metadata={"convert": convert, "help": help, "sequence": sequence})
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from convtui.model import arguments as args
 from convtui.model.layers.activation import Activation, ReLU
 from convtui.model.layers.base import Layer
 from convtui.model.layers.convolution import Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
-from convtui.model.layers.core import Dense, Dropout
+from convtui.model.layers.core import Dense, Dropout, Identity, LayerScale
 from convtui.model.layers.merging import MERGE_TYPES
-from convtui.model.layers.normalization import BatchNormalization
+from convtui.model.layers.normalization import BatchNormalization, LayerNormalization, Normalization, Rescaling
 from convtui.model.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
-from convtui.model.layers.reshaping import Flatten, UpSampling2D, ZeroPadding2D
+from convtui.model.layers.reshaping import Cropping2D, Flatten, Reshape, UpSampling2D, ZeroPadding2D
 
 LAYER_TYPES: tuple[type[Layer], ...] = (
     Conv2D,
@@ -36,6 +36,13 @@ LAYER_TYPES: tuple[type[Layer], ...] = (
     ZeroPadding2D,
     UpSampling2D,
     *MERGE_TYPES,
+    Rescaling,
+    Normalization,
+    LayerNormalization,
+    Reshape,
+    Cropping2D,
+    Identity,
+    LayerScale,
 )
 
 
@@ -91,4 +98,11 @@ def layer_from_config(config: Mapping[str, Any]) -> Layer:
 
 def layer_to_config(layer: Layer) -> dict[str, Any]:
     """The preset table of a layer: its type and the arguments that differ from the defaults."""
-    return {"type": layer.type_name, **layer.changed_arguments()}
+    sequences = {spec.name for spec in fields(layer) if spec.metadata.get("sequence")}
+    arguments = layer.changed_arguments()
+    return {"type": layer.type_name, **{key: as_list(value) if key in sequences else value for key, value in arguments.items()}}
+
+
+def as_list(value: Any) -> Any:
+    """A sequence argument as a list, which the preset writer keeps whole; TOML has no null, so Keras's None is "None"."""
+    return ["None" if item is None else item for item in value] if isinstance(value, tuple) else value
