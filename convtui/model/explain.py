@@ -214,7 +214,7 @@ def rescaling_formula(layer: catalogue.Rescaling) -> Formula:
     """x * scale + offset as a person writes it: x / 255 for 1/255, "- 1" for an offset of -1."""
     scale, offset = layer.scale, layer.offset
     divisor = 1 / scale if isinstance(scale, float) and scale else 0.0
-    formula = f"x / {divisor:g}" if divisor > 1 and abs(divisor * 2 - round(divisor * 2)) < 1e-9 else f"x * {numbers_text(scale)}"
+    formula = f"x / {divisor:g}" if math.isfinite(divisor) and divisor > 1 and abs(divisor * 2 - round(divisor * 2)) < 1e-9 else f"x * {numbers_text(scale)}"
     if isinstance(offset, float) and offset < 0:
         formula += f" - {numbers_text(-offset)}"
     elif offset != 0:

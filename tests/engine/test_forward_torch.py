@@ -116,6 +116,21 @@ TORCH_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "swish": F.silu,
     "silu": F.silu,
     "gelu": lambda x: F.gelu(x, approximate="none"),  # Keras 3's gelu has approximate=False
+    "hard_silu": F.hardswish,
+    "hard_swish": F.hardswish,
+    "mish": F.mish,
+    "celu": lambda x: F.celu(x, alpha=1.0),
+    "softsign": F.softsign,
+    "log_sigmoid": F.logsigmoid,
+    "hard_tanh": lambda x: F.hardtanh(x, -1.0, 1.0),
+    "tanh_shrink": F.tanhshrink,
+    "hard_shrink": lambda x: F.hardshrink(x, 0.5),
+    "soft_shrink": lambda x: F.softshrink(x, 0.5),
+    "log_softmax": lambda x: F.log_softmax(x, dim=1),
+    "exponential": torch.exp,
+    "sparse_sigmoid": lambda x: torch.clamp((x + 1.0) / 2.0, 0.0, 1.0),
+    "sparse_plus": lambda x: torch.where(x >= 1, x, torch.clamp(x + 1.0, 0.0, 2.0) ** 2 / 4.0),
+    "squareplus": lambda x: (x + torch.sqrt(x * x + 4.0)) / 2.0,
 }
 
 

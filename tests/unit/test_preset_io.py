@@ -62,7 +62,7 @@ CORPUS: dict[str, tuple[str | None, str | None, tuple[str, ...]]] = {
     "groups_do_not_divide.toml": ("layer 0 (Conv2D)", "groups", ("divisible",)),
     "strides_with_dilation.toml": ("layer 0 (Conv2D)", "dilation_rate", ("strides", "dilation_rate")),
     "bad_activation.toml": ("layer 0 (Dense)", "activation", ("expected an activation name", 'found "rectifier" (a string)')),
-    "dropout_rate_too_large.toml": ("layer 0 (Dropout)", "rate", ("expected a number in [0, 1)", "found 1.5")),
+    "dropout_rate_too_large.toml": ("layer 0 (Dropout)", "rate", ("expected a number in [0, 1]", "found 1.5")),
     "name_not_string.toml": (None, "name", ("expected a string", "found 5")),
     "string_with_newline.toml": ("layer 0 (Dense)", "activation", ("expected an activation name",)),
     "type_with_newline.toml": ("layer 0", "type", ("unknown layer type",)),
