@@ -132,14 +132,6 @@ class Minimum(ElementwiseMerge):
     verb: ClassVar[str] = "takes the minimum of"
 
 
-def concatenate_axis(value: object) -> int:
-    """Keras's axis, counting the batch axis (-1 = channels); the batch axis itself cannot be joined."""
-    axis = args.whole_number(-4, 3)(value)
-    if axis == 0:
-        raise ValueError("axis 0 is the batch axis; use -1 (channels) or 1, 2, 3 (height, width, channels)")
-    return axis
-
-
 @dataclass(frozen=True)
 class Concatenate(Layer):
     type_name: ClassVar[str] = "Concatenate"
@@ -147,7 +139,7 @@ class Concatenate(Layer):
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
 
-    axis: int = argument(concatenate_axis, -1, help="-1 joins channels; 1, 2, 3 count the batch axis as Keras does")
+    axis: int = argument(args.keras_axis, -1, help="-1 joins channels; 1, 2, 3 count the batch axis as Keras does")
 
     def shape_axis(self, rank: int) -> int | None:
         """The axis in a shape without the batch axis, or None when this rank has no such axis."""
