@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,9 @@ def add_import_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("model", help="a Keras 3 .keras file, a legacy .h5 file, or the JSON of model.to_json()")
     parser.add_argument("-o", "--output", help="the preset to write (default: the model's name + .toml, in the current folder)")
     parser.add_argument("--force", action="store_true", help="overwrite the preset and its .npz if they exist")
+    from convtui.cli import add_input_shape_option  # cli.py imports this module: only once it is loaded
+
+    add_input_shape_option(parser)
     parser.set_defaults(handler=run_import)
 
 
@@ -69,10 +73,12 @@ def add_diff_command(commands: argparse._SubParsersAction) -> None:
 # --- shared ---------------------------------------------------------------------------------
 
 
-def load_source(source: str) -> ImportedModel:
+def load_source(source: str, input_shape: Sequence[int] | None = None) -> ImportedModel:
     """What every command opens: a preset (built-in name or .toml), or a Keras model file with its trained weights and import notes.
 
-    A preset comes without weights here; its own `weights = "..."` file is resolved by whoever reads it.
+    `input_shape` (--input-shape) replaces the preset's or the model's; a model saved with an
+    unknown size is otherwise imported at 224x224, with a note. A preset comes without weights
+    here; its own `weights = "..."` file is resolved by whoever reads it.
     """
     from convtui.interop import ImportedModel, is_model_file
     from convtui.model.preset import load_preset
@@ -80,8 +86,9 @@ def load_source(source: str) -> ImportedModel:
     if is_model_file(source):
         from convtui.interop import load_model_file  # numpy comes with it: only for model files
 
-        return load_model_file(source)
-    return ImportedModel(load_preset(source), None)
+        return load_model_file(source, input_shape=input_shape)
+    stack = load_preset(source)
+    return ImportedModel(stack.with_input_shape(tuple(input_shape)) if input_shape is not None else stack, None)
 
 
 def refuse_overwrite(paths: list[Path]) -> None:
@@ -106,7 +113,7 @@ def run_import(arguments: argparse.Namespace) -> int:
     from convtui.interop import load_model_file, save_imported
     from convtui.interop.save_import import weights_path_for
 
-    imported = load_model_file(arguments.model)
+    imported = load_model_file(arguments.model, input_shape=arguments.input_shape)
     preset = Path(arguments.output) if arguments.output else Path(Path(arguments.model).stem + ".toml")
     if not arguments.force:
         refuse_overwrite([preset, *([weights_path_for(preset)] if imported.weights else [])])

@@ -32,5 +32,5 @@ class Problems:
         parts += [f"{title}: {', '.join(reasons)}" for title, reasons in self.by_layer.items()]
         count = len(self.by_layer)
         head = f"cannot import {count} layer{'s' if count != 1 else ''}" if count else "cannot import the model"
-        hint = "convtui imports single-chain models made of its catalogue's layers (see the README); rebuild the model as such a chain"
+        hint = "convtui imports models with one input made of its catalogue's layers (see the README); rebuild the model from those"
         raise ModelImportError(f"{head}: {'; '.join(parts)}. {hint}", file=file)

@@ -32,7 +32,8 @@ class KerasModelFile:
     """What a model file holds: the serialised model and, maybe, its weights.
 
     `weights_by` says how the weights are keyed: "saving_path" (Keras 3's `layers/<snake_case
-    class name, numbered>/vars/<i>`) or "layer_name" (legacy .h5's `model_weights/<layer name>`).
+    class name, numbered>`, nested for sub-models) or "layer_name" (legacy .h5's `<layer name>`,
+    `<sub-model>/<layer name>` for a sub-model's layer).
     """
 
     model: Mapping[str, Any]
@@ -87,13 +88,18 @@ def read_keras_zip(path: Path) -> KerasModelFile:
 
 
 def saving_path_weights(data: bytes, path: Path) -> LayerArrays:
-    """Keras 3's weights store: `layers/<key>/vars/<0..n>` per layer."""
+    """Keras 3's weights store: `<path>/vars/<0..n>` per layer, a sub-model's layers under its own
+    path (layers/sequential/layers/conv2d), keyed by that path."""
     h5py = import_h5py(path)
+    arrays: LayerArrays = {}
+
+    def visit(name: str, item: Any) -> None:
+        if isinstance(item, h5py.Group) and name.endswith("/vars"):
+            arrays[name.removesuffix("/vars")] = numbered_arrays(item)
+
     with h5py.File(io.BytesIO(data), "r") as store:
-        layers = store.get("layers")
-        if layers is None:
-            return {}
-        return {key: numbered_arrays(group.get("vars")) for key, group in layers.items() if isinstance(group, h5py.Group)}
+        store.visititems(visit)
+    return arrays
 
 
 def numbered_arrays(group: Any) -> list[np.ndarray]:
@@ -123,11 +129,15 @@ def read_legacy_h5(path: Path) -> KerasModelFile:
 
 
 def layer_name_weights(group: Any) -> LayerArrays:
-    """Legacy layout: `model_weights/<layer name>` lists its datasets in attrs["weight_names"]."""
-    return {
-        name: [np.asarray(layer_group[text(weight_name)]) for weight_name in layer_group.attrs.get("weight_names", [])]
-        for name, layer_group in group.items()
-    }
+    """Legacy layout: `model_weights/<layer name>` lists its datasets in attrs["weight_names"]; a
+    sub-model's group lists all its layers' (sub/conv2d/kernel), keyed here "sub/conv2d"."""
+    arrays: LayerArrays = {}
+    for group_name, layer_group in group.items():
+        for weight_name in map(text, layer_group.attrs.get("weight_names", [])):
+            owner = weight_name.split("/")[-2] if "/" in weight_name else group_name
+            key = group_name if owner == group_name else f"{group_name}/{owner}"
+            arrays.setdefault(key, []).append(np.asarray(layer_group[weight_name]))
+    return arrays
 
 
 def text(value: bytes | str | Any) -> str:

@@ -4,7 +4,8 @@ A Keras argument is either one of the convtui layer's own (copied), one that doe
 inference (names, dtypes, regularisers, initialisers but a known kernel one...: dropped), one
 whose value must be neutral (channels_last, axis -1...), or a reason the layer cannot come.
 A few Keras layers outside the catalogue compute exactly what a catalogue layer computes
-(LeakyReLU, Softmax, ELU, SpatialDropout2D, Reshape to a vector) and come as that, with a note.
+(LeakyReLU, Softmax, ELU, SpatialDropout2D) and come as that, with a note; so do Keras 3's
+tensor operations (`x + 3.0` as Rescaling, `inputs + x` as Add).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convtui.errors import ConvtuiError, LayerConfigError
-from convtui.interop.python_source import literal
+from convtui.interop.keras_graph import KerasLayer
 from convtui.model.arguments import KERNEL_INITIALIZERS, describe_plain
 from convtui.model.layers import Layer, argument_names, layer_from_config, layer_type_named
 
@@ -132,25 +133,23 @@ def spatial_dropout(config: Mapping[str, Any]) -> tuple[dict[str, Any] | None, s
     return {"type": "Dropout", "rate": config.get("rate")}, "imported as Dropout: both do nothing at inference"
 
 
-def reshape(config: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    target = as_tuples(config.get("target_shape"))
-    if not (isinstance(target, tuple) and len(target) == 1):
-        return None, f"Reshape to {literal(target)} is not supported; only a reshape to a vector (= Flatten) is"
-    return {"type": "Flatten"}, f"Reshape({literal(target)}) imported as Flatten: a channels_last map reshaped to a vector is Flatten"
-
-
 EQUIVALENTS: dict[str, Equivalent] = {
     "LeakyReLU": leaky_relu,
     "Softmax": softmax,
     "ELU": elu,
     "SpatialDropout2D": spatial_dropout,
-    "Reshape": reshape,
 }
+
+
+OPAQUE_LAYERS = ("Lambda", "TFOpLambda", "SlicingOpLambda")
+"""Layers that hold Python code, which a saved config does not carry."""
 
 
 def translate(class_name: str, config: Mapping[str, Any]) -> Translation:
     """The convtui layer for one Keras layer, or every reason it cannot be one."""
     note = None
+    if class_name in OPAQUE_LAYERS:
+        return Translation(None, (f"a {class_name} layer runs Python code the file does not hold; rebuild that step from catalogue layers",))
     if class_name in EQUIVALENTS:
         table, message = EQUIVALENTS[class_name](config)
         if table is None:
@@ -164,7 +163,76 @@ def translate(class_name: str, config: Mapping[str, Any]) -> Translation:
         table, reasons = catalogue_arguments(layer_type, config)
         if reasons:
             return Translation(None, tuple(reasons))
+    return built(table, note)
+
+
+def built(table: dict[str, Any], note: str | None = None) -> Translation:
     try:
         return Translation(layer_from_config(table), (), note)
     except ConvtuiError as error:
         return Translation(None, (f"{error.field_name or 'argument'}: {error.message}",))
+
+
+def translate_layer(keras_layer: KerasLayer) -> Translation:
+    """A node of the graph: an operation by its arguments, a layer by its config."""
+    if keras_layer.is_operation:
+        return translate_operation(keras_layer.class_name, keras_layer.arguments)
+    return translate(keras_layer.class_name, keras_layer.config)
+
+
+# --- Keras 3 operations ---------------------------------------------------------------------
+
+Constant = float | tuple[float, ...]
+
+OPERATION_MERGES = {"Add": "Add", "Subtract": "Subtract", "Multiply": "Multiply", "Maximum": "Maximum", "Minimum": "Minimum"}
+"""Keras 3 operations between tensors that are a catalogue merge (ops.numpy.Add is layers.Add)."""
+OPERATION_SYMBOLS = {"Add": "+", "Subtract": "-", "Multiply": "*", "Divide": "/", "TrueDivide": "/"}
+
+
+def translate_operation(class_name: str, arguments: tuple[str | Constant, ...]) -> Translation:
+    """`a + b` between tensors is the merge; a tensor and a number is Rescaling(scale, offset), exactly
+    x * scale + offset (x / c as x * (1 / c), equal up to float32 rounding)."""
+    tensors = [argument for argument in arguments if isinstance(argument, str)]
+    constants = [argument for argument in arguments if not isinstance(argument, str)]
+    if len(arguments) == 2 and len(tensors) == 2 and class_name in OPERATION_MERGES:
+        return built({"type": OPERATION_MERGES[class_name]})
+    if len(arguments) == 2 and len(tensors) == 1 and class_name in OPERATION_SYMBOLS:
+        constant_first = isinstance(arguments[1], str)
+        scaling = rescaling(class_name, constants[0], constant_first)
+        if scaling is not None:
+            symbol = OPERATION_SYMBOLS[class_name]
+            written = f"{constant_text(constants[0])} {symbol} x" if constant_first else f"x {symbol} {constant_text(constants[0])}"
+            table = {"type": "Rescaling", **scaling}
+            arguments_text = ", ".join(f"{key}={constant_text(value)}" for key, value in scaling.items())
+            rounding = " up to float32 rounding" if symbol == "/" else ""
+            return built(table, f"the operation {written} imported as Rescaling({arguments_text}), which computes the same{rounding}")
+    shown = ", ".join(argument if isinstance(argument, str) else constant_text(argument) for argument in arguments)
+    return Translation(None, (
+        f"the operation {class_name}({shown}) is not in convtui's catalogue; convtui imports +, -, *, maximum and minimum"
+        " between two tensors and +, -, * and x / c with a number: write the rest as Keras layers",
+    ))
+
+
+def rescaling(class_name: str, constant: Constant, constant_first: bool) -> dict[str, Constant] | None:
+    """Rescaling's scale and offset for `x op c` (or `c op x`); None when it is not x * scale + offset."""
+    values = constant if isinstance(constant, tuple) else (constant,)
+    if class_name == "Add":
+        return {"scale": 1.0, "offset": constant}
+    if class_name == "Multiply":
+        return {"scale": constant, "offset": 0.0}
+    if class_name == "Subtract":
+        negated = tuple(-value for value in values)
+        return {"scale": -1.0, "offset": constant} if constant_first else {"scale": 1.0, "offset": same_form(negated, constant)}
+    if constant_first or 0.0 in values:  # c / x is not linear in x; x / 0 is no scale
+        return None
+    return {"scale": same_form(tuple(1.0 / value for value in values), constant), "offset": 0.0}
+
+
+def same_form(values: tuple[float, ...], like: Constant) -> Constant:
+    return values if isinstance(like, tuple) else values[0]
+
+
+def constant_text(value: Constant) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f"{item:.6g}" for item in value) + "]"
+    return f"{value:.6g}"

@@ -1,10 +1,12 @@
-"""Fixtures of the interop tests: Keras (torch backend), PyTorch and h5py once per session, and the CLI."""
+"""Fixtures of the interop tests: Keras (torch backend), PyTorch and h5py once per session, Keras's nodes of a model, and the CLI."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from interop_helpers import RunInterop
@@ -30,6 +32,24 @@ def torch() -> ModuleType:
 @pytest.fixture(scope="session")
 def h5py() -> ModuleType:
     return pytest.importorskip("h5py")
+
+
+def flattened_keras_nodes(model: Any) -> Iterator[Any]:
+    """Every layer and operation of a Keras model, sub-models flattened, in the order its config lists them."""
+    operations = model.operations if hasattr(model, "operations") else model.layers
+    for operation in operations:
+        if type(operation).__name__ == "InputLayer":
+            continue
+        if hasattr(operation, "layers"):
+            yield from flattened_keras_nodes(operation)
+        else:
+            yield operation
+
+
+@pytest.fixture(scope="session")
+def keras_nodes() -> Callable[[Any], list[Any]]:
+    """`keras_nodes(model)`: the nodes convtui's import makes of a Keras model, as Keras's own objects, in order."""
+    return lambda model: list(flattened_keras_nodes(model))
 
 
 @pytest.fixture

@@ -1,15 +1,17 @@
 """Importing Keras models written by Keras itself (torch backend), in its three file formats.
 
-Two models between them hold every catalogue layer type (and the Keras layers that import as
-one: LeakyReLU, Softmax, ELU, SpatialDropout2D, Reshape to a vector): a Sequential, and a
-functional chain. Each is saved as .keras, as model.to_json() and as a legacy .h5; the imported
-stack must have Keras's shapes and parameter counts, layer by layer, and with the file's
+Three models between them hold the catalogue's layer types (and the Keras layers that import as
+one: LeakyReLU, Softmax, ELU, SpatialDropout2D): a Sequential, a functional chain, and a graph
+with nested Sequential and Functional sub-models, residual and concatenating merges and Keras 3
+operations with constants. Each is saved as .keras, as model.to_json() and as a legacy .h5; the
+imported stack must have Keras's shapes and parameter counts, node by node, and with the file's
 weights the engine's output must equal model.predict.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 import tomllib
 import zipfile
@@ -22,8 +24,11 @@ import pytest
 from interop_helpers import assert_close
 
 from convtui.engine.forward import forward
+from convtui.engine.weights import load_weights
 from convtui.interop import ImportedModel, ModelImportError, is_model_file, load_model_file
-from convtui.model.layers import Flatten, ReLU
+from convtui.interop.keras_layers import translate_operation
+from convtui.model.layers import Add, ReLU, Rescaling, Reshape
+from convtui.model.preset import load_preset
 
 FORMATS = ("keras", "json", "h5")
 
@@ -65,11 +70,34 @@ def functional_model(keras: ModuleType) -> Any:
     x = layers.MaxPooling2D()(x)
     x = layers.LeakyReLU(0.3)(x)
     x = layers.GlobalAveragePooling2D(keepdims=True)(x)
-    x = layers.Reshape((4,), name="to_vector")(x)  # Keras MobileNet's top: imported as Flatten
+    x = layers.Reshape((4,), name="to_vector")(x)
     x = layers.BatchNormalization(center=False)(x)
     x = layers.Dense(3)(x)
     x = layers.Softmax()(x)
     return keras.Model(image, x, name="chain")
+
+
+def graph_model(keras: ModuleType) -> Any:
+    """Sub-models whose layers share a name (both "conv"), a squeeze-excite gate, operations with constants, merges."""
+    layers = keras.layers
+    block = keras.Sequential(
+        [keras.Input((8, 8, 6)), layers.Conv2D(6, 3, padding="same", name="conv"), layers.BatchNormalization(scale=False, name="norm")],
+        name="block",
+    )
+    gate_input = keras.Input((8, 8, 6), name="gate_input")
+    squeezed = layers.GlobalAveragePooling2D(keepdims=True, name="squeeze")(gate_input)
+    squeezed = layers.Conv2D(6, 1, activation="hard_sigmoid", name="conv")(squeezed)
+    gate = keras.Model(gate_input, layers.Multiply(name="excite")([gate_input, squeezed]), name="gate")
+    image = keras.Input((8, 8, 3), name="image")
+    shortcut = layers.Conv2D(6, 3, padding="same", name="stem")(image)
+    x = gate(block(shortcut))
+    x = (x + 3.0) * (1.0 / 6.0)
+    x = 1.0 - x
+    x = x / 4.0
+    x = shortcut + x
+    joined = layers.Concatenate(name="join")([layers.Conv2D(4, 1, name="left")(x), layers.DepthwiseConv2D(3, padding="same", name="right")(x)])
+    outputs = layers.Dense(3, name="classes")(layers.GlobalMaxPooling2D(name="pool")(joined))
+    return keras.Model(image, outputs, name="graph")
 
 
 def global_max_model(keras: ModuleType) -> Any:
@@ -77,7 +105,7 @@ def global_max_model(keras: ModuleType) -> Any:
     return keras.Sequential([keras.Input((6, 5, 3)), layers.Conv2D(4, 2), layers.GlobalMaxPooling2D(), layers.Dense(2)], name="global_max")
 
 
-MODEL_BUILDERS = {"zoo": sequential_model, "chain": functional_model, "global_max": global_max_model}
+MODEL_BUILDERS = {"zoo": sequential_model, "chain": functional_model, "graph": graph_model, "global_max": global_max_model}
 
 
 def randomise_weights(model: Any) -> None:
@@ -113,20 +141,17 @@ def saved_models(keras: ModuleType, h5py: ModuleType, tmp_path_factory: pytest.T
     return saved
 
 
-def keras_layers(model: Any) -> list[Any]:
-    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
-
-
 CASES = [(name, keras_format) for name in MODEL_BUILDERS for keras_format in FORMATS]
 
 
 @pytest.mark.parametrize(("name", "keras_format"), CASES)
-def test_imported_shapes_and_params_are_keras_own_layer_by_layer(saved_models, name, keras_format):
+def test_imported_shapes_and_params_are_keras_own_node_by_node(saved_models, keras_nodes, name, keras_format):
     model, path = saved_models[name, keras_format]
     stack_info = load_model_file(path).stack.infer()
+    nodes = keras_nodes(model)
     assert stack_info.valid
-    assert [info.output_shape for info in stack_info.layers] == [tuple(layer.output.shape[1:]) for layer in keras_layers(model)]
-    assert [info.params for info in stack_info.layers] == [layer.count_params() for layer in keras_layers(model)]
+    assert [info.output_shape for info in stack_info.layers] == [tuple(node.output.shape[1:]) for node in nodes]
+    assert [info.params for info in stack_info.layers] == [sum(math.prod(weight.shape) for weight in getattr(node, "weights", [])) for node in nodes]
     assert stack_info.total_params == model.count_params()
 
 
@@ -158,11 +183,11 @@ def test_arguments_come_with_keras_names_and_without_keras_defaults(saved_models
 def test_keras_layers_outside_the_catalogue_that_compute_the_same_come_as_catalogue_layers_with_a_note(saved_models):
     imported: ImportedModel = load_model_file(saved_models["chain", "keras"][1])
     types = [layer.type_name for layer in imported.stack.layers]
-    assert types == ["Conv2D", "Dropout", "Conv2D", "Activation", "MaxPooling2D", "ReLU", "GlobalAveragePooling2D", "Flatten", "BatchNormalization", "Dense", "Activation"]
+    assert types == ["Conv2D", "Dropout", "Conv2D", "Activation", "MaxPooling2D", "ReLU", "GlobalAveragePooling2D", "Reshape", "BatchNormalization", "Dense", "Activation"]
     assert imported.stack.layers[5] == ReLU(negative_slope=0.3)
-    assert imported.stack.layers[7] == Flatten()
-    assert any(note.startswith('layer 7 "to_vector" (Reshape): Reshape((4,)) imported as Flatten') for note in imported.notes)
-    assert len(imported.notes) == 5  # SpatialDropout2D, ELU, LeakyReLU, Reshape, Softmax
+    assert imported.stack.layers[7] == Reshape((4,))
+    assert any(note.startswith('layer 5 "leaky_re_lu') and note.endswith("imported as ReLU(negative_slope=0.3), which computes the same") for note in imported.notes)
+    assert len(imported.notes) == 4  # SpatialDropout2D, ELU, LeakyReLU, Softmax
 
 
 def test_a_functional_chain_is_read_along_its_connections_not_in_the_order_its_config_lists_layers(saved_models, tmp_path):
@@ -213,14 +238,66 @@ def test_tf_keras_2_configs_import_too(tmp_path):
     assert stack.input_shape == (6, 6, 3) and stack.layers[1] == ReLU(negative_slope=0.3)
 
 
-def test_tf_keras_2_merges_are_branching(tmp_path):
+def test_tf_keras_2_merges_import_as_graph_nodes(tmp_path):
     merged = keras2_functional(
-        keras2_layer("Conv2D", "a", ["input_1"], filters=2, kernel_size=[1, 1]),
+        keras2_layer("Conv2D", "a", ["input_1"], filters=1, kernel_size=[1, 1]),
         keras2_layer("Add", "add", ["input_1", "a"]),
+        keras2_layer("Conv2D", "b", ["add"], filters=2, kernel_size=[3, 3]),
         output="add",
     )
-    message = import_error(write_json(merged, tmp_path / "merged.json"))
-    assert 'layer 1 "add" (Add): branching graphs are not supported (it merges 2 inputs: input_1, a)' in message
+    stack = load_model_file(write_json(merged, tmp_path / "merged.json")).stack
+    assert stack.names == ("a", "add", "b")
+    assert stack.inputs_of(1) == ("input", "a") and stack.layers[1] == Add()
+    assert stack.outputs == ("add",)  # the model's output, not its last layer
+
+
+def test_a_merge_of_one_tensor_which_keras_allows_is_named_with_what_convtui_needs(tmp_path):
+    lone = keras2_functional(keras2_layer("Concatenate", "join", ["input_1"], axis=-1), output="join")
+    message = import_error(write_json(lone, tmp_path / "lone.json"))
+    assert 'layer 0 "join" (Concatenate): Concatenate takes at least 2 inputs, given 1 ("input")' in message
+
+
+# --- graphs ---------------------------------------------------------------------------------
+
+
+def test_sub_models_are_flattened_with_names_prefixed_only_where_taken(saved_models):
+    stack = load_model_file(saved_models["graph", "keras"][1]).stack
+    assert stack.names[:7] == ("stem", "block_conv", "norm", "squeeze", "gate_conv", "excite", "add")
+    assert stack.inputs_of(stack.names.index("block_conv")) == ("stem",)
+    assert stack.inputs_of(stack.names.index("excite")) == ("norm", "gate_conv")  # the gate's input is the block's output
+    assert [stack.blocks[stack.names.index(name)] for name in ("stem", "block_conv", "norm", "squeeze", "excite")] == [None, "block", "block", "gate", "gate"]
+
+
+def test_operations_come_as_catalogue_layers_with_their_constant(saved_models):
+    imported = load_model_file(saved_models["graph", "h5"][1])  # the legacy .h5 leaves out which entries are operations
+    stack = imported.stack
+    operations = [stack.layers[stack.names.index(name)] for name in ("add", "multiply", "subtract", "true_divide")]
+    assert operations == [Rescaling(1.0, 3.0), Rescaling(1.0 / 6.0), Rescaling(-1.0, 1.0), Rescaling(0.25)]
+    residual = stack.names.index("add_1")
+    assert stack.layers[residual] == Add() and stack.inputs_of(residual) == ("stem", "true_divide")
+    assert 'layer 8 "subtract" (Subtract): the operation 1 - x imported as Rescaling(scale=-1, offset=1), which computes the same' in imported.notes
+    assert any(note.endswith("x / 4 imported as Rescaling(scale=0.25, offset=0), which computes the same up to float32 rounding") for note in imported.notes)
+
+
+def test_convtui_import_writes_the_graph_and_its_weights_at_the_input_shape_asked_for(saved_models, run_interop, tmp_path):
+    path = saved_models["graph", "keras"][1]
+    preset = tmp_path / "graph.toml"
+    code, out, err = run_interop("import", path, "-o", preset, "--input-shape", "12,10,3")
+    assert code == 0, err
+    assert "imported at (12, 10, 3) instead of the file's (8, 8, 3)" in err
+    reopened = load_preset(preset)
+    imported = load_model_file(path, input_shape=(12, 10, 3))
+    assert reopened == imported.stack and reopened.blocks == imported.stack.blocks
+    images = np.random.default_rng(2).uniform(0, 1, (2, 12, 10, 3)).astype(np.float32)
+    expected = forward(imported.stack, images, imported.weights).outputs[-1]
+    np.testing.assert_array_equal(forward(reopened, images, load_weights(tmp_path / "graph.npz", reopened)).outputs[-1], expected)
+
+
+def test_an_operation_with_a_number_is_rescaling_and_one_that_is_not_x_times_a_plus_b_is_refused():
+    assert translate_operation("Subtract", ("x", (1.0, 2.0))).layer == Rescaling(1.0, (-1.0, -2.0))
+    assert translate_operation("Multiply", (0.5, "x")).layer == Rescaling(0.5)
+    assert translate_operation("TrueDivide", (2.0, "x")).reasons[0].startswith("the operation TrueDivide(2, x) is not in convtui's catalogue")
+    assert translate_operation("Divide", ("x", "y")).layer is None
 
 
 # --- what cannot be imported ----------------------------------------------------------------
@@ -233,20 +310,38 @@ def import_error(path: Path) -> str:
     return str(caught.value)
 
 
-def test_a_branching_model_and_a_layer_outside_the_catalogue_are_all_named_in_one_message(keras, tmp_path):
+def test_a_branching_model_imports(keras, tmp_path):
     layers = keras.layers
     image = keras.Input((8, 8, 3))
     stem = layers.Conv2D(4, 3, padding="same", name="stem")(image)
-    left = layers.Conv2D(4, 1, name="left")(stem)
-    right = layers.Conv2D(4, 1, name="right")(stem)
-    joined = layers.Add(name="join")([left, right])
-    normalised = layers.LayerNormalization(name="norm")(joined)
-    model = keras.Model(image, layers.Flatten()(normalised))
-    message = import_error(save(model, "keras", tmp_path))
-    assert message.startswith(f"{tmp_path / model.name}.keras: cannot import 3 layers: ")
-    assert 'layer 0 "stem" (Conv2D): branching graphs are not supported (its output feeds 2 layers: left, right)' in message
-    assert 'layer 3 "join" (Add): branching graphs are not supported (it merges 2 inputs: left, right), not in convtui\'s catalogue' in message
-    assert 'layer 4 "norm" (LayerNormalization): not in convtui\'s catalogue' in message
+    joined = layers.Add(name="join")([layers.Conv2D(4, 1, name="left")(stem), layers.Conv2D(4, 1, name="right")(stem)])
+    model = keras.Model(image, layers.Flatten(name="flat")(layers.LayerNormalization(name="norm")(joined)))
+    stack_info = load_model_file(save(model, "keras", tmp_path)).stack.infer()
+    assert [(info.name, info.inputs) for info in stack_info.layers] == [
+        ("stem", ("input",)), ("left", ("stem",)), ("right", ("stem",)), ("join", ("left", "right")), ("norm", ("join",)), ("flat", ("norm",)),
+    ]
+    assert stack_info.total_params == model.count_params()
+
+
+def test_what_cannot_be_imported_is_named_layer_by_layer_in_one_message(keras, tmp_path):
+    layers = keras.layers
+    first, second = keras.Input((8, 8, 3), name="first"), keras.Input((8, 8, 3), name="second")
+    shared = layers.Conv2D(4, 1, name="shared")
+    tower = keras.Sequential([keras.Input((8, 8, 4)), layers.Conv2D(4, 1, name="inside")], name="tower")
+    x = layers.Add(name="both")([tower(shared(first)), tower(shared(second))])
+    x = layers.Lambda(lambda tensor: tensor * 2, name="double")(x)
+    x = layers.GaussianNoise(0.1, name="noise")(x)
+    x = keras.ops.absolute(x)
+    model = keras.Model([first, second], x)
+    message = import_error(save(model, "json", tmp_path))
+    assert message.startswith(
+        f"{tmp_path / model.name}.json: cannot import 4 layers: the model: it has 2 inputs (first, second); convtui imports models with one input;"
+        ' the model: its sub-model "tower" is shared: called 2 times; convtui imports each sub-model called once; '
+    )
+    assert 'layer 0 "shared" (Conv2D): it is shared: called 2 times; convtui imports each layer called once, so give each call its own layer' in message
+    assert 'layer 3 "double" (Lambda): a Lambda layer runs Python code the file does not hold; rebuild that step from catalogue layers' in message
+    assert 'layer 4 "noise" (GaussianNoise): not in convtui\'s catalogue' in message
+    assert 'layer 5 "absolute" (Absolute): the operation Absolute(noise) is not in convtui\'s catalogue' in message
     assert "\n" not in message
 
 
@@ -257,11 +352,25 @@ def test_channels_first_is_refused_with_what_to_do(keras, tmp_path):
     assert "rebuild the model with channels_last" in message
 
 
-def test_an_input_of_unknown_size_is_refused_with_what_to_do(keras, tmp_path):
+def test_an_input_of_unknown_size_is_imported_at_224_or_at_the_shape_asked_for(keras, tmp_path):
     model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(4, 3)])
-    message = import_error(save(model, "json", tmp_path))
-    assert "the model: its input shape is (None, None, 3)" in message
-    assert "keras.Input(shape=(height, width, channels))" in message
+    path = save(model, "json", tmp_path)
+    imported = load_model_file(path)
+    assert imported.stack.input_shape == (224, 224, 3)
+    assert imported.notes[0] == "the model's input size is unknown (None, None, 3): imported at (224, 224, 3); give another with --input-shape H,W,C"
+    assert load_model_file(path, input_shape=(32, 40, 3)).stack.infer().output_shape == (30, 38, 4)
+
+
+def test_an_input_shape_asked_for_replaces_a_known_one_with_a_note(saved_models):
+    imported = load_model_file(saved_models["global_max", "keras"][1], input_shape=(9, 9, 3))
+    assert imported.stack.input_shape == (9, 9, 3)
+    assert "imported at (9, 9, 3) instead of the file's (6, 5, 3)" in imported.notes
+
+
+def test_an_input_without_a_size_at_all_says_how_to_give_one(tmp_path):
+    sequential = {"class_name": "Sequential", "config": {"name": "unbuilt", "layers": [{"class_name": "Flatten", "config": {"name": "f"}}]}}
+    message = import_error(write_json(sequential, tmp_path / "unbuilt.json"))
+    assert "the model: its input shape is unknown; give one with --input-shape H,W,C" in message
 
 
 def test_an_argument_convtui_does_not_model_is_named_with_its_value(keras, tmp_path):
