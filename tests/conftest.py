@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -34,3 +36,12 @@ def run_cli(tmp_path_factory: pytest.TempPathFactory) -> RunCli:
         return _run_convtui(*arguments, cwd=cwd or empty)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def keras() -> ModuleType:
+    """Keras 3 on its torch backend (the variable must be set before the first import)."""
+    os.environ["KERAS_BACKEND"] = "torch"
+    module = pytest.importorskip("keras")
+    assert module.backend.backend() == "torch"
+    return module

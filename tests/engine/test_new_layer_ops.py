@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from types import ModuleType
 
@@ -42,13 +41,6 @@ KERAS_TOLERANCE = 1e-5
 NAIVE_TOLERANCE = 2e-6
 
 
-@pytest.fixture(scope="module")
-def keras() -> ModuleType:
-    """Keras 3 on its torch backend (the variable must be set before the first import)."""
-    os.environ["KERAS_BACKEND"] = "torch"
-    module = pytest.importorskip("keras")
-    assert module.backend.backend() == "torch"
-    return module
 
 
 @pytest.fixture(scope="module")

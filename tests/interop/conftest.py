@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -15,13 +14,6 @@ from convtui import cli
 from convtui.commands.interop import add_diff_command, add_export_command, add_import_command
 
 
-@pytest.fixture(scope="session")
-def keras() -> ModuleType:
-    """Keras 3 on its torch backend (the variable must be set before the first import)."""
-    os.environ["KERAS_BACKEND"] = "torch"
-    module = pytest.importorskip("keras")
-    assert module.backend.backend() == "torch"
-    return module
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ The small presets are compared with Keras Functional models written out here by 
 from __future__ import annotations
 
 import math
-import os
 import re
 import tomllib
 from pathlib import Path
@@ -50,13 +49,6 @@ PUBLISHED_TOTALS = {
 }
 
 
-@pytest.fixture(scope="module")
-def keras() -> ModuleType:
-    """Keras 3 on its torch backend (the variable must be set before the first import)."""
-    os.environ["KERAS_BACKEND"] = "torch"
-    module = pytest.importorskip("keras")
-    assert module.backend.backend() == "torch"
-    return module
 
 
 @pytest.fixture(scope="module")
