@@ -133,3 +133,13 @@ def test_exporting_an_invalid_stack_names_the_layer_and_exits_1():
         export_source(stack, "keras")
     assert (caught.value.layer_index, caught.value.layer_type, caught.value.exit_code) == (0, "Conv2D", 1)
     assert "fix it before exporting" in str(caught.value)
+
+
+def test_keras_code_runs_without_keras_backend_set_on_the_backend_that_is_installed(keras, tmp_path):
+    """Keras would pick TensorFlow, which this environment lacks: the file takes the installed one."""
+    path = tmp_path / "keras_script.py"
+    path.write_text(export_source(GLOBAL_AVERAGE, "keras"), encoding="utf-8")
+    environment = {name: value for name, value in os.environ.items() if name != "KERAS_BACKEND"}
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120, env=environment)
+    assert result.returncode == 0, result.stderr
+    assert f"Total params: {GLOBAL_AVERAGE.infer().total_params}" in result.stdout
