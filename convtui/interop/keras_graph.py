@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convtui.interop.errors import Problems
-from convtui.model.graph import INPUT_NAME
+from convtui.model.graph import INPUT_NAME, first_free
 
 INPUT_LAYER = "InputLayer"
 SHAPE_KEYS = ("batch_shape", "batch_input_shape")
@@ -154,14 +154,6 @@ def unique_names(nodes: Sequence[RawNode]) -> list[str]:
         names.append(name)
     return names
 
-
-def first_free(name: str, taken: set[str]) -> str:
-    if name not in taken:
-        return name
-    number = 1
-    while f"{name}_{number}" in taken:
-        number += 1
-    return f"{name}_{number}"
 
 
 # --- blocks ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from convtui.errors import ConvtuiError, PresetError
@@ -41,14 +41,17 @@ def snake_case(type_name: str) -> str:
 
 def fresh_name(layer: Layer, taken: Iterable[str]) -> str:
     """Keras's next automatic name for this type (conv2d, conv2d_1, ...) that no node has."""
-    used = {INPUT_NAME, *taken}
-    prefix = snake_case(layer.type_name)
-    if prefix not in used:
-        return prefix
+    return first_free(snake_case(layer.type_name), {INPUT_NAME, *taken})
+
+
+def first_free(name: str, taken: Collection[str]) -> str:
+    """`name`, or the first of name_1, name_2, ... not taken: how Keras makes names unique."""
+    if name not in taken:
+        return name
     number = 1
-    while f"{prefix}_{number}" in used:
+    while f"{name}_{number}" in taken:
         number += 1
-    return f"{prefix}_{number}"
+    return f"{name}_{number}"
 
 
 def automatic_names(layers: Sequence[Layer], names: Sequence[str | None]) -> list[str]:
