@@ -1,0 +1,93 @@
+"""Core layers in training: Dense (on the last axis of any rank, with its activation), Dropout
+(Keras's inverted dropout with a mask from the step's generator), Identity and LayerScale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from convtui.engine import ops
+from convtui.engine.gradients.activations import activation_backward
+from convtui.engine.gradients.base import Forwarded, LayerGradient, TrainContext, Weights
+from convtui.engine.runners import activate
+from convtui.model import layers as catalogue
+
+
+@dataclass(frozen=True)
+class DenseCache:
+    """The input, and the pre-activation and output its activation's derivative reads."""
+
+    x: np.ndarray
+    pre_activation: np.ndarray
+    output: np.ndarray
+
+
+def dense_forward(layer: catalogue.Dense, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
+    pre_activation = ops.dense(x, weights["kernel"], weights.get("bias"))
+    output = activate(pre_activation, layer.activation)
+    return Forwarded(output, DenseCache(x, pre_activation, output))
+
+
+def dense_backward(layer: catalogue.Dense, cache: DenseCache, d_output: np.ndarray, weights: Weights) -> tuple[np.ndarray, Weights]:
+    """Every leading axis is a row of one matrix product: kernel gradient x^T dz, bias the sum of dz."""
+    d_pre = activation_backward(layer.activation, cache.pre_activation, cache.output, d_output)
+    rows = d_pre.reshape(-1, d_pre.shape[-1])
+    gradients = {"kernel": cache.x.reshape(-1, cache.x.shape[-1]).T @ rows}
+    if "bias" in weights:
+        gradients["bias"] = rows.sum(axis=0)
+    return d_pre @ weights["kernel"].T, gradients
+
+
+def noise_shape_of(layer: catalogue.Dropout, x: np.ndarray) -> tuple[int, ...]:
+    """Keras's mask shape: the input's, or noise_shape with None taking the input's side."""
+    if layer.noise_shape is None:
+        return x.shape
+    return tuple(size if side is None else side for side, size in zip(layer.noise_shape, x.shape))
+
+
+def dropout_forward(layer: catalogue.Dropout, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
+    """where(mask, x / keep, 0), the mask kept with probability 1 - rate and broadcast as Keras does;
+    rate 0 passes x, rate 1 gives zeros (Keras's shortcuts). The cache is the mask (None: all kept).
+    """
+    if layer.rate == 0:
+        return Forwarded(x, None)
+    keep = 1.0 - layer.rate
+    mask = context.rng.random(noise_shape_of(layer, x)) < keep
+    return Forwarded(np.where(mask, x / keep if keep else x, 0).astype(x.dtype, copy=False), mask)
+
+
+def dropout_backward(
+    layer: catalogue.Dropout, mask: np.ndarray | None, d_output: np.ndarray, weights: Weights
+) -> tuple[np.ndarray, Weights]:
+    if mask is None:
+        return d_output, {}
+    keep = 1.0 - layer.rate
+    return np.where(mask, d_output / keep if keep else d_output, 0).astype(d_output.dtype, copy=False), {}
+
+
+def identity_forward(layer: catalogue.Identity, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
+    return Forwarded(x)
+
+
+def identity_backward(layer: catalogue.Identity, cache: None, d_output: np.ndarray, weights: Weights) -> tuple[np.ndarray, Weights]:
+    return d_output, {}
+
+
+def layer_scale_forward(layer: catalogue.LayerScale, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
+    return Forwarded(x * weights["gamma"], x)
+
+
+def layer_scale_backward(layer: catalogue.LayerScale, x: np.ndarray, d_output: np.ndarray, weights: Weights) -> tuple[np.ndarray, Weights]:
+    """gamma scales the last axis: its gradient sums x * d_output over every other axis."""
+    leading = tuple(range(x.ndim - 1))
+    return d_output * weights["gamma"], {"gamma": (d_output * x).sum(axis=leading)}
+
+
+CORE_GRADIENTS: dict[type, LayerGradient] = {
+    catalogue.Dense: LayerGradient(dense_forward, dense_backward),
+    catalogue.Dropout: LayerGradient(dropout_forward, dropout_backward),
+    catalogue.Identity: LayerGradient(identity_forward, identity_backward),
+    catalogue.LayerScale: LayerGradient(layer_scale_forward, layer_scale_backward),
+}

@@ -1,0 +1,153 @@
+"""Pooling's training forward and backward: max (the gradient goes to each window's argmax),
+average (divided by the real pixels each window covers, as Keras's "same" does) and global.
+
+Windows are visited tap by tap (kh * kw strided views of the padded input), so nothing of size
+output x window is ever built; max pooling keeps its argmax tap per output (the first maximum in
+row-major order on ties, as PyTorch's CPU kernel and Keras on it choose).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from convtui.engine.gradients.base import Forwarded, LayerGradient, TrainContext, Weights
+from convtui.engine.runners import image_pads
+from convtui.model import layers as catalogue
+
+Pads = tuple[tuple[int, int], tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Where the windows of one pooling lie: the padded size, the pads, the window and the step."""
+
+    padded_shape: tuple[int, int, int, int]
+    pads: Pads
+    pool_size: tuple[int, int]
+    strides: tuple[int, int]
+
+    @property
+    def output_hw(self) -> tuple[int, int]:
+        return tuple((side - pool) // stride + 1 for side, pool, stride in zip(self.padded_shape[1:3], self.pool_size, self.strides))
+
+    def taps(self) -> Iterator[tuple[int, int]]:
+        return itertools.product(range(self.pool_size[0]), range(self.pool_size[1]))
+
+    def tap(self, image: np.ndarray, a: int, b: int) -> np.ndarray:
+        """The (N, out_h, out_w, C) view of `image` (padded) that tap (a, b) of every window reads."""
+        out_h, out_w = self.output_hw
+        rows = slice(a, a + self.strides[0] * (out_h - 1) + 1, self.strides[0])
+        columns = slice(b, b + self.strides[1] * (out_w - 1) + 1, self.strides[1])
+        return image[:, rows, columns]
+
+    def pad(self, x: np.ndarray, value: float) -> np.ndarray:
+        (top, bottom), (left, right) = self.pads
+        return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+    def crop(self, padded: np.ndarray) -> np.ndarray:
+        (top, bottom), (left, right) = self.pads
+        return padded[:, top : padded.shape[1] - bottom, left : padded.shape[2] - right]
+
+    def window_sums(self, image: np.ndarray) -> np.ndarray:
+        """Every window's sum over its taps of the padded `image`."""
+        taps = iter(self.taps())
+        total = self.tap(image, *next(taps)).copy()
+        for a, b in taps:
+            total += self.tap(image, a, b)
+        return total
+
+    def scatter(self, values_per_tap: Iterable[tuple[tuple[int, int], np.ndarray]], dtype: np.dtype) -> np.ndarray:
+        """The input's gradient: each tap's (N, out_h, out_w, C) values added where that tap reads, padding cropped."""
+        padded = np.zeros(self.padded_shape, dtype)
+        for (a, b), values in values_per_tap:
+            self.tap(padded, a, b)[...] += values
+        return self.crop(padded)
+
+
+def windows_of(layer: catalogue.Pooling2D, x: np.ndarray) -> Windows:
+    pads = image_pads(layer.padding, x, layer.pool_size, layer.step)
+    batch, height, width, channels = x.shape
+    padded_shape = (batch, height + sum(pads[0]), width + sum(pads[1]), channels)
+    return Windows(padded_shape, pads, tuple(layer.pool_size), tuple(layer.step))
+
+
+def max_pooling_forward(layer: catalogue.MaxPooling2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
+    """Padding is -inf, so it never wins; the cache is the winning tap's number per output (uint8 up to 16x16 windows)."""
+    windows = windows_of(layer, x)
+    image = windows.pad(x, -np.inf)
+    output = np.full((x.shape[0], *windows.output_hw, x.shape[3]), -np.inf, x.dtype)
+    winner = np.zeros(output.shape, np.uint8 if windows.pool_size[0] * windows.pool_size[1] <= 256 else np.int32)
+    for number, (a, b) in enumerate(windows.taps()):
+        values = windows.tap(image, a, b)
+        better = values > output
+        np.copyto(output, values, where=better)
+        winner[better] = number
+    return Forwarded(output, (windows, winner))
+
+
+def max_pooling_backward(
+    layer: catalogue.MaxPooling2D, cache: tuple[Windows, np.ndarray], d_output: np.ndarray, weights: Weights
+) -> tuple[np.ndarray, Weights]:
+    windows, winner = cache
+    per_tap = ((tap, np.where(winner == number, d_output, 0)) for number, tap in enumerate(windows.taps()))
+    return windows.scatter(per_tap, d_output.dtype), {}
+
+
+def average_pooling_forward(layer: catalogue.AveragePooling2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
+    """Window sums of the zero-padded input over the count of real pixels (the same sums of a ones mask)."""
+    windows = windows_of(layer, x)
+    image = windows.pad(x, 0.0)
+    mask = windows.pad(np.ones((1, *x.shape[1:3], 1), x.dtype), 0.0)
+    counts = windows.window_sums(mask)
+    return Forwarded(windows.window_sums(image) / counts, (windows, counts))
+
+
+def average_pooling_backward(
+    layer: catalogue.AveragePooling2D, cache: tuple[Windows, np.ndarray], d_output: np.ndarray, weights: Weights
+) -> tuple[np.ndarray, Weights]:
+    windows, counts = cache
+    share = d_output / counts
+    return windows.scatter(((tap, share) for tap in windows.taps()), d_output.dtype), {}
+
+
+def global_average_forward(layer: catalogue.GlobalAveragePooling2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
+    output = x.mean(axis=(1, 2), keepdims=layer.keepdims, dtype=np.float64).astype(x.dtype)
+    return Forwarded(output, x.shape)
+
+
+def global_average_backward(
+    layer: catalogue.GlobalAveragePooling2D, input_shape: tuple[int, ...], d_output: np.ndarray, weights: Weights
+) -> tuple[np.ndarray, Weights]:
+    batch, height, width, channels = input_shape
+    share = d_output.reshape(batch, 1, 1, channels) / (height * width)
+    return np.broadcast_to(share, input_shape).copy(), {}
+
+
+def global_max_forward(layer: catalogue.GlobalMaxPooling2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
+    """The cache is each (image, channel)'s first maximal pixel, as a flat index into H * W."""
+    batch, height, width, channels = x.shape
+    winner = x.reshape(batch, height * width, channels).argmax(axis=1)
+    output = x.max(axis=(1, 2), keepdims=layer.keepdims)
+    return Forwarded(output, (x.shape, winner))
+
+
+def global_max_backward(
+    layer: catalogue.GlobalMaxPooling2D, cache: tuple[tuple[int, ...], np.ndarray], d_output: np.ndarray, weights: Weights
+) -> tuple[np.ndarray, Weights]:
+    input_shape, winner = cache
+    batch, height, width, channels = input_shape
+    d_input = np.zeros((batch, height * width, channels), d_output.dtype)
+    np.put_along_axis(d_input, winner[:, None, :], d_output.reshape(batch, 1, channels), axis=1)
+    return d_input.reshape(input_shape), {}
+
+
+POOLING_GRADIENTS: dict[type, LayerGradient] = {
+    catalogue.MaxPooling2D: LayerGradient(max_pooling_forward, max_pooling_backward),
+    catalogue.AveragePooling2D: LayerGradient(average_pooling_forward, average_pooling_backward),
+    catalogue.GlobalAveragePooling2D: LayerGradient(global_average_forward, global_average_backward),
+    catalogue.GlobalMaxPooling2D: LayerGradient(global_max_forward, global_max_backward),
+}
