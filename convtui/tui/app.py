@@ -20,10 +20,11 @@ from textual.worker import get_current_worker
 
 from convtui.engine.images import default_sample
 from convtui.engine.weights import StackWeights
+from convtui.model.blocks import block_names
 from convtui.model.convention import Convention
 from convtui.model.preset import is_builtin_name
 from convtui.model.stack import Stack, StackInfo
-from convtui.tui.bindings import APP_BINDINGS, EDIT_BINDINGS, FILE_BINDINGS, VIEW_BINDINGS
+from convtui.tui.bindings import APP_BINDINGS, EDIT_BINDINGS, FILE_BINDINGS, GRAPH_BINDINGS, VIEW_BINDINGS
 from convtui.tui.commands import ConvtuiCommands
 from convtui.tui.compare import CompareActions, saved_comparison
 from convtui.tui.editing import EditingActions
@@ -37,6 +38,7 @@ from convtui.tui.screens.main import MainScreen
 from convtui.tui.state import RunState, ViewState
 from convtui.tui.widgets.explain import ExplainView
 from convtui.tui.widgets.feature_maps import FeatureMapsView
+from convtui.tui.widgets.stack_table import StackTable
 
 PROGRESS_AFTER_SECONDS = 0.25
 
@@ -128,6 +130,14 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
         stack_info = self.stack.infer()
         selected = self.view_state.selected_layer if select is None else select
         self.start_run(stack_info=stack_info, selected_layer=max(-1, min(selected, len(stack_info.layers) - 1)))
+
+    def selection(self) -> int:
+        """The selected layer, taken from the table's cursor when it is on screen: a key pressed right
+        after a move can arrive before the table's highlight message does.
+        """
+        for table in self.screen.query(StackTable):
+            self.select_layer(table.selected_index)
+        return self.view_state.selected_layer
 
     def select_layer(self, index: int) -> None:
         if index != self.view_state.selected_layer:
@@ -221,6 +231,7 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
         self.screen.query_one(TabbedContent).active = tab
 
     def action_step_filter(self, step: int) -> None:
+        self.selection()
         self.select_filter(self.view_state.selected_filter + step)
 
     def action_step_filter_page(self, step: int) -> None:
@@ -229,6 +240,23 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
 
     def action_toggle_enlarged(self) -> None:
         self.view_state = replace(self.view_state, enlarged=not self.view_state.enlarged)
+
+    def action_toggle_block(self) -> None:
+        """Fold the selected layer's block into one row, or expand it."""
+        self.selection()
+        info = self.view_state.layer
+        if info is None or info.block is None:
+            self.notify("The selected layer is in no block (a preset's block = \"...\", or a Keras import's name prefixes, makes one).")
+            return
+        self.view_state = replace(self.view_state, folded=self.view_state.folded ^ {info.block})
+
+    def action_toggle_all_blocks(self) -> None:
+        """Fold every block, or expand them all when some are folded already (torchinfo's depth 1 and back)."""
+        blocks = block_names(self.view_state.stack_info)
+        if not blocks:
+            self.notify("This stack has no blocks to fold.")
+            return
+        self.view_state = replace(self.view_state, folded=frozenset() if self.view_state.folded else frozenset(blocks))
 
     def action_toggle_colour(self) -> None:
         self.view_state = replace(self.view_state, colour=not self.view_state.colour)
@@ -239,6 +267,7 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
     def action_help(self) -> None:
         sections = [
             ("Stack", EDIT_BINDINGS),
+            ("Graph", GRAPH_BINDINGS),
             ("Views", VIEW_BINDINGS),
             ("Explain view (when focused)", ExplainView.BINDINGS),
             ("File", FILE_BINDINGS),

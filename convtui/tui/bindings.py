@@ -8,9 +8,9 @@ from textual.binding import Binding
 from textual.keys import format_key
 
 EDIT_BINDINGS = [
-    Binding("a", "add_layer", "Add layer", tooltip="Add a layer after the selected one"),
+    Binding("a", "add_layer", "Add layer", tooltip="Add a layer after the selected one; what took the selected layer takes the new one"),
     Binding("e", "edit_layer", "Edit", tooltip="Edit the selected layer's arguments (or Enter on its row)"),
-    Binding("d,delete", "delete_layer", "Delete", show=False, tooltip="Delete the selected layer"),
+    Binding("d,delete", "delete_layer", "Delete", show=False, tooltip="Delete the selected layer; what took it takes its input (you choose which, for a merge)"),
     Binding("K,shift+up", "move_layer(-1)", "Move up", show=False, tooltip="Move the selected layer up"),
     Binding("J,shift+down", "move_layer(1)", "Move down", show=False, tooltip="Move the selected layer down"),
     Binding("i", "input_shape", "Input shape", show=False, tooltip="Change the input shape (height, width, channels)"),
@@ -18,6 +18,14 @@ EDIT_BINDINGS = [
     Binding("u,ctrl+z", "undo", "Undo"),
     Binding("U,ctrl+y", "redo", "Redo", show=False),
 ]
+GRAPH_BINDINGS = [
+    Binding("b", "branch", "Branch", tooltip="Add a layer that takes an earlier layer's output; the layers below keep what they take"),
+    Binding("w", "wrap_residual", "Residual", tooltip="Wrap the selected layer (and those above it you choose) in a residual connection: an Add, a 1x1 projection if needed"),
+    Binding("plus", "add_concatenate", "Concatenate", show=False, tooltip="Add a Concatenate after the selected layer, choosing its inputs"),
+    Binding("z", "toggle_block", "Fold block", show=False, tooltip="Fold the selected layer's block into one row, or expand it"),
+    Binding("Z", "toggle_all_blocks", "Fold all blocks", show=False, tooltip="Fold every block into one row each, or expand them all"),
+]
+"""After the file keys: the footer shows them last, where a narrow terminal leaves them out (help and the palette list them all)."""
 VIEW_BINDINGS = [
     Binding("c", "toggle_convention", "Keras/Torch", tooltip="Show shapes as Keras (H, W, C) or PyTorch (C, H, W)"),
     Binding("1", "show_tab('feature-maps')", "Feature maps", show=False),
@@ -43,7 +51,7 @@ FILE_BINDINGS = [
     Binding("question_mark,f1", "help", "Help"),
     Binding("q", "quit", "Quit"),
 ]
-APP_BINDINGS = [*EDIT_BINDINGS, *VIEW_BINDINGS, *FILE_BINDINGS]
+APP_BINDINGS = [*EDIT_BINDINGS, *VIEW_BINDINGS, *FILE_BINDINGS, *GRAPH_BINDINGS]
 
 
 def key_text(binding: Binding) -> str:

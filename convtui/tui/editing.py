@@ -4,65 +4,161 @@ so every one of them can be undone. A mixin, so the bindings and the palette fin
 
 from __future__ import annotations
 
-from convtui.model.layers import Layer
+from collections.abc import Callable
+from dataclasses import replace
+
+from convtui.errors import PresetError
+from convtui.model.graph import INPUT_NAME
+from convtui.model.layers import Concatenate, Layer
 from convtui.model.stack import Stack
 from convtui.tui.answers import input_shape_answer, seed_answer
+from convtui.tui.graph_edits import (
+    NodeChoice,
+    merge_inputs,
+    node_context,
+    reconnect_choices,
+    residual_plan,
+    with_new_node,
+    with_node,
+    with_residual,
+)
 from convtui.tui.history import EditHistory
+from convtui.tui.screens.choose_node import ChooseNode, NodeOption
 from convtui.tui.screens.layer_form import LayerForm
 from convtui.tui.screens.layer_picker import LayerPicker
 from convtui.tui.screens.prompt import Prompt
+from convtui.tui.screens.residual import ResidualDialog, WrapChoice
 from convtui.tui.state import ViewState
 
 
 class EditingActions:
-    """Add, edit, delete, move, input shape, seed, undo, redo."""
+    """Add, branch, wrap, concatenate, edit, delete, move, input shape, seed, undo, redo."""
 
     history: EditHistory
     stack: Stack
     view_state: ViewState
     seed: int
+    selection: Callable[[], int]
+
+    def edit_graph(self, build: Callable[[], Stack], select: int) -> None:
+        """Make the stack `build` gives current (undoable); a graph it would break is refused with the reason."""
+        try:
+            stack = build()
+        except PresetError as error:
+            self.notify(error.message, title="Edit refused", severity="error", timeout=10)
+            return
+        self.edit(stack, select=select)
+
+    def node_options(self, count: int) -> list[NodeOption]:
+        """The input and the first `count` layers, as the node choosers list them."""
+        layers = self.view_state.stack_info.layers[:count]
+        return [(INPUT_NAME, "the network's input", self.stack.input_shape)] + [
+            (info.name, info.layer.label, info.output_shape) for info in layers
+        ]
+
+    def open_layer_form(self, layer_type: type[Layer], position: int, *, inputs: tuple[str, ...] | None = None, aside: bool = False) -> None:
+        """The form for a new layer at `position` (taking the layer above unless `inputs` says otherwise)."""
+        context = node_context(self.stack, self.view_state.stack_info, position, inserting=True, layer_type=layer_type)
+        if inputs is not None:
+            context = replace(context, inputs=inputs)
+
+        def added(choice: NodeChoice | None) -> None:
+            if choice is not None:
+                self.edit_graph(lambda: with_new_node(self.stack, position, choice, aside=aside), position)
+
+        self.push_screen(LayerForm(layer_type, context), added)
 
     def action_add_layer(self) -> None:
-        position = self.view_state.selected_layer + 1
+        position = self.selection() + 1
 
         def chosen(layer_type: type[Layer] | None) -> None:
             if layer_type is not None:
-                self.push_screen(LayerForm(layer_type, input_shape=self.shape_before(position)), added)
-
-        def added(layer: Layer | None) -> None:
-            if layer is not None:
-                self.edit(self.stack.with_inserted(position, layer), select=position)
+                inputs = merge_inputs(self.stack, position) if layer_type.min_inputs > 1 else None
+                self.open_layer_form(layer_type, position, inputs=inputs)
 
         self.push_screen(LayerPicker(position), chosen)
 
-    def shape_before(self, position: int) -> tuple[int, ...] | None:
-        """The shape a layer at `position` receives (None after an invalid layer)."""
-        if position == 0:
-            return self.stack.input_shape
-        return self.view_state.stack_info.layers[position - 1].output_shape
+    def action_branch(self) -> None:
+        """A layer after the selected one that takes an earlier layer: the layers below keep what they take."""
+        position = self.selection() + 1
+        chooser = ChooseNode(
+            f"Branch: what does the new layer at position {position} take?",
+            "The output of the layer you choose. The layers below keep what they take, until a merge (w, +) joins the branch back.",
+            self.node_options(position),
+            highlighted=position,
+        )
+
+        def source_chosen(source: str | None) -> None:
+            if source is not None:
+                self.push_screen(LayerPicker(position), lambda layer_type: type_chosen(source, layer_type))
+
+        def type_chosen(source: str, layer_type: type[Layer] | None) -> None:
+            if layer_type is not None:
+                self.open_layer_form(layer_type, position, inputs=(source,), aside=True)
+
+        self.push_screen(chooser, source_chosen)
+
+    def action_add_concatenate(self) -> None:
+        position = self.selection() + 1
+        self.open_layer_form(Concatenate, position, inputs=merge_inputs(self.stack, position))
+
+    def action_wrap_residual(self) -> None:
+        last = self.selection()
+        if last < 0:
+            self.notify("Select the last layer to wrap in a residual connection.", severity="warning")
+            return
+        stack, stack_info = self.stack, self.view_state.stack_info
+        dialog = ResidualDialog(self.node_options(last + 1)[1:], lambda first: residual_plan(stack, stack_info, first, last))
+
+        def wrapped(choice: WrapChoice | None) -> None:
+            if choice is not None:
+                plan, project = choice
+                select = last + (2 if project else 1)
+                self.edit_graph(lambda: with_residual(stack, plan, project=project), select)
+
+        self.push_screen(dialog, wrapped)
 
     def action_edit_layer(self) -> None:
-        index = self.view_state.selected_layer
+        index = self.selection()
         if index < 0:
             self.action_input_shape()
             return
         layer = self.stack.layers[index]
+        context = node_context(self.stack, self.view_state.stack_info, index, inserting=False, layer_type=type(layer))
 
-        def edited(new_layer: Layer | None) -> None:
-            if new_layer is not None:
-                self.edit(self.stack.with_layer(index, new_layer), select=index)
+        def edited(choice: NodeChoice | None) -> None:
+            if choice is not None:
+                self.edit_graph(lambda: with_node(self.stack, index, choice), index)
 
-        self.push_screen(LayerForm(type(layer), layer=layer, input_shape=self.shape_before(index)), edited)
+        self.push_screen(LayerForm(type(layer), context, layer=layer), edited)
 
     def action_delete_layer(self) -> None:
-        index = self.view_state.selected_layer
+        """Delete; what took the layer takes its input, or the input the user picks when a merge makes that ambiguous."""
+        index = self.selection()
         if index < 0:
             self.notify("Select a layer to delete (the input row stays).", severity="warning")
             return
-        self.edit(self.stack.without(index), select=min(index, len(self.stack.layers) - 2))
+        select = min(index, len(self.stack.layers) - 2)
+        choices = reconnect_choices(self.stack, index)
+        if not choices:
+            self.edit_graph(lambda: self.stack.without(index), select)
+            return
+        name = self.stack.names[index]
+        shapes = {option[0]: option for option in self.node_options(index)}
+        chooser = ChooseNode(
+            f"Delete {name}: what takes its place?",
+            f"{name} joins {len(choices)} inputs; the layers that took it will take the one you choose.",
+            [shapes[choice] for choice in choices],
+        )
+
+        def chosen(replacement: str | None) -> None:
+            if replacement is not None:
+                self.edit_graph(lambda: self.stack.without(index, reconnect_to=replacement), select)
+
+        self.push_screen(chooser, chosen)
 
     def action_move_layer(self, offset: int) -> None:
-        index = self.view_state.selected_layer
+        index = self.selection()
         if 0 <= index and 0 <= index + offset < len(self.stack.layers):
             self.edit(self.stack.with_moved(index, offset), select=index + offset)
 

@@ -32,3 +32,9 @@ def value_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return toml_value(compact(value))
+
+
+def parse_names(text: str) -> tuple[str, ...]:
+    """A layer's inputs as typed: "a, b" or ["a", "b"]; commas separate, brackets and quotes are optional."""
+    parts = (part.strip().strip("\"'") for part in text.strip().strip("[]").split(","))
+    return tuple(part for part in parts if part)

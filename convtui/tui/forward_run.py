@@ -15,7 +15,8 @@ from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_a
 from convtui.engine.images import LoadedImage, load_image
 from convtui.engine.weights import StackWeights, initial_weight
 from convtui.errors import ConvtuiError
-from convtui.model.stack import Stack, StackInfo
+from convtui.model.graph import INPUT_NAME
+from convtui.model.stack import LayerInfo, Stack, StackInfo
 from convtui.tui.opened_weights import OpenedWeights
 
 ProgressCallback = Callable[[int, int], None]
@@ -40,11 +41,12 @@ class RunResult:
     def output(self, index: int) -> np.ndarray | None:
         return self.outputs[index] if 0 <= index < len(self.outputs) else None
 
-    def layer_input(self, index: int) -> np.ndarray | None:
-        """What layer `index` received: the image for layer 0, else the previous output."""
-        if index == 0:
+    def layer_input(self, info: LayerInfo, stack_info: StackInfo) -> np.ndarray | None:
+        """What a layer received (its first input, in a graph not always the layer above): the image or that layer's output."""
+        source = stack_info.named(info.inputs[0]) if info.inputs and info.inputs[0] != INPUT_NAME else None
+        if source is None:
             return None if self.image is None else self.image.pixels
-        return self.output(index - 1)
+        return self.output(source.index)
 
 
 class ImageCache:
@@ -95,7 +97,7 @@ def runnable_prefix(stack: Stack, stack_info: StackInfo) -> tuple[Stack, StackIn
     invalid = stack_info.first_invalid
     if invalid is None:
         return stack, stack_info
-    prefix = replace(stack, layers=stack.layers[: invalid.index])
+    prefix = replace(stack, layers=stack.layers[: invalid.index], outputs=())  # the outputs may lie beyond it
     return prefix, prefix.infer()
 
 

@@ -59,6 +59,8 @@ class ViewState:
     """Colour cells; False shows the plain ASCII ramp."""
     scale: Scale = "map"
     run: RunState = RunState()
+    folded: frozenset[str] = frozenset()
+    """The blocks the stack table shows folded, one row each."""
     compared: Comparison | None = None
     """What the Compare view sets the current stack against (the app starts it at the stack as opened)."""
 

@@ -88,10 +88,11 @@ def test_save_paths(tmp_path: Path) -> None:
 
 def test_run_stops_at_the_first_invalid_layer_and_keeps_weights() -> None:
     stack = Stack((8, 8, 1), (Conv2D(filters=2, kernel_size=3), Conv2D(filters=2, kernel_size=9), Flatten(), Dense(units=3)))
-    result = run_stack(stack, stack.infer(), seed=0, image_source="digit", images=ImageCache(), weights_cache=WeightsCache())
+    stack_info = stack.infer()
+    result = run_stack(stack, stack_info, seed=0, image_source="digit", images=ImageCache(), weights_cache=WeightsCache())
     assert result is not None and result.message == ""
     assert len(result.outputs) == 1 and result.output(1) is None
-    assert result.layer_input(1) is result.outputs[0]
+    assert result.layer_input(stack_info.layers[1], stack_info) is result.outputs[0]
     assert set(result.weights) == {0}
 
 

@@ -18,7 +18,7 @@ def test_opens_on_the_seed_example_with_its_shapes(make_app: MakeApp) -> None:
     async def scenario(pilot: Pilot[None]) -> None:
         rows = table_rows(app)
         assert rows == expected_rows(app)
-        assert rows[2][1:] == ["Conv2D(64, 3x3, relu)", "(24, 24, 64)", "(3, 3, 32, 64) (64,)", "18,496"]
+        assert rows[2][2:] == ["Conv2D(64, 3x3, relu)", "(24, 24, 64)", "(3, 3, 32, 64) (64,)", "18,496"]
         assert app.title == "seed-28x28x1"
         assert app.view_state.current_run is not None
 
@@ -34,7 +34,7 @@ def test_changing_filters_from_64_to_16_updates_shapes_params_and_maps(make_app:
         await type_into(pilot, "#field-filters", "16")
         await press_and_settle(pilot, "enter")
         assert app.stack.layers[1] == Conv2D(filters=16, kernel_size=3, activation="relu")
-        assert table_rows(app)[2][2:] == ["(24, 24, 16)", "(3, 3, 32, 16) (16,)", "4,624"]
+        assert table_rows(app)[2][3:] == ["(24, 24, 16)", "(3, 3, 32, 16) (16,)", "4,624"]
         assert app.title == "seed-28x28x1 *"
         run = app.view_state.current_run
         assert run is not None and run.output(1).shape == (24, 24, 16)
@@ -72,7 +72,7 @@ def test_a_shape_that_does_not_fit_is_allowed_and_marked_invalid(make_app: MakeA
         await press_and_settle(pilot, "enter")
         info = app.view_state.stack_info.layers[1]
         assert info.status == "invalid"
-        assert table_rows(app)[2][2] == "invalid"
+        assert table_rows(app)[2][3] == "invalid"
         run = app.view_state.run.result
         assert run is not None and run.output(0) is not None and run.output(1) is None
 
@@ -157,7 +157,7 @@ def test_input_shape_and_seed(make_app: MakeApp) -> None:
         await type_into(pilot, "#answer", "32x32x3")
         await press_and_settle(pilot, "enter")
         assert app.stack.input_shape == (32, 32, 3)
-        assert table_rows(app)[0][2] == "(32, 32, 3)"
+        assert table_rows(app)[0][3] == "(32, 32, 3)"
         await press_and_settle(pilot, "i")
         await type_into(pilot, "#answer", "0, 28")
         await press_and_settle(pilot, "enter")
@@ -178,10 +178,10 @@ def test_convention_toggle_shows_pytorch_shapes(make_app: MakeApp) -> None:
     async def scenario(pilot: Pilot[None]) -> None:
         await press_and_settle(pilot, "c")
         rows = table_rows(app)
-        assert rows[0][2] == "(1, 28, 28)" and rows[2][2:4] == ["(64, 24, 24)", "(64, 32, 3, 3) (64,)"]
+        assert rows[0][3] == "(1, 28, 28)" and rows[2][3:5] == ["(64, 24, 24)", "(64, 32, 3, 3) (64,)"]
         assert "PyTorch" in app.sub_title
         await press_and_settle(pilot, "c")
-        assert table_rows(app)[2][2] == "(24, 24, 64)"
+        assert table_rows(app)[2][3] == "(24, 24, 64)"
 
     run_app(app, scenario, size=(120, 40))
 

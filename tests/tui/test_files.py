@@ -39,7 +39,7 @@ def test_saving_a_builtin_writes_the_users_own_copy_and_reopening_shows_it(make_
     reopened = make_app(str(copy))
 
     async def check_reopened(pilot: Pilot[None]) -> None:
-        assert table_rows(reopened)[2][2:] == ["(24, 24, 16)", "(3, 3, 32, 16) (16,)", "4,624"]
+        assert table_rows(reopened)[2][3:] == ["(24, 24, 16)", "(3, 3, 32, 16) (16,)", "4,624"]
         assert not reopened.history.is_dirty
 
     run_app(reopened, check_reopened)

@@ -14,24 +14,48 @@ from textual.pilot import Pilot
 from textual.screen import ModalScreen
 from tui_helpers import MakeApp, expected_rows, run_app, settle, table_rows, type_into
 
+from convtui.model.layers import LAYER_TYPES
+from convtui.tui.screens.choose_node import ChooseNode
 from convtui.tui.screens.layer_form import LayerForm
+from convtui.tui.screens.layer_picker import LayerPicker
 from convtui.tui.screens.main import MainScreen
 from convtui.tui.screens.prompt import Prompt
+from convtui.tui.screens.residual import ResidualDialog
 
 ACTIONS_PER_PRESET = 60
 PRESETS = ("seed-28x28x1", "lenet5", "mnist-convnet", "cifar10-small")
 FIELD_VALUES = ("3", "1", "0", "-1", "2", "[2, 3]", "same", "valid", "relu", "banana", "", "true", "7", "64", "0.5", "[[1, 0], [0, 1]]")
 SHAPES = ("28, 28, 1", "32x32x3", "8 8 1", "0, 1, 1", "5, 5", "64, 64, 3", "abc")
-SINGLE_KEYS = ("up", "down", "down", "d", "K", "J", "u", "U", "c", "[", "]", "{", "}", "f", "m", "l", "1", "2", "3", "4", "tab", "x")
+NAMES = ("input", "conv2d", "conv2d, input", "conv2d_1, conv2d", "add", "dense", "conv2d_9")
+SINGLE_KEYS = ("up", "down", "down", "d", "K", "J", "u", "U", "c", "[", "]", "{", "}", "f", "m", "l", "1", "2", "3", "4", "tab", "x", "z", "Z")
+GRAPH_DIALOGS = (ChooseNode, ResidualDialog, LayerPicker)
 
 
 async def random_form_edit(pilot: Pilot[None], chance: random.Random) -> None:
     form = pilot.app.screen
     assert isinstance(form, LayerForm)
-    if form.specs and chance.random() < 0.5:
+    roll = chance.random()
+    if form.specs and roll < 0.4:
         field = chance.choice(form.specs)
         await type_into(pilot, f"#field-{field.name}", chance.choice(FIELD_VALUES))
+    elif roll < 0.6:
+        await type_into(pilot, chance.choice(("#layer-inputs", "#layer-name")), chance.choice(NAMES + FIELD_VALUES))
     await pilot.press("enter")
+
+
+async def random_graph_edit(pilot: Pilot[None], chance: random.Random) -> str:
+    """Branch, wrap or concatenate, with random choices in the dialogs on the way."""
+    key = chance.choice(("b", "w", "+"))
+    await pilot.press(key)
+    await pilot.pause()
+    for _ in range(3):
+        if isinstance(pilot.app.screen, GRAPH_DIALOGS):
+            await pilot.press(*[chance.choice(("up", "down", "p"))] * chance.randrange(4), "enter")
+            await pilot.pause()
+        elif isinstance(pilot.app.screen, LayerForm):
+            await random_form_edit(pilot, chance)
+            await pilot.pause()
+    return f"graph {key}"
 
 
 async def random_action(pilot: Pilot[None], chance: random.Random) -> str:
@@ -39,7 +63,7 @@ async def random_action(pilot: Pilot[None], chance: random.Random) -> str:
     roll = chance.random()
     if roll < 0.15:
         await pilot.press("a")
-        await pilot.press(*["down"] * chance.randrange(16), "enter")
+        await pilot.press(*["down"] * chance.randrange(len(LAYER_TYPES)), "enter")
         await pilot.pause()
         if isinstance(pilot.app.screen, LayerForm):
             await random_form_edit(pilot, chance)
@@ -50,7 +74,9 @@ async def random_action(pilot: Pilot[None], chance: random.Random) -> str:
         if isinstance(pilot.app.screen, LayerForm):
             await random_form_edit(pilot, chance)
         return "edit"
-    if roll < 0.35:
+    if roll < 0.42:
+        return await random_graph_edit(pilot, chance)
+    if roll < 0.47:
         await pilot.press(chance.choice("ir"))
         await pilot.pause()
         if isinstance(pilot.app.screen, Prompt):

@@ -9,14 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import pytest
 from textual.pilot import Pilot
 from tui_helpers import MakeApp, freeze_cursors, press_and_settle, settle, type_into
 
-from convtui.model.layers import Conv2D, MaxPooling2D
+from convtui.model.layers import Add, Conv2D, MaxPooling2D
 from convtui.model.stack import Stack
 
 WIDE = (120, 40)
 SMALL = (80, 24)
+SIZES = {"120x40": WIDE, "80x24": SMALL}
+
+SAME_PADDING_SEED = Stack(
+    (28, 28, 1),
+    (Conv2D(filters=32, kernel_size=3, padding="same", activation="relu"), Conv2D(filters=64, kernel_size=3, padding="same", activation="relu")),
+    name="seed-same",
+)
+"""The seed example with "same" padding: wrapping both convolutions needs a 1x1 projection (1 -> 64 channels)."""
+RESIDUAL_BLOCK = Stack(
+    (28, 28, 1),
+    (*SAME_PADDING_SEED.layers, Conv2D(filters=64, kernel_size=1), Add(), MaxPooling2D()),
+    name="residual-block",
+    inputs=(None, None, ("input",), ("conv2d_1", "conv2d_2"), None),
+)
+"""What wrapping SAME_PADDING_SEED with its projection gives, and a layer after the Add."""
 
 
 def after(*keys: str, typing: tuple[str, str] | None = None) -> Callable[[Pilot[None]], Awaitable[None]]:
@@ -101,3 +117,16 @@ class TestCompare:
             await pilot.pause()
 
         assert snap_compare(make_app(), run_before=run_before, terminal_size=WIDE)
+
+
+@pytest.mark.parametrize("size", SIZES)
+class TestGraph:
+    def test_residual_block_table_with_the_adds_input_shapes(self, snap_compare, make_app: MakeApp, size: str) -> None:
+        assert snap_compare(make_app(stack=RESIDUAL_BLOCK), run_before=after("down", "down", "down"), terminal_size=SIZES[size])
+
+    def test_residual_wrap_dialog_offering_the_projection(self, snap_compare, make_app: MakeApp, size: str) -> None:
+        assert snap_compare(make_app(stack=SAME_PADDING_SEED), run_before=after("down", "w", "up"), terminal_size=SIZES[size])
+
+    def test_inputs_field_naming_a_layer_below(self, snap_compare, make_app: MakeApp, size: str) -> None:
+        run_before = after("down", "down", "down", "e", typing=("#layer-inputs", "conv2d_1, max_pooling2d"))
+        assert snap_compare(make_app(stack=RESIDUAL_BLOCK), run_before=run_before, terminal_size=SIZES[size])

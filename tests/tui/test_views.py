@@ -219,7 +219,7 @@ def test_a_newer_edit_cancels_the_run_in_progress_and_keys_keep_working(make_app
         await pilot.press("c")
         await pilot.press("down", "J")
         await pilot.pause()
-        assert table_rows(app)[0][2] == "(3, 224, 224)", "the table answers while the engine works"
+        assert table_rows(app)[0][3] == "(3, 224, 224)", "the table answers while the engine works"
         await pilot.press("u")
         await settle(pilot)
         state = app.view_state

@@ -14,9 +14,9 @@ from rich.console import Console, RenderableType
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from convtui.tui.app import ConvtuiApp
 from convtui.render.summary import COLUMNS, input_row, layer_row
-from convtui.tui.widgets.stack_table import SHOWN_COLUMNS, StackTable, weight_shapes_text
+from convtui.tui.app import ConvtuiApp
+from convtui.tui.widgets.stack_table import GUTTER_COLUMN, StackTable, weight_shapes_text
 
 Scenario = Callable[[Pilot[None]], Awaitable[None]]
 MakeApp = Callable[..., ConvtuiApp]
@@ -66,7 +66,9 @@ def freeze_cursors(pilot: Pilot[None]) -> None:
 
 
 def expected_rows(app: ConvtuiApp) -> list[list[str]]:
-    """What the table must show: the summary's rows for `stack.infer()` of the app's current stack."""
+    """What the unfolded table's first lines must show: the summary's rows for `stack.infer()` of the
+    app's current stack, each with the layer's name after its index.
+    """
     stack_info = app.stack.infer()
     convention = app.view_state.convention
     rows = [input_row(stack_info, convention)]
@@ -74,12 +76,25 @@ def expected_rows(app: ConvtuiApp) -> list[list[str]]:
         row = layer_row(info, convention)
         row[COLUMNS.index("Weights")] = weight_shapes_text(info, convention)
         rows.append(row)
-    return [[row[COLUMNS.index(name)] for name in SHOWN_COLUMNS] for row in rows]
+    names = ["input", *(info.name for info in stack_info.layers)]
+    shown = [[row[COLUMNS.index(column)] for column in ("#", "Layer", "Output shape", "Weights", "Params")] for row in rows]
+    return [[number, name, *rest] for name, (number, *rest) in zip(names, shown)]
 
 
-def table_rows(app: ConvtuiApp) -> list[list[str]]:
+def table_rows(app: ConvtuiApp, line: int = 0) -> list[list[str]]:
+    """The table's cells as plain text, one line of each (a merge's second line has the shapes it joins), without the graph's gutter."""
     table = app.screen.query_one(StackTable)
-    return [[cell.plain for cell in table.get_row_at(index)] for index in range(table.row_count)]
+    skipped = table.get_column_index(GUTTER_COLUMN) if GUTTER_COLUMN in table.columns else None
+    return [
+        [(cell.plain.split("\n")[line:] or [""])[0] for position, cell in enumerate(table.get_row_at(index)) if position != skipped]
+        for index in range(table.row_count)
+    ]
+
+
+def gutter_lines(app: ConvtuiApp) -> list[str]:
+    """The graph's gutter, one string per table row (its first line)."""
+    table = app.screen.query_one(StackTable)
+    return [table.get_cell_at((index, table.get_column_index(GUTTER_COLUMN))).plain.split("\n")[0] for index in range(table.row_count)]
 
 
 def render_text(renderable: RenderableType, width: int = 120) -> str:

@@ -1,12 +1,15 @@
-"""The layer form: one field per argument of a layer type, each checked as it is typed.
+"""The layer form: the layer's name and inputs, then one field per argument, each checked as it is typed.
 
 Every field is parsed and run through the layer's own converter (the checks a preset gets),
-the reason shown next to it; then the whole layer is built and propagated from the shape it
-will receive, so the learner sees the output shape and params before accepting.
+the reason shown next to it; the inputs must be layers above it (merges need two or more);
+then the whole layer is built and propagated from the shapes it will receive, so the learner
+sees the output shape and params before accepting.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import MISSING, Field, fields
 from typing import Any
 
@@ -15,17 +18,32 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.suggester import SuggestFromList
+from textual.suggester import SuggestFromList, Suggester
 from textual.widgets import Button, Input, Label, Static
 
 from convtui.errors import ConvtuiError, LayerConfigError
 from convtui.model.arguments import ACTIVATION_NAMES, KERNEL_INITIALIZERS
 from convtui.model.convention import shape_text
+from convtui.model.graph import check_name
 from convtui.model.layers import Layer, Shape
-from convtui.tui.field_values import parse_value, value_text
+from convtui.tui.field_values import parse_names, parse_value, value_text
+from convtui.tui.graph_edits import NodeChoice, NodeContext
 
-STARTING_VALUES: dict[str, Any] = {"filters": 32, "kernel_size": 3, "units": 64, "rate": 0.5, "activation": "relu"}
+STARTING_VALUES: dict[str, Any] = {
+    "filters": 32,
+    "kernel_size": 3,
+    "units": 64,
+    "rate": 0.5,
+    "activation": "relu",
+    "scale": 1 / 255,
+    "init_values": 1e-6,
+}
 """What a new layer's required arguments start at, so the form opens on a working layer."""
+SHAPED_STARTING_VALUES: dict[str, Callable[[Shape], Any]] = {
+    "target_shape": lambda shape: [math.prod(shape)],
+    "projection_dim": lambda shape: shape[-1],
+}
+"""Required arguments that fit only one input shape: Reshape starts by flattening, LayerScale with one scale per channel."""
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "padding": ("valid", "same"),
@@ -36,31 +54,67 @@ CHOICES: dict[str, tuple[str, ...]] = {
 BOOLEAN_CHOICES = ("true", "false")
 
 
-def starting_text(spec: Field[Any], layer: Layer | None) -> str:
+NAME_HELP = "unique; what other layers' inputs call it"
+INPUTS_HELP = "input or layers above it, comma-separated (→ completes)"
+
+
+def input_count_problem(layer_type: type[Layer], count: int) -> str | None:
+    """Why `count` inputs do not suit this type (merges take two or more, other layers one)."""
+    if count == 0:
+        return "list the names of the layers it takes: input, or layers above it"
+    if layer_type.max_inputs == 1 and count > 1:
+        return f"{layer_type.type_name} takes one input; a merge (Add, Concatenate, ...) joins several"
+    if count < layer_type.min_inputs:
+        return f"{layer_type.type_name} joins at least {layer_type.min_inputs} inputs: add another name"
+    if layer_type.max_inputs is not None and count > layer_type.max_inputs:
+        return f"{layer_type.type_name} takes exactly {layer_type.max_inputs} inputs"
+    return None
+
+
+class NamesSuggester(Suggester):
+    """Completes the name being typed after the last comma from the names the layer may take."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        super().__init__(case_sensitive=True)
+        self.names = list(names)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        _, _, typed = value.rpartition(",")
+        typed = typed.lstrip()
+        if not typed:
+            return None
+        match = next((name for name in reversed(self.names) if name.startswith(typed) and name != typed), None)
+        return None if match is None else value[: len(value) - len(typed)] + match
+
+
+def starting_text(spec: Field[Any], layer: Layer | None, input_shape: Shape | None) -> str:
+    """The layer's own value; for a new layer, the default or a starting value that works."""
     if layer is not None:
         return value_text(getattr(layer, spec.name))
-    if spec.default is MISSING:
-        return value_text(STARTING_VALUES.get(spec.name))
-    return value_text(spec.default)
+    if spec.default is not MISSING:
+        return value_text(spec.default)
+    if spec.name in SHAPED_STARTING_VALUES:
+        return value_text(SHAPED_STARTING_VALUES[spec.name](input_shape) if input_shape else None)
+    return value_text(STARTING_VALUES.get(spec.name))
 
 
 class FieldsScroll(VerticalScroll, can_focus=False):
     """Scrolls the fields in a short terminal; not a focus stop itself, so the first field has the focus."""
 
 
-class LayerForm(ModalScreen[Layer | None]):
-    """Add or edit one layer; dismisses with the new layer, or None when cancelled."""
+class LayerForm(ModalScreen[NodeChoice | None]):
+    """Add or edit one layer; dismisses with the layer, its name and inputs, or None when cancelled."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "accept", "Accept"),
     ]
 
-    def __init__(self, layer_type: type[Layer], *, layer: Layer | None = None, input_shape: Shape | None = None) -> None:
+    def __init__(self, layer_type: type[Layer], context: NodeContext, *, layer: Layer | None = None) -> None:
         super().__init__()
         self.layer_type = layer_type
         self.initial_layer = layer
-        self.input_shape = input_shape
+        self.context = context
         self.specs = [spec for spec in fields(layer_type) if "convert" in spec.metadata]
 
     def compose(self) -> ComposeResult:
@@ -69,10 +123,11 @@ class LayerForm(ModalScreen[Layer | None]):
             yield Label(f"{verb} {self.layer_type.type_name}", classes="dialog-title")
             yield Static(self.layer_type.description, classes="dialog-description")
             with FieldsScroll(id="fields-scroll"), Grid(id="fields"):
+                yield from self.node_fields()
                 for spec in self.specs:
                     yield Label(spec.name, classes="field-name")
                     yield Input(
-                        starting_text(spec, self.initial_layer),
+                        starting_text(spec, self.initial_layer, self.context.shapes_above.get(self.context.inputs[0])),
                         placeholder="default" if spec.default is not MISSING else "required",
                         id=f"field-{spec.name}",
                         suggester=self.suggester(spec),
@@ -81,11 +136,21 @@ class LayerForm(ModalScreen[Layer | None]):
                     )
                     yield Static(spec.metadata["help"], id=f"note-{spec.name}", classes="field-note")
             if not self.specs:
-                yield Static("This layer has no arguments.", classes="field-note")
+                yield Static("This layer has no arguments beyond its name and inputs.", classes="field-note")
             yield Static(id="preview")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK (Enter)", variant="primary", id="accept", compact=True)
                 yield Button("Cancel (Esc)", id="cancel", compact=True)
+
+    def node_fields(self) -> ComposeResult:
+        """The name and the inputs: where the layer sits in the graph."""
+        yield Label("name", classes="field-name")
+        yield Input(self.context.name, id="layer-name", select_on_focus=True, compact=True)
+        yield Static(NAME_HELP, id="note-layer-name", classes="field-note")
+        yield Label("inputs", classes="field-name")
+        suggester = NamesSuggester(self.context.shapes_above)
+        yield Input(", ".join(self.context.inputs), id="layer-inputs", suggester=suggester, select_on_focus=True, compact=True)
+        yield Static(INPUTS_HELP, id="note-layer-inputs", classes="field-note")
 
     def suggester(self, spec: Field[Any]) -> SuggestFromList | None:
         words = CHOICES.get(spec.name) or (BOOLEAN_CHOICES if spec.type in ("bool", bool) else None)
@@ -101,9 +166,9 @@ class LayerForm(ModalScreen[Layer | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#accept")
     def action_accept(self) -> None:
-        layer = self.check()
-        if layer is not None:
-            self.dismiss(layer)
+        choice = self.check()
+        if choice is not None:
+            self.dismiss(choice)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -124,9 +189,34 @@ class LayerForm(ModalScreen[Layer | None]):
             values[spec.name] = raw
         return values, errors
 
-    def check(self) -> Layer | None:
-        """Show every field's reason and the resulting shape; the layer when all fields are acceptable."""
+    def name_problem(self, name: str) -> str | None:
+        """Why the typed name cannot be this layer's: malformed, or another layer's."""
+        try:
+            check_name(name or None)
+        except ValueError as error:
+            return str(error)
+        if not name:
+            return "a layer needs a name"
+        taken = self.context.taken.get(name)
+        if taken is not None and name != self.context.name:
+            return f'"{name}" is layer {taken}\'s name; names are unique'
+        return None
+
+    def inputs_problem(self, inputs: tuple[str, ...]) -> str | None:
+        problems = (self.context.input_problem(name) for name in inputs)
+        return next((problem for problem in problems if problem), None) or input_count_problem(self.layer_type, len(inputs))
+
+    def node_values(self) -> tuple[str, tuple[str, ...], dict[str, str]]:
+        """The typed name and inputs, and the reason for each that is not acceptable (keyed by field id)."""
+        name = self.query_one("#layer-name", Input).value.strip()
+        inputs = parse_names(self.query_one("#layer-inputs", Input).value)
+        problems = {"layer-name": self.name_problem(name), "layer-inputs": self.inputs_problem(inputs)}
+        return name, inputs, {field: problem for field, problem in problems.items() if problem}
+
+    def check(self) -> NodeChoice | None:
+        """Show every field's reason and the resulting shape; the choice when all fields are acceptable."""
         values, errors = self.field_values()
+        name, inputs, node_errors = self.node_values()
         layer = None
         if not errors:
             try:
@@ -134,30 +224,38 @@ class LayerForm(ModalScreen[Layer | None]):
             except LayerConfigError as error:
                 errors[error.field_name or self.specs[0].name] = error.message
         for spec in self.specs:
-            note = self.query_one(f"#note-{spec.name}", Static)
-            note.update(errors.get(spec.name, spec.metadata["help"]))
-            note.set_class(spec.name in errors, "-error")
-            self.query_one(f"#field-{spec.name}", Input).set_class(spec.name in errors, "-invalid")
-        self.show_preview(layer, len(errors))
-        self.query_one("#accept", Button).disabled = layer is None
-        return layer
+            self.show_note(f"field-{spec.name}", f"note-{spec.name}", errors.get(spec.name), spec.metadata["help"])
+        self.show_note("layer-name", "note-layer-name", node_errors.get("layer-name"), NAME_HELP)
+        self.show_note("layer-inputs", "note-layer-inputs", node_errors.get("layer-inputs"), INPUTS_HELP)
+        choice = NodeChoice(layer, name, inputs) if layer is not None and not node_errors else None
+        self.show_preview(choice, len(errors) + len(node_errors))
+        self.query_one("#accept", Button).disabled = choice is None
+        return choice
 
-    def show_preview(self, layer: Layer | None, error_count: int) -> None:
+    def show_note(self, field_id: str, note_id: str, problem: str | None, help_text: str) -> None:
+        note = self.query_one(f"#{note_id}", Static)
+        note.update(problem or help_text)
+        note.set_class(problem is not None, "-error")
+        self.query_one(f"#{field_id}", Input).set_class(problem is not None, "-invalid")
+
+    def show_preview(self, choice: NodeChoice | None, error_count: int) -> None:
         preview = self.query_one("#preview", Static)
-        if layer is None:
+        if choice is None:
             preview.update(f"{error_count} field{'s' if error_count != 1 else ''} to fix before this layer can be used")
             preview.set_classes("-error")
             return
-        if self.input_shape is None:
-            preview.update(f"{layer.label}: its input shape is unknown until the invalid layer before it is fixed")
+        shapes = tuple(self.context.shapes_above[name] for name in choice.inputs)
+        if any(shape is None for shape in shapes):
+            preview.update(f"{choice.layer.label}: its input shape is unknown until the invalid layer before it is fixed")
             preview.set_classes("-warning")
             return
+        received = ", ".join(shape_text(shape) for shape in shapes)
         try:
-            inference = layer.infer(self.input_shape)
+            inference = choice.layer.infer_inputs(shapes, choice.inputs)  # type: ignore[arg-type]
         except ConvtuiError as error:
-            preview.update(f"{shape_text(self.input_shape)} -> cannot apply: {error.message}")
+            preview.update(f"{received} -> cannot apply: {error.message}")
             preview.set_classes("-warning")
             return
         params = sum(weight.size for weight in inference.weights)
-        preview.update(f"{shape_text(self.input_shape)} -> {shape_text(inference.output_shape)}, {params:,} params")
+        preview.update(f"{received} -> {shape_text(inference.output_shape)}, {params:,} params")
         preview.set_classes("-ok")

@@ -41,7 +41,7 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.shown_stack: object = None
-        self.shown_convention = ""
+        self.shown_choices: tuple[object, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,15 +74,16 @@ class MainScreen(Screen[None]):
         self.query_one(StackTable).focus()
 
     def follow_state(self, state: ViewState) -> None:
-        """Redraw the table only when the stack or the convention changed (not for the run)."""
+        """Redraw the table only when the stack, the convention or the folding changed (not for the run)."""
         table = self.query_one(StackTable)
         totals = self.query_one(StackTotals)
-        if self.shown_stack is not state.stack_info or self.shown_convention != state.convention:
-            self.shown_stack, self.shown_convention = state.stack_info, state.convention
-            table.show(state.stack_info, state.convention, state.selected_layer)
+        choices = (state.convention, state.folded)
+        if self.shown_stack is not state.stack_info or self.shown_choices != choices:
+            self.shown_stack, self.shown_choices = state.stack_info, choices
+            table.show(state.stack_info, state.convention, state.selected_layer, state.folded)
             totals.stack_info, totals.convention = state.stack_info, state.convention
-        elif table.selected_index != state.selected_layer:
-            table.move_cursor(row=state.selected_layer + 1)
+        elif table.row_of(table.selected_index) != table.row_of(state.selected_layer):
+            table.select(state.selected_layer)
 
     @on(StackTable.LayerHighlighted)
     def layer_highlighted(self, event: StackTable.LayerHighlighted) -> None:

@@ -70,7 +70,7 @@ class ExplainView(StateView):
         if notice is not None or result is None:
             title = self.styled(f"\nDrill-down: filter {filter_index}", "title")
             return Group(title, hint, self.notice_text(notice) if notice else Text(""))
-        layer_input, output = result.layer_input(info.index), result.output(info.index)
+        layer_input, output = result.layer_input(info, state.stack_info), result.output(info.index)
         assert layer_input is not None and output is not None
         row, column = self.clamped_position(state, output[:, :, filter_index])
         drilldown = layer_drilldown(info.layer, layer_input, result.weights[info.index], filter_index, row, column)

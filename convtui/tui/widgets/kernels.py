@@ -65,7 +65,7 @@ class KernelsView(StateView):
     def render_state(self, state: ViewState) -> RenderableType:
         info = state.layer
         if info is None or not info.weights:
-            what = "The input has no weights." if info is None else f"{info.layer.type_name} has no weights."
+            what = "The input has no weights." if info is None else f"{info.layer.type_name} has no weights. What it does: {info.layer.description}."
             return self.styled(what + " Select a layer with weights (a convolution, Dense, BatchNormalization).", "muted")
         result = state.run.result if state.run.is_for(state.stack_info) else None
         named = result.weights.get(info.index) if result is not None else None

@@ -1,24 +1,32 @@
-"""The stack as a table: the input row on top, one row per layer, drawn from `stack.infer()`.
+"""The stack as a table: the input row on top, one row per layer (or per folded block), drawn from
+`stack.infer()`; for a graph, a gutter of branch lanes beside the rows, as `git log --graph` draws.
 
-Rows come from the summary's own row builder, so the app and `convtui summary` never disagree;
-only the weights cell is written shorter, on one line, to fit beside the views.
+Layer rows come from the summary's own row builder, so the app and `convtui summary` never
+disagree; the weights cell is written shorter, on one line, to fit beside the views. A merge's
+row has a second line with the shapes it joins; a folded block's, the shapes that enter it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from convtui.model.convention import Convention, display_weight, shape_text
+from convtui.model.blocks import FoldedBlock, TableRow, folded_block, table_rows
+from convtui.model.convention import Convention, display_shape, display_weight, shape_text
+from convtui.model.layers import ElementwiseMerge, Shape
 from convtui.model.stack import LayerInfo, StackInfo
+from convtui.render.graph import GutterCell, graph_gutter
 from convtui.render.summary import COLUMNS, input_row, layer_row
 
-SHOWN_COLUMNS = ("#", "Layer", "Output shape", "Weights", "Params")
-"""The summary's columns the table shows; MACs and receptive fields are in the Explain view."""
-WEIGHTS_COLUMN = COLUMNS.index("Weights")
+SHOWN_COLUMNS = ("#", "Name", "Layer", "Output shape", "Weights", "Params")
+"""The table's columns (a graph's gutter comes after "#"); MACs and receptive fields are in the Explain view."""
+SUMMARY_COLUMNS = ("#", "Layer", "Output shape", "Weights", "Params")
+"""The columns taken from the summary's rows."""
+GUTTER_COLUMN = "graph"
 
 
 def weight_shapes_text(info: LayerInfo, convention: Convention) -> str:
@@ -27,16 +35,56 @@ def weight_shapes_text(info: LayerInfo, convention: Convention) -> str:
     return " ".join(shape if count == 1 else f"{count}x{shape}" for shape, count in shapes.items())
 
 
-class StackTable(DataTable[Text]):
-    """One row per layer; the row under the cursor is the selected layer (-1 is the input)."""
+def shapes_joined(shapes: Collection[Shape | None], joiner: str, convention: Convention) -> str:
+    return f" {joiner} ".join(shape_text(display_shape(shape, convention)) if shape else "invalid" for shape in shapes)
 
-    COMPONENT_CLASSES = {"stack-table--invalid", "stack-table--after-invalid", "stack-table--input"}
+
+def layer_cells(info: LayerInfo, convention: Convention) -> dict[str, str]:
+    """A layer's row by column; a merge's Layer cell has a second line with the shapes it joins."""
+    row = layer_row(info, convention)
+    cells = {name: row[COLUMNS.index(name)] for name in SUMMARY_COLUMNS}
+    cells["Name"] = info.name
+    cells["Weights"] = weight_shapes_text(info, convention)
+    if info.layer.is_merge and info.input_shapes:
+        joiner = info.layer.symbol if isinstance(info.layer, ElementwiseMerge) else "|"
+        cells["Layer"] += "\n" + shapes_joined(info.input_shapes, joiner, convention)
+    return cells
+
+
+def folded_cells(block: FoldedBlock, row: TableRow, convention: Convention) -> dict[str, str]:
+    """A folded block's row: its layers' range, name and totals; the shapes entering it on a second line."""
+    first, last = row.layers[0], row.layers[-1]
+    return {
+        "#": f"{first}-{last}",
+        "Name": f"▸ {block.name}",
+        "Layer": f"{len(row.layers)} layers, folded\nfrom {shapes_joined(block.input_shapes, '|', convention)}",
+        "Output shape": shapes_joined(block.output_shapes, "|", convention),
+        "Weights": "",
+        "Params": f"{block.params:,}",
+    }
+
+
+def input_cells(stack_info: StackInfo, convention: Convention) -> dict[str, str]:
+    row = input_row(stack_info, convention)
+    return {name: row[COLUMNS.index(name)] for name in SUMMARY_COLUMNS} | {"Name": "input", "Layer": "Input"}
+
+
+ROW_STYLES = {"ok": "", "invalid": "stack-table--invalid", "after_invalid": "stack-table--after-invalid"}
+
+
+class StackTable(DataTable[Text]):
+    """One row per layer or folded block; the row under the cursor is the selected layer (-1 is the
+    input; a folded block's row selects its last layer).
+    """
+
+    COMPONENT_CLASSES = {"stack-table--invalid", "stack-table--after-invalid", "stack-table--input", "stack-table--second-line"}
     # Cells take only the component's own attributes (partial styles), so no translucent colours
     # here: they would not be blended with the background. Dim reads in dark and light themes.
     DEFAULT_CSS = """
     StackTable > .stack-table--invalid { color: $error; text-style: bold; }
     StackTable > .stack-table--after-invalid { text-style: dim; }
     StackTable > .stack-table--input { text-style: italic; }
+    StackTable > .stack-table--second-line { text-style: dim; }
     """
 
     class LayerHighlighted(Message):
@@ -55,41 +103,66 @@ class StackTable(DataTable[Text]):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.shown_rows: list[TableRow] = []
 
-    def on_mount(self) -> None:
-        for name in SHOWN_COLUMNS:
-            self.add_column(name, key=name)
+    def layer_at(self, row: int) -> int:
+        """The layer a table row selects: -1 for the input row, a folded block's last layer."""
+        return self.shown_rows[row - 1].layers[-1] if 0 < row <= len(self.shown_rows) else -1
+
+    def row_of(self, layer: int) -> int:
+        return next((row + 1 for row, shown in enumerate(self.shown_rows) if layer in shown.layers), 0)
 
     @property
     def selected_index(self) -> int:
-        return self.cursor_row - 1
+        return self.layer_at(self.cursor_row)
 
-    def show(self, stack_info: StackInfo, convention: Convention, selected: int) -> None:
-        """Replace every row; keep the cursor on `selected`."""
-        self.clear()
-        self.add_row(*self.cells(input_row(stack_info, convention), "stack-table--input"), key="input")
-        for info in stack_info.layers:
-            row = layer_row(info, convention)
-            row[WEIGHTS_COLUMN] = weight_shapes_text(info, convention)
-            style = {"ok": "", "invalid": "stack-table--invalid", "after_invalid": "stack-table--after-invalid"}[info.status]
-            self.add_row(*self.cells(row, style), key=str(info.index))
-        self.move_cursor(row=selected + 1, animate=False, scroll=True)
+    def select(self, layer: int) -> None:
+        self.move_cursor(row=self.row_of(layer), animate=False, scroll=True)
 
-    def cells(self, row: list[str], component: str) -> list[Text]:
-        """The shown columns of a summary row, as styled text."""
+    def show(self, stack_info: StackInfo, convention: Convention, selected: int, folded: Collection[str] = ()) -> None:
+        """Replace every row (the gutter column only for a graph); keep the cursor on `selected`."""
+        self.shown_rows = table_rows(stack_info, folded)
+        gutter = None if stack_info.is_chain else graph_gutter(stack_info, self.shown_rows)
+        self.clear(columns=True)
+        for name in SHOWN_COLUMNS:
+            self.add_column(name, key=name)
+            if name == "#" and gutter is not None:
+                self.add_column("", key=GUTTER_COLUMN)
+        self.add(input_cells(stack_info, convention), "stack-table--input", gutter[0] if gutter else None, "input")
+        for position, row in enumerate(self.shown_rows):
+            cell = gutter[position + 1] if gutter else None
+            if row.is_folded:
+                block = folded_block(stack_info, row)
+                self.add(folded_cells(block, row, convention), ROW_STYLES[block.status], cell, f"block-{row.layers[0]}")
+            else:
+                info = stack_info.layers[row.layers[0]]
+                self.add(layer_cells(info, convention), ROW_STYLES[info.status], cell, str(info.index))
+        self.select(selected)
+
+    def add(self, cells: dict[str, str], component: str, gutter: GutterCell | None, key: str) -> None:
+        """One row, as tall as its tallest cell, with the gutter's lanes carried down its further lines."""
+        height = max(text.count("\n") + 1 for text in cells.values())
+        row = [self.cell(cells[name], name, component) for name in SHOWN_COLUMNS]
+        if gutter is not None:
+            row.insert(1, Text("\n").join(gutter.lines(height)))
+        self.add_row(*row, key=key, height=height)
+
+    def cell(self, text: str, column: str, component: str) -> Text:
+        """Styled text; a second line (a merge's or a block's input shapes) dimmed."""
         # Partial: only the component's own colour, so the cursor's background still shows.
         style = self.get_component_rich_style(component, partial=True) if component else ""
-        return [
-            Text(row[COLUMNS.index(name)], style=style, justify="right" if name in ("#", "Params") else "left", no_wrap=True)
-            for name in SHOWN_COLUMNS
-        ]
+        first, newline, rest = text.partition("\n")
+        cell = Text(first, style=style, justify="right" if column in ("#", "Params") else "left", no_wrap=True)
+        if newline:
+            cell.append("\n" + rest, self.get_component_rich_style("stack-table--second-line", partial=True))
+        return cell
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Pass on where the cursor is; a stale event (from refilling the rows) is dropped."""
         event.stop()
         if event.cursor_row == self.cursor_row:
-            self.post_message(self.LayerHighlighted(event.cursor_row - 1))
+            self.post_message(self.LayerHighlighted(self.layer_at(event.cursor_row)))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.post_message(self.LayerChosen(event.cursor_row - 1))
+        self.post_message(self.LayerChosen(self.layer_at(event.cursor_row)))
