@@ -206,11 +206,13 @@ def edges_kernel(layer: Layer, weight: WeightInfo) -> np.ndarray:
 # --- building the weights of a stack --------------------------------------------------------
 
 
-def weight_key(seed: int, layer_index: int, name: str) -> RandomKey:
-    return (seed, layer_index, zlib.crc32(name.encode()))
+def weight_key(seed: int, layer_name: str, name: str) -> RandomKey:
+    """A layer's stream follows its name, not its position: inserting or deleting a layer leaves
+    every other layer's initial weights as they were."""
+    return (seed, zlib.crc32(layer_name.encode()), zlib.crc32(name.encode()))
 
 
-def initial_weight(layer: Layer, index: int, weight: WeightInfo, seed: int) -> np.ndarray:
+def initial_weight(layer: Layer, layer_name: str, weight: WeightInfo, seed: int) -> np.ndarray:
     constant = weight.initial_value if weight.initial_value is not None else CONSTANT_WEIGHTS.get(weight.name)
     if constant is not None:
         return np.full(weight.shape, constant, dtype=np.float32)
@@ -219,14 +221,14 @@ def initial_weight(layer: Layer, index: int, weight: WeightInfo, seed: int) -> n
         if weight.name != "pointwise_kernel":
             return edges_kernel(layer, weight).astype(np.float32)
         initializer = "glorot_uniform"
-    return INITIALIZERS[initializer](weight_key(seed, index, weight.name), weight.shape)
+    return INITIALIZERS[initializer](weight_key(seed, layer_name, weight.name), weight.shape)
 
 
 def initial_weights(stack: Stack | StackInfo, seed: int = 0) -> StackWeights:
     """Keras's initial weights for every valid layer; the same seed gives the same weights."""
     stack_info = stack.infer() if isinstance(stack, Stack) else stack
     return {
-        info.index: {weight.name: initial_weight(info.layer, info.index, weight, seed) for weight in info.weights}
+        info.index: {weight.name: initial_weight(info.layer, info.name, weight, seed) for weight in info.weights}
         for info in stack_info.layers
         if info.is_valid and info.weights
     }

@@ -84,8 +84,8 @@ class WeightsCache:
             if len(given_named) == len(info.weights):
                 weights[info.index] = dict(given_named)
                 continue
-            key = (seed, info.index, info.layer, info.weights)
-            named = self._weights.get(key) or {weight.name: initial_weight(info.layer, info.index, weight, seed) for weight in info.weights}
+            key = (seed, info.name, info.layer, info.weights)
+            named = self._weights.get(key) or {weight.name: initial_weight(info.layer, info.name, weight, seed) for weight in info.weights}
             kept[key] = named
             weights[info.index] = {**named, **given_named} if given_named else named
         self._weights = kept

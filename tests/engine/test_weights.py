@@ -32,6 +32,7 @@ from convtui.model.layers import (
     Normalization,
     SeparableConv2D,
 )
+from convtui.model import load_preset
 from convtui.model.stack import Stack
 
 # Keras's VarianceScaling divides the truncated normal's stddev by this constant (the stddev of a
@@ -587,3 +588,13 @@ def test_save_arrays_to_an_unwritable_place_is_an_engine_error(tmp_path: Path) -
         save_arrays({"layers.0.bias": np.zeros(2, np.float32)}, target)
     assert str(target) in str(caught.value)
     assert not list(tmp_path.iterdir())
+
+
+def test_inserting_a_layer_leaves_every_other_layers_initial_weights_alone() -> None:
+    """Each layer's stream follows its name, so an edit above it does not re-seed it."""
+    stack = load_preset("seed-28x28x1")
+    before = initial_weights(stack, 3)
+    after = initial_weights(stack.with_inserted(1, MaxPooling2D(pool_size=1)), 3)
+    np.testing.assert_array_equal(after[0]["kernel"], before[0]["kernel"])
+    np.testing.assert_array_equal(after[2]["kernel"], before[1]["kernel"])
+    assert not np.array_equal(initial_weights(stack, 4)[1]["kernel"], before[1]["kernel"])
