@@ -87,8 +87,8 @@ def load_preset(source: str | os.PathLike[str]) -> Stack:
 
 def read_preset_text(path: Path) -> str:
     if not path.exists():
-        hint = difflib.get_close_matches(str(path), builtin_preset_names(), n=1)
-        suggestion = f'did you mean the built-in "{hint[0]}"? ' if hint else ""
+        hint = closest_builtin(str(path))
+        suggestion = f'did you mean the built-in "{hint}"? ' if hint else ""
         raise PresetError(f"no such file or built-in preset; {suggestion}run `convtui presets` to list the built-ins", file=str(path))
     if path.is_dir():
         raise PresetError("is a folder; give a .toml preset file", file=str(path))
@@ -98,6 +98,13 @@ def read_preset_text(path: Path) -> str:
         raise PresetError("is not a text file (not UTF-8); give a TOML preset", file=str(path)) from None
     except OSError as error:
         raise PresetError(f"cannot be read ({error.strerror}); check its permissions", file=str(path)) from None
+
+
+def closest_builtin(text: str) -> str | None:
+    """The built-in a mistyped name meant, whatever its case: VGG16 and vgg61 both mean vgg16."""
+    names = {name.lower(): name for name in builtin_preset_names()}
+    guesses = difflib.get_close_matches(text.lower(), names, n=1)
+    return names[guesses[0]] if guesses else None
 
 
 def parse_preset(text: str, file: str) -> Stack:

@@ -320,6 +320,14 @@ def test_a_misspelt_builtin_name_gets_a_suggestion(tmp_path, monkeypatch):
     assert 'did you mean the built-in "seed-28x28x1"' in caught.value.message
 
 
+@pytest.mark.parametrize("typed", ["VGG16", "Vgg16", "vgg61"])
+def test_a_builtin_name_in_another_case_gets_a_suggestion(typed, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PresetError) as caught:
+        load_preset(typed)
+    assert 'did you mean the built-in "vgg16"' in caught.value.message
+
+
 def test_a_folder_is_not_a_preset(tmp_path):
     with pytest.raises(PresetError) as caught:
         load_preset(tmp_path)
