@@ -17,6 +17,7 @@ from convtui.engine.weights import StackWeights, initial_weights, load_weights_a
 from convtui.errors import ConvtuiError, EngineError
 from convtui.model.preset import existing_preset_weights_path
 from convtui.model.stack import StackInfo
+from convtui.model.units import readable_size
 from convtui.render.run_report import default_layer_index, run_report
 
 if TYPE_CHECKING:
@@ -65,10 +66,52 @@ def chosen_filters(requested: FilterRange | None, count: int) -> range:
     return chosen
 
 
-def save_run(path: str, result: ForwardResult) -> None:
-    arrays = {"input": result.input, **{f"layers.{index}.output": output for index, output in enumerate(result.outputs)}}
+def saved_layers(text: str, stack_info: StackInfo) -> list[int]:
+    """--save-layers: "all", "none", or indices, names and slices (as Python slices a list), comma-separated."""
+    count = len(stack_info.layers)
+    if text.strip() == "all":
+        return list(range(count))
+    if text.strip() == "none":
+        return []
+    chosen: list[int] = []
+    for part in (part.strip() for part in text.split(",")):
+        chosen += layers_named(part, stack_info, count)
+    return sorted(set(chosen))
+
+
+def layers_named(part: str, stack_info: StackInfo, count: int) -> list[int]:
+    names = [info.name for info in stack_info.layers]
+    if part in names:
+        return [names.index(part)]
+    try:
+        if ":" in part:
+            start, stop = (int(side) if side.strip() else None for side in part.split(":", 1))
+            return list(range(count))[slice(start, stop)]
+        index = int(part)
+    except ValueError:
+        raise EngineError(f'--save-layers: "{part}" is not a layer name, an index or a slice (A:B); use e.g. 0:3,-1,add') from None
+    if not -count <= index < count:
+        raise EngineError(f"--save-layers: layer {index} is out of range: the stack has layers 0 to {count - 1}")
+    return [index % count]
+
+
+def run_arrays(result: ForwardResult, layers: list[int]) -> dict[str, np.ndarray]:
+    """The input, the chosen layers' outputs and every weight, under the keys `run --save` documents."""
+    arrays = {"input": result.input, **{f"layers.{index}.output": result.outputs[index] for index in layers}}
     arrays.update(weights_to_arrays(result.weights))
-    save_arrays(arrays, path)
+    return arrays
+
+
+def save_run(path: str, arrays: dict[str, np.ndarray], layers: list[int], compressed: bool) -> None:
+    """Say what is written and how large it is before writing: a VGG16 run is over 600 MB."""
+    size = sum(array.nbytes for array in arrays.values())
+    how = "compressing " if compressed else ""
+    print(
+        f"convtui: {how}{readable_size(size)} to {path}: the input, {len(layers)} layer output(s) and the weights"
+        " (--save-layers chooses the outputs, --compress shrinks the file)",
+        file=sys.stderr,
+    )
+    save_arrays(arrays, path, compressed=compressed)
 
 
 def report_console(width: int | None, no_color: bool) -> Console:
@@ -97,13 +140,14 @@ def run_command(arguments: argparse.Namespace) -> int:
     print_notes(opened.notes)
     image: LoadedImage = load_image(arguments.image or default_sample(stack.input_shape), stack.input_shape)
     weights = stack_weights(opened, stack_info, arguments.preset, arguments.weights, arguments.seed)
+    saved = saved_layers(arguments.save_layers, stack_info) if arguments.save else []
     result = forward(stack_info, image.pixels, weights, max_memory=arguments.max_memory)
     if arguments.save:
-        save_run(arguments.save, result)
+        save_run(arguments.save, run_arrays(result, saved), saved, arguments.compress)
     output: np.ndarray = result.outputs[layer_index][0]
     filters = chosen_filters(arguments.filters, output.shape[-1] if output.ndim == 3 else output.size)
     console = report_console(arguments.width, arguments.no_color)
     console.print(run_report(stack_info, image.pixels, image_summary_line(image), output, layer_index, filters, scale=arguments.scale, color=shows_color(console)))
     if arguments.save:
-        print(f"saved input, {len(result.outputs)} layer outputs and the weights to {arguments.save}", file=sys.stderr)
+        print(f"saved the input, {len(saved)} layer output(s) and the weights to {arguments.save}", file=sys.stderr)
     return 0

@@ -241,10 +241,10 @@ def weights_to_arrays(weights: StackWeights) -> dict[str, np.ndarray]:
     return {f"layers.{index}.{name}": array for index, named in weights.items() for name, array in named.items()}
 
 
-def save_arrays(arrays: dict[str, np.ndarray], path: str | Path) -> Path:
-    """Write an .npz atomically (see convtui.files)."""
+def save_arrays(arrays: dict[str, np.ndarray], path: str | Path, *, compressed: bool = False) -> Path:
+    """Write an .npz atomically (see convtui.files); zip-compressed on request (smaller, slower)."""
     with atomic_file(path, EngineError) as file:
-        np.savez(file, **arrays)
+        (np.savez_compressed if compressed else np.savez)(file, **arrays)
     return Path(path)
 
 

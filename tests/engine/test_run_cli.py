@@ -20,6 +20,7 @@ import pytest
 
 from convtui.engine import forward, initial_weights, load_image
 from convtui.model.preset import load_preset
+from convtui.model.units import readable_size
 from convtui.engine.weights import MAX_SEED
 
 RAMP = " .:-=+*#%@"
@@ -227,6 +228,34 @@ def test_save_writes_the_input_every_output_and_every_weight(seed_run) -> None:
     for index in (0, 1):
         for name in ("kernel", "bias"):
             np.testing.assert_array_equal(arrays[f"layers.{index}.{name}"], weights[index][name])
+
+
+def test_save_says_what_it_writes_and_how_large_before_writing(seed_run) -> None:
+    result, saved = seed_run
+    with np.load(saved) as archive:
+        size = sum(archive[key].nbytes for key in archive.files)
+    assert f"{readable_size(size)} to seed.npz: the input, 2 layer output(s) and the weights" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("layers", "kept"),
+    [("none", []), ("1", [1]), ("-1", [1]), ("0:1", [0]), ("conv2d_1,0", [0, 1])],
+)
+def test_save_layers_chooses_the_outputs_and_compress_keeps_the_values(layers, kept, seed_run, tmp_path: Path) -> None:
+    result = run("seed-28x28x1", "--no-color", "--save", "part.npz", "--save-layers", layers, "--compress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with np.load(tmp_path / "part.npz") as part, np.load(seed_run[1]) as whole:
+        assert sorted(key for key in part.files if key.endswith(".output")) == [f"layers.{index}.output" for index in kept]
+        for key in part.files:
+            np.testing.assert_array_equal(part[key], whole[key])
+    assert "compressing" in result.stderr
+
+
+def test_save_layers_refuses_what_is_no_layer(tmp_path: Path) -> None:
+    result = run("seed-28x28x1", "--save", "x.npz", "--save-layers", "conv9", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == 'convtui: error: --save-layers: "conv9" is not a layer name, an index or a slice (A:B); use e.g. 0:3,-1,add'
+    assert not (tmp_path / "x.npz").exists()
 
 
 def test_the_saved_outputs_are_the_convolutions_of_the_saved_input_and_weights(seed_run) -> None:
