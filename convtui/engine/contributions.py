@@ -43,7 +43,8 @@ class Drilldown:
     row: int
     column: int
     channels: tuple[ChannelContribution, ...]
-    bias: float
+    bias: float | None
+    """None for a layer without a bias (use_bias = False)."""
     how: str = ""
     """How this layer type's filter meets the input, in a sentence (empty for a plain Conv2D)."""
 
@@ -54,7 +55,7 @@ class Drilldown:
     @property
     def total(self) -> float:
         """Sum over channels plus the bias: the pre-activation value."""
-        return self.channel_sum + self.bias
+        return self.channel_sum + (self.bias or 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +147,8 @@ def stamp_sources(position: int, kernel: int, stride: int, crop: int) -> np.ndar
     return np.where(offsets % stride == 0, offsets // stride, -1)
 
 
-def bias_at(bias: np.ndarray | None, filter_index: int) -> float:
-    return float(bias[filter_index]) if bias is not None else 0.0
+def bias_at(bias: np.ndarray | None, filter_index: int) -> float | None:
+    return float(bias[filter_index]) if bias is not None else None
 
 
 def check_filter(filter_index: int, filters: int) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from convtui.engine.contributions import conv_drilldown, layer_drilldown, ConvGeometry
 from convtui.engine.forward import forward
@@ -14,6 +17,7 @@ from convtui.engine.weights import initial_weights
 from convtui.errors import EngineError
 from convtui.model.layers import Conv2D, Conv2DTranspose, DepthwiseConv2D, Layer, SeparableConv2D
 from convtui.model.stack import Stack
+from convtui.tui.widgets.drilldown import drilldown_renderable
 
 
 def engine_output(layer: Layer, pixels: np.ndarray, seed: int = 3) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -138,3 +142,29 @@ def test_a_separable_slice_is_the_depthwise_filter_times_the_pointwise_weight() 
     drilldown = layer_drilldown(layer, pixels, weights, 1, 0, 0)
     assert [channel.weights[0, 0] for channel in drilldown.channels] == [20.0, 80.0]
     assert drilldown.total == 9 * 20 + 9 * 80
+
+
+def rendered(renderable: object) -> str:
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_a_layer_without_a_bias_shows_no_bias_row() -> None:
+    """mobilenet-v1's convolutions have use_bias = False: no "+ bias[k]" row, no bias in the sum."""
+    layer = Conv2D(filters=2, kernel_size=3, use_bias=False)
+    pixels = np.linspace(0, 1, 27, dtype=np.float32).reshape(3, 3, 3)
+    output, weights = engine_output(layer, pixels)
+    drilldown = layer_drilldown(layer, pixels, weights, 1, 0, 0)
+    assert drilldown.bias is None and drilldown.total == pytest.approx(drilldown.channel_sum)
+    text = rendered(drilldown_renderable(drilldown, None, float(output[0, 0, 1])))
+    assert "bias" not in text and "equal" in text
+
+
+def test_the_drilldown_writes_the_position_in_the_chosen_convention() -> None:
+    layer = Conv2D(filters=2, kernel_size=1)
+    pixels = np.ones((4, 5, 1), dtype=np.float32)
+    output, weights = engine_output(layer, pixels)
+    drilldown = layer_drilldown(layer, pixels, weights, 1, 3, 4)
+    assert "engine's output at (3, 4, 1)" in rendered(drilldown_renderable(drilldown, None, float(output[3, 4, 1])))
+    assert "engine's output at (1, 3, 4)" in rendered(drilldown_renderable(drilldown, None, float(output[3, 4, 1]), "torch"))

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from convtui.engine.contributions import Drilldown
 from convtui.engine.runners import activate
+from convtui.model.convention import Convention, display_shape
 
 DETAILED_CHANNELS = 4
 """Channels shown with their numbers; the others only with their contribution."""
@@ -50,7 +51,7 @@ def other_channels(drilldown: Drilldown) -> Text | None:
     return text
 
 
-def drilldown_renderable(drilldown: Drilldown, activation: str | None, engine_value: float) -> RenderableType:
+def drilldown_renderable(drilldown: Drilldown, activation: str | None, engine_value: float, convention: Convention = "keras") -> RenderableType:
     """Everything that makes output (i, j, k), ending with our sum beside the engine's value."""
     pre_activation = drilldown.total
     computed = float(activate(np.array([pre_activation], dtype=np.float64), activation)[0])
@@ -59,14 +60,15 @@ def drilldown_renderable(drilldown: Drilldown, activation: str | None, engine_va
     sums.add_column(justify="right")
     sums.add_column(justify="right")
     sums.add_row(f"sum over the {channel_count} channel{'s' if channel_count != 1 else ''}", number(drilldown.channel_sum))
-    sums.add_row(f"+ bias[{drilldown.filter_index}]", number(drilldown.bias))
+    if drilldown.bias is not None:
+        sums.add_row(f"+ bias[{drilldown.filter_index}]", number(drilldown.bias))
     sums.add_row("= before the activation", number(pre_activation))
     if activation not in (None, "linear"):
         sums.add_row(f"{activation}(...)", number(computed))
     agrees = bool(np.isclose(computed, engine_value, rtol=1e-4, atol=1e-5))
     verdict = Text("  equal" if agrees else "  differs!", style="bold green" if agrees else "bold red")
     sums.add_row(
-        Text(f"engine's output at ({drilldown.row}, {drilldown.column}, {drilldown.filter_index})", style="bold"),
+        Text(f"engine's output at {display_shape((drilldown.row, drilldown.column, drilldown.filter_index), convention)}", style="bold"),
         Text(number(engine_value), style="bold") + verdict,
     )
     parts: list[RenderableType] = [channel_table(drilldown)]

@@ -75,14 +75,13 @@ class ExplainView(StateView):
         row, column = self.clamped_position(state, output[:, :, filter_index])
         drilldown = layer_drilldown(info.layer, layer_input, result.weights[info.index], filter_index, row, column)
         engine_value = float(output[row, column, filter_index])
-        title = self.styled(
-            f"\nDrill-down: output ({row}, {column}, {filter_index}) = {engine_value:.4g}, made of its"
-            f" {len(drilldown.channels)} input channel{'s' if len(drilldown.channels) != 1 else ''} and the bias",
-            "title",
-        )
+        position = display_shape((row, column, filter_index), state.convention)
+        channels = f"{len(drilldown.channels)} input channel{'s' if len(drilldown.channels) != 1 else ''}"
+        made_of = f"{channels} and the bias" if drilldown.bias is not None else f"{channels} (no bias)"
+        title = self.styled(f"\nDrill-down: output {position} = {engine_value:.4g}, made of its {made_of}", "title")
         activation = getattr(info.layer, "activation", None)
         how = [self.styled(drilldown.how, "muted")] if drilldown.how else []
-        return Group(title, *how, hint, drilldown_renderable(drilldown, activation, engine_value))
+        return Group(title, *how, hint, drilldown_renderable(drilldown, activation, engine_value, state.convention))
 
     def action_move(self, rows: int, columns: int) -> None:
         state = self.state
