@@ -72,7 +72,13 @@ def add_run_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("preset", help=f"built-in preset name, .toml file, or {MODEL_FILE_HELP}, which runs on its trained weights")
     add_forward_options(parser)
     parser.add_argument("--weights", help="load weights from an .npz (keys layers.{i}.{name}, Keras layouts) instead of the preset's or the model's")
-    parser.add_argument("--save", help="write the input, every layer's output and every weight to an .npz")
+    parser.add_argument("--save", help="write the input, the layers' outputs (see --save-layers) and every weight to an .npz")
+    parser.add_argument(
+        "--save-layers",
+        default="all",
+        help='whose outputs --save writes: "all" (default), "none", or indices, names and Python slices, comma-separated (0:3,-1,add)',
+    )
+    parser.add_argument("--compress", action="store_true", help="zip-compress the --save file (smaller, slower to write)")
     parser.add_argument(
         "--layer", type=int, help="layer index to show, -1 the last, as Python counts (default: the last with a spatial map, else the last)"
     )
@@ -100,10 +106,50 @@ def add_forward_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-memory", type=memory_size, default="2G", help="refuse runs whose estimated peak exceeds this (default 2G)")
 
 
+GENERATED_SETS = ("shapes", "digits", "stripes")
+"""convtui.engine.datasets.GENERATED's names, written out so that building the parser imports no numpy (a test keeps them equal)."""
+OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop")
+"""convtui.engine.optimizers.OPTIMIZERS's names, for the same reason."""
+
+
+def add_train_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "train",
+        help="train a stack on generated, folder or .npz data and save its weights",
+        description="Train a preset or a Keras model with convtui's NumPy engine (Keras 3's training semantics) and save the weights as an .npz.",
+    )
+    parser.add_argument("preset", help=f"built-in preset name, .toml file, or {MODEL_FILE_HELP}")
+    parser.add_argument(
+        "--data",
+        required=True,
+        type=data_source,
+        help=f"a generated set ({', '.join(GENERATED_SETS)}; NAME:COUNT for a size, e.g. digits:5000), a folder with one sub-folder"
+        " of images per class, or an .npz with x and y (or Keras's mnist.npz)",
+    )
+    parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the training data (default 5)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per step (default 32, as Keras)")
+    parser.add_argument("--optimizer", choices=OPTIMIZER_NAMES, default="adam", help="Keras's optimiser, with its defaults (default adam)")
+    parser.add_argument("--learning-rate", type=positive_float, help="replaces the optimiser's default (sgd 0.01; adam, adamw, rmsprop 0.001)")
+    parser.add_argument(
+        "--validation-split",
+        type=split_fraction,
+        default=0.1,
+        help="the last fraction of the examples, kept for validation as Keras's fit keeps it (default 0.1; 0 trains on all);"
+        " an .npz's x_test and y_test replace it",
+    )
+    parser.add_argument("--no-shuffle", action="store_true", help="keep the data's order: batch k is examples k*B to k*B+B-1")
+    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the initial weights, the generated data, the shuffling and dropout (default 0)")
+    parser.add_argument("--weights", help="start from these weights (.npz, keys layers.{i}.{name}) instead of the preset's, the model's or the seed's")
+    parser.add_argument("--save", help="the .npz to write, replaced if it exists (default: NAME-trained.npz in the current folder, never replaced)")
+    add_input_shape_option(parser)
+    parser.set_defaults(handler=run_train)
+
+
 COMMAND_BUILDERS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_app_command,
     add_summary_command,
     add_run_command,
+    add_train_command,
     add_presets_command,
     add_import_command,
     add_export_command,
@@ -157,6 +203,42 @@ def non_empty(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("is empty; give a sample name or a file path")
     return text
+
+
+def data_source(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"is empty; give a generated set ({', '.join(GENERATED_SETS)}), a folder of class folders or an .npz file")
+    return text
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number; give 1 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number; give e.g. 0.001")
+    return value
+
+
+def split_fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction from 0 (no validation) up to, not including, 1; give e.g. 0.1")
+    return value
 
 
 def seed_number(text: str) -> int:
@@ -352,6 +434,12 @@ def run_run(arguments: argparse.Namespace) -> int:
     from convtui.commands.run import run_command
 
     return run_command(arguments)
+
+
+def run_train(arguments: argparse.Namespace) -> int:
+    from convtui.commands.train import run_train as train_command
+
+    return train_command(arguments)
 
 
 def run_app(arguments: argparse.Namespace) -> int:
