@@ -291,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="convtui",
         description="Build a convolutional network and watch every shape, weight and feature map. "
-        "`convtui [PRESET]` opens the app.",
+        "`convtui [PRESET] [--seed N] [--image IMAGE] [--max-memory SIZE] [--input-shape H,W,C]` opens the app"
+        " (the same as `convtui app ...`).",
     )
     parser.add_argument("--version", action="version", version=f"convtui {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
@@ -352,8 +353,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and (meant := mistyped_command(argv[0], list(subcommands.choices))) is not None:
         parser.exit(EXIT_USAGE, f"convtui: error: unknown command '{printable(argv[0])}'; did you mean '{meant}'?\n")
+    implied_app = not argv or argv[0] != "app"
     argv = with_default_command(argv, list(subcommands.choices))
     command = subcommands.choices.get(argv[0]) if argv else None
+    if argv and argv[0] == "app" and implied_app:
+        command.prog = "convtui"  # its errors point to `convtui --help`, the command the user typed
     if command is not None:
         argv = [argv[0], *with_attached_values(argv[1:], value_options(command))]
     arguments = parser.parse_args(argv)

@@ -92,3 +92,13 @@ def test_a_path_that_does_not_exist_is_not_taken_for_a_mistyped_command(run_cli,
 def test_the_apps_options_work_without_a_preset(arguments):
     parsed = build_parser().parse_args(with_default_command(arguments, ["app", "run", "summary"]))
     assert parsed.command == "app" and parsed.preset == "seed-28x28x1"
+
+
+def test_a_bad_option_of_the_implied_app_points_to_the_command_the_user_typed(run_cli):
+    implied = run_cli("--seed", "-5")
+    assert implied.returncode == 2
+    assert implied.stderr.strip().endswith("see `convtui --help`")
+    assert "convtui app" not in implied.stderr
+    explicit = run_cli("app", "--seed", "-5")
+    assert explicit.returncode == 2 and explicit.stderr.strip().endswith("see `convtui app --help`")
+    assert "--seed N" in run_cli("--help").stdout
