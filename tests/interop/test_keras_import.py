@@ -134,6 +134,7 @@ def saved_models(keras: ModuleType, h5py: ModuleType, tmp_path_factory: pytest.T
     folder = tmp_path_factory.mktemp("keras_models")
     saved = {}
     for name, build in MODEL_BUILDERS.items():
+        keras.backend.clear_session()  # Keras's automatic names (add, multiply, ...) restart, whatever ran before
         model = build(keras)
         randomise_weights(model)
         for keras_format in FORMATS:
