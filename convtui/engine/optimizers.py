@@ -27,6 +27,8 @@ class Optimizer:
     iterations: int = field(default=0, init=False)
     """Steps taken so far (Keras's optimizer.iterations)."""
     slots: dict[tuple[str, WeightKey], np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    buffers: dict[tuple[str, WeightKey], np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    """Scratch for an update's intermediate values, kept so steps after the first allocate nothing."""
 
     name = ""
 
@@ -45,6 +47,13 @@ class Optimizer:
         found = self.slots.get((kind, key))
         if found is None:
             found = self.slots[(kind, key)] = np.zeros_like(like, dtype=np.float32)
+        return found
+
+    def buffer(self, kind: str, key: WeightKey, like: np.ndarray) -> np.ndarray:
+        """A float32 array shaped like one weight, whose content each update overwrites."""
+        found = self.buffers.get((kind, key))
+        if found is None:
+            found = self.buffers[(kind, key)] = np.empty_like(like, dtype=np.float32)
         return found
 
     @property
@@ -93,15 +102,17 @@ class Adam(Optimizer):
         alpha = self.rate * np.sqrt(1 - np.float32(self.beta_2) ** step) / (1 - np.float32(self.beta_1) ** step)
         momentum = self.slot("momentum", key, variable)
         velocity = self.slot("velocity", key, variable)
+        step_size, denominator = self.buffer("step", key, variable), self.buffer("denominator", key, variable)
         momentum *= np.float32(self.beta_1)
-        momentum += gradient * np.float32(1 - self.beta_1)
+        momentum += np.multiply(gradient, np.float32(1 - self.beta_1), out=step_size)
         velocity *= np.float32(self.beta_2)
-        velocity += np.square(gradient) * np.float32(1 - self.beta_2)
+        velocity += np.multiply(np.square(gradient, out=step_size), np.float32(1 - self.beta_2), out=step_size)
         if self.amsgrad:
             highest = self.slot("velocity_hat", key, variable)
             np.maximum(highest, velocity, out=highest)
             velocity = highest
-        variable -= momentum * alpha / (np.sqrt(velocity) + np.float32(self.epsilon))
+        np.add(np.sqrt(velocity, out=denominator), np.float32(self.epsilon), out=denominator)
+        variable -= np.divide(np.multiply(momentum, alpha, out=step_size), denominator, out=step_size)
 
 
 @dataclass

@@ -46,9 +46,23 @@ Backward = Callable[[Any, Any, np.ndarray, Weights], tuple[Any, Weights]]
 """(layer, cache, d_output, weights) -> (d_input (a list for merges), d_weights by name, trainable ones only)."""
 
 
+WeightsBackward = Callable[[Any, Any, np.ndarray, Weights], Weights]
+"""(layer, cache, d_output, weights) -> d_weights only: for a node whose input needs no gradient (the batch's)."""
+
+
 @dataclass(frozen=True)
 class LayerGradient:
-    """One layer type's training forward and backward."""
+    """One layer type's training forward and backward, and optionally a backward that skips the input's gradient.
+
+    Without `weights_backward` the driver runs `backward` and drops the input's gradient.
+    """
 
     forward: TrainForward
     backward: Backward
+    weights_backward: WeightsBackward | None = None
+
+    def weights_only(self, layer: Any, cache: Any, d_output: np.ndarray, weights: Weights) -> Weights:
+        """The weights' gradients alone, by the cheaper path where the layer type has one."""
+        if self.weights_backward is not None:
+            return self.weights_backward(layer, cache, d_output, weights)
+        return self.backward(layer, cache, d_output, weights)[1]

@@ -17,6 +17,7 @@ identity, stale once an optimiser updates a kernel in place.
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ from convtui.engine.im2col import (
     Pads,
     Pair,
     Scratch,
+    Write,
     im2col_conv2d,
     padded,
     row_blocks,
@@ -42,9 +44,15 @@ from convtui.model.geometry import transpose_crop, transpose_output_side
 from convtui.model.layers import Layer
 
 
-BLOCK_BYTES = 2 * 2**20
-"""Patches (or column gradients) per block of the backward's products: blocks near the CPU's caches
-measured 15-20% faster than one whole-layer block (MNIST-like 3x3 layers, batch 32 and 128)."""
+BLOCK_BYTES = 4 * 2**20 * len(os.sched_getaffinity(0))
+"""Patches (or column gradients) per block of the backward's products, 4 MiB per core (OpenBLAS
+uses every core). One thread ran 2 MiB blocks 15-20% faster than whole-layer ones (MNIST-like
+3x3 layers, batch 32 and 128), but every product is a barrier for OpenBLAS's threads: on two
+cores 2 MiB blocks measured up to 1.9x slower than 8 MiB ones, far worse when the cores are shared."""
+
+
+THIN_CHANNELS = 4
+"""Up to this many input channels (grayscale, RGB) the kernel's gradient builds its patches transposed."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,7 @@ class Geometry:
 
 @dataclass(frozen=True)
 class Saved:
-    """A convolution's cache: its input, geometry, pre-activation and output (the same array when linear)."""
+    """A convolution's cache: its input, geometry, pre-activation and output (the same array when linear or OUTPUT_DERIVED)."""
 
     x: np.ndarray
     geometry: Geometry
@@ -104,18 +112,50 @@ class SavedSeparable:
 # ---------------------------------------------------------------- array-level forward and gradients
 
 
-def conv_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, geometry: Geometry, scratch: Scratch) -> np.ndarray:
-    """Conv2D without activation by the inference engine's algorithm, Winograd's filters transformed afresh.
+def conv_forward(
+    x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, geometry: Geometry, scratch: Scratch, write: Write | None = None
+) -> np.ndarray:
+    """Conv2D by the inference engine's algorithm, Winograd's filters transformed afresh; `write` applies an activation while storing.
 
     The same algorithm as inference gives the same output; transforming on every call (cheap next
-    to the products) is what keeps an in-place optimiser update from being missed.
+    to the products) is what keeps an in-place optimiser update from being missed. Few input
+    channels take the transposed patches of `thin_patches` instead of im2col's rows.
     """
     g = geometry
     algorithm = ops.choose_conv_algorithm(x.shape, kernel.shape, g.strides, g.dilation, g.groups)
+    if algorithm == "im2col" and g.groups == 1 and kernel.shape[2] <= THIN_CHANNELS:
+        return thin_conv2d(x, kernel, g, Epilogue(bias, write), scratch)
     if algorithm == "im2col":
-        return im2col_conv2d(x, kernel, g.strides, g.pads, g.dilation, g.groups, Epilogue(bias), scratch)
+        return im2col_conv2d(x, kernel, g.strides, g.pads, g.dilation, g.groups, Epilogue(bias, write), scratch)
     tile = ops.WINOGRAD_OUTPUT_TILES[algorithm]
-    return winograd_conv3x3(x, transform_filters(kernel, tile), g.pads, tile, Epilogue(bias), scratch)
+    return winograd_conv3x3(x, transform_filters(kernel, tile), g.pads, tile, Epilogue(bias, write), scratch)
+
+
+def thin_patches(source: np.ndarray, geometry: Geometry, images: slice, rows: slice, size: tuple[int, int, int], channels: int, scratch: Scratch) -> np.ndarray:
+    """The (kh*kw*C, pixels) transposed patch matrix of a block of output pixels (`size`: images, rows, columns) of the padded
+    `source`, one strided copy per tap: for few channels, im2col's rows of kh*kw*C values copy 3-4x slower."""
+    kernel_h, kernel_w = geometry.kernel_size
+    columns = scratch("patches", (kernel_h, kernel_w, channels, *size))
+    for a, b in geometry.taps():
+        np.copyto(columns[a, b], np.moveaxis(geometry.tap(source[images], rows.start, size[1:], a, b), -1, 0))
+    return columns.reshape(kernel_h * kernel_w * channels, -1)
+
+
+def thin_conv2d(x: np.ndarray, kernel: np.ndarray, geometry: Geometry, epilogue: Epilogue, scratch: Scratch) -> np.ndarray:
+    """An ungrouped Conv2D on few channels: one product per block with the transposed patches (BLAS reads them transposed as they lie)."""
+    kernel_h, kernel_w, channels, filters = kernel.shape
+    source = padded(x, geometry.pads, 0.0, scratch)
+    (stride_h, stride_w), (dilation_h, dilation_w) = geometry.strides, geometry.dilation
+    out_h = (source.shape[1] - dilation_h * (kernel_h - 1) - 1) // stride_h + 1
+    out_w = (source.shape[2] - dilation_w * (kernel_w - 1) - 1) // stride_w + 1
+    output = np.empty((x.shape[0], out_h, out_w, filters), np.float32)
+    matrix = kernel.reshape(-1, filters)
+    for images, rows in row_blocks(x.shape[0], out_h, out_w * kernel_h * kernel_w * channels * FLOAT_BYTES, BLOCK_BYTES):
+        block = output[images, rows]
+        columns = thin_patches(source, geometry, images, rows, block.shape[:3], channels, scratch)
+        np.matmul(columns.T, matrix, out=block.reshape(-1, filters))
+        epilogue.finish_in_place(block)
+    return output
 
 
 def kernel_gradient(
@@ -129,6 +169,8 @@ def kernel_gradient(
     """patches^T @ d_output per group, in row blocks of at most `byte_limit` of patches: the kernel's gradient."""
     kernel_h, kernel_w, group_channels, filters = kernel_shape
     groups = geometry.groups
+    if groups == 1 and group_channels <= THIN_CHANNELS:
+        return thin_kernel_gradient(x, d_output, kernel_shape, geometry, scratch, byte_limit)
     source = windows(padded(x, geometry.pads, 0.0, scratch), (kernel_h, kernel_w), geometry.strides, geometry.dilation)
     batch, out_h, out_w = source.shape[:3]
     by_group = source.reshape(*source.shape[:5], groups, group_channels).transpose(5, 0, 1, 2, 3, 4, 6)
@@ -140,6 +182,20 @@ def kernel_gradient(
         d_block = d_output[images, rows].reshape(count, groups, filters // groups).transpose(1, 0, 2)
         gradient += patches.transpose(0, 2, 1) @ d_block
     return gradient.reshape(groups, kernel_h, kernel_w, group_channels, filters // groups).transpose(1, 2, 3, 0, 4).reshape(kernel_shape)
+
+
+def thin_kernel_gradient(
+    x: np.ndarray, d_output: np.ndarray, kernel_shape: tuple[int, ...], geometry: Geometry, scratch: Scratch, byte_limit: int
+) -> np.ndarray:
+    """The kernel's gradient for few input channels: transposed patches @ d_output, read row-major by BLAS."""
+    kernel_h, kernel_w, channels, filters = kernel_shape
+    source = padded(x, geometry.pads, 0.0, scratch)
+    batch, out_h, out_w = d_output.shape[:3]
+    gradient = np.zeros((kernel_h * kernel_w * channels, filters), np.float32)
+    for images, rows in row_blocks(batch, out_h, out_w * kernel_h * kernel_w * channels * FLOAT_BYTES, byte_limit):
+        d_block = d_output[images, rows]
+        gradient += thin_patches(source, geometry, images, rows, d_block.shape[:3], channels, scratch) @ d_block.reshape(-1, filters)
+    return gradient.reshape(kernel_shape)
 
 
 def _patch_matrix(patch_view: np.ndarray, scratch: Scratch) -> np.ndarray:
@@ -162,21 +218,23 @@ def input_gradient(
 ) -> np.ndarray:
     """Each tap's d_output @ kernel[tap]^T (per group) added back where that tap read (col2im), pads cropped.
 
-    Tap-major products make each tap's columns one contiguous block, so each add runs over whole rows.
+    One product per block (and group) gives every tap's columns side by side: a product per tap
+    is a barrier per tap for OpenBLAS's threads, measured 3-10x slower on two shared cores.
     Blocks of output rows keep the column gradients under `byte_limit`.
     """
     kernel_h, kernel_w, group_channels, filters = kernel.shape
     groups, taps = geometry.groups, kernel_h * kernel_w
-    tap_kernels = np.ascontiguousarray(kernel.reshape(taps, group_channels, groups, filters // groups).transpose(2, 0, 3, 1))
+    group_filters = filters // groups
+    tap_kernels = np.ascontiguousarray(kernel.reshape(taps, group_channels, groups, group_filters).transpose(2, 3, 0, 1))
     gradient = geometry.padded_zeros(input_shape, scratch)
     by_group = gradient.reshape(*gradient.shape[:3], groups, group_channels)
     batch, out_h, out_w, _ = d_output.shape
     for images, rows in row_blocks(batch, out_h, out_w * taps * group_channels * groups * FLOAT_BYTES, byte_limit):
         d_block = d_output[images, rows]
         count = d_block.size // filters
-        columns = scratch("column_gradients", (groups, taps, count, group_channels))
-        np.matmul(d_block.reshape(count, groups, filters // groups).transpose(1, 0, 2)[:, None], tap_kernels, out=columns)
-        per_tap = columns.reshape(groups, taps, *d_block.shape[:3], group_channels).transpose(1, 2, 3, 4, 0, 5)
+        columns = scratch("column_gradients", (groups, count, taps * group_channels))
+        np.matmul(d_block.reshape(count, groups, group_filters).transpose(1, 0, 2), tap_kernels.reshape(groups, group_filters, -1), out=columns)
+        per_tap = columns.reshape(groups, *d_block.shape[:3], taps, group_channels).transpose(4, 1, 2, 3, 0, 5)
         target = by_group[images]
         for tap, (a, b) in enumerate(geometry.taps()):
             geometry.tap(target, rows.start, d_block.shape[1:3], a, b)[...] += per_tap[tap]
@@ -223,24 +281,45 @@ def pre_activation_gradient(layer: Layer, cache: Saved, d_output: np.ndarray) ->
 
 
 def with_bias(gradients: Weights, weights: Weights, d_pre: np.ndarray) -> Weights:
-    """Adds the bias's gradient (d_pre summed over every pixel, in float64) when the layer has a bias."""
+    """Adds the bias's gradient (d_pre summed over every pixel) when the layer has a bias.
+
+    The sum is ones @ d_pre, one BLAS product: 5-10x faster than a float64 column sum, and BLAS's
+    blocked float32 accumulation stays within the gradient tests' tolerance.
+    """
     if "bias" in weights:
-        gradients["bias"] = d_pre.reshape(-1, d_pre.shape[-1]).sum(axis=0, dtype=np.float64).astype(np.float32)
+        rows = d_pre.reshape(-1, d_pre.shape[-1])
+        gradients["bias"] = np.ones(len(rows), np.float32) @ rows
     return gradients
+
+
+OUTPUT_DERIVED = frozenset({"relu", "relu6"})
+"""Activations whose derivative reads the same from the output as from the pre-activation: the
+convolution writes them while storing (as inference does) and keeps no separate pre-activation."""
 
 
 def conv2d_forward(layer: catalogue.Conv2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
     geometry = window_geometry(layer, x, layer.groups)
-    pre = conv_forward(x, weights["kernel"], weights.get("bias"), geometry, context.workspace.scratch)
-    return forwarded(layer, x, geometry, pre, context)
+    kernel, bias, scratch = weights["kernel"], weights.get("bias"), context.workspace.scratch
+    if layer.activation in OUTPUT_DERIVED:
+        output = conv_forward(x, kernel, bias, geometry, scratch, ops.FUSED_ACTIVATIONS[layer.activation])
+        return Forwarded(output, Saved(x, geometry, output, output, context.workspace))
+    return forwarded(layer, x, geometry, conv_forward(x, kernel, bias, geometry, scratch), context)
 
 
 def conv2d_backward(layer: catalogue.Conv2D, cache: Saved, d_output: np.ndarray, weights: Weights) -> tuple[np.ndarray, Weights]:
     d_pre = pre_activation_gradient(layer, cache, d_output)
-    kernel, scratch = weights["kernel"], cache.workspace.scratch
-    d_kernel = kernel_gradient(cache.x, d_pre, kernel.shape, cache.geometry, scratch)
-    d_input = input_gradient(d_pre, kernel, cache.geometry, cache.x.shape, scratch)
-    return d_input, with_bias({"kernel": d_kernel}, weights, d_pre)
+    d_input = input_gradient(d_pre, weights["kernel"], cache.geometry, cache.x.shape, cache.workspace.scratch)
+    return d_input, conv2d_weight_gradients(cache, d_pre, weights)
+
+
+def conv2d_weights_backward(layer: catalogue.Conv2D, cache: Saved, d_output: np.ndarray, weights: Weights) -> Weights:
+    """The kernel's and bias's gradients only: the first layer's input (the batch) needs none."""
+    return conv2d_weight_gradients(cache, pre_activation_gradient(layer, cache, d_output), weights)
+
+
+def conv2d_weight_gradients(cache: Saved, d_pre: np.ndarray, weights: Weights) -> Weights:
+    d_kernel = kernel_gradient(cache.x, d_pre, weights["kernel"].shape, cache.geometry, cache.workspace.scratch)
+    return with_bias({"kernel": d_kernel}, weights, d_pre)
 
 
 def depthwise_forward(layer: catalogue.DepthwiseConv2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
@@ -310,7 +389,7 @@ def transpose_backward(
 
 
 CONVOLUTION_GRADIENTS: dict[type[Layer], LayerGradient] = {
-    catalogue.Conv2D: LayerGradient(conv2d_forward, conv2d_backward),
+    catalogue.Conv2D: LayerGradient(conv2d_forward, conv2d_backward, conv2d_weights_backward),
     catalogue.DepthwiseConv2D: LayerGradient(depthwise_forward, depthwise_backward),
     catalogue.SeparableConv2D: LayerGradient(separable_forward, separable_backward),
     catalogue.Conv2DTranspose: LayerGradient(transpose_forward, transpose_backward),

@@ -80,29 +80,52 @@ def training_forward(stack_info: StackInfo, batch: np.ndarray, weights: StackWei
     return TrainingPass(stack_info, batch, weights, forwarded)
 
 
-def backpropagate(training_pass: TrainingPass, d_output: np.ndarray) -> tuple[StackWeights, np.ndarray]:
-    """The gradients of the trainable weights by layer index, and the batch's own gradient.
+def gradient_needed(training_pass: TrainingPass) -> set[str]:
+    """The nodes whose output's gradient someone uses: those with weights, and those fed by one of them.
+
+    A node fed only by the batch and nodes outside this set needs no input gradient (the first
+    convolution's is the costliest part of its backward); one without weights needs no backward at all.
+    """
+    needed: set[str] = set()
+    for info in training_pass.stack_info.layers:
+        if info.name in training_pass.forwarded and (training_pass.weights.get(info.index) or needed.intersection(info.inputs)):
+            needed.add(info.name)
+    return needed
+
+
+def backpropagate(training_pass: TrainingPass, d_output: np.ndarray, input_gradient: bool = True) -> tuple[StackWeights, np.ndarray | None]:
+    """The gradients of the trainable weights by layer index, and the batch's own gradient (None unless `input_gradient`).
 
     A gradient may be shared by several inputs (Add hands d_output to each), so sums are made
     into new arrays, never in place.
     """
     pending = {training_pass.output_info.name: d_output}
     gradients: StackWeights = {}
+    upstream = None if input_gradient else gradient_needed(training_pass)
     for info in reversed(training_pass.stack_info.layers):
         if info.name not in training_pass.forwarded:
             continue
+        d_node = pending.pop(info.name, None)
+        if d_node is None or (upstream is not None and info.name not in upstream):
+            continue
         cache, weights = training_pass.forwarded[info.name].cache, training_pass.weights.get(info.index, {})
-        d_inputs, d_weights = GRADIENTS[type(info.layer)].backward(info.layer, cache, pending.pop(info.name), weights)
+        gradient_of = GRADIENTS[type(info.layer)]
+        if upstream is not None and not upstream.intersection(info.inputs):
+            d_weights = gradient_of.weights_only(info.layer, cache, d_node, weights)
+            if d_weights:
+                gradients[info.index] = d_weights
+            continue
+        d_inputs, d_weights = gradient_of.backward(info.layer, cache, d_node, weights)
         if d_weights:
             gradients[info.index] = d_weights
         for name, gradient in zip(info.inputs, d_inputs if info.layer.is_merge else [d_inputs]):
             pending[name] = pending[name] + gradient if name in pending else gradient
-    return gradients, pending[INPUT_NAME]
+    return gradients, pending.get(INPUT_NAME)
 
 
 def training_backward(training_pass: TrainingPass, d_output: np.ndarray) -> StackWeights:
-    """{layer index: {weight name: gradient}} of the trainable weights, from the output's gradient."""
-    return backpropagate(training_pass, d_output)[0]
+    """{layer index: {weight name: gradient}} of the trainable weights, from the output's gradient (the batch's own is skipped)."""
+    return backpropagate(training_pass, d_output, input_gradient=False)[0]
 
 
 def moving_updates(training_pass: TrainingPass) -> StackWeights:

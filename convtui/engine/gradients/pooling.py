@@ -45,8 +45,24 @@ class Windows:
         return image[:, rows, columns]
 
     def pad(self, x: np.ndarray, value: float) -> np.ndarray:
+        """x with `value` borders; x itself (no copy) when there are no pads."""
         (top, bottom), (left, right) = self.pads
+        if top == bottom == left == right == 0:
+            return x
         return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+    @property
+    def disjoint(self) -> bool:
+        """Whether no input pixel is read by two windows (strides at least the pool): the backward may assign, not add."""
+        return all(stride >= pool for stride, pool in zip(self.strides, self.pool_size))
+
+    @property
+    def covering(self) -> bool:
+        """Whether every padded pixel is read by some window, so a disjoint backward writes each pixel once."""
+        return self.disjoint and all(
+            side == (count - 1) * stride + pool
+            for side, count, stride, pool in zip(self.padded_shape[1:3], self.output_hw, self.strides, self.pool_size)
+        )
 
     def crop(self, padded: np.ndarray) -> np.ndarray:
         (top, bottom), (left, right) = self.pads
@@ -76,25 +92,43 @@ def windows_of(layer: catalogue.Pooling2D, x: np.ndarray) -> Windows:
 
 
 def max_pooling_forward(layer: catalogue.MaxPooling2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
-    """Padding is -inf, so it never wins; the cache is the winning tap's number per output (uint8 up to 16x16 windows)."""
+    """Padding is -inf, so it never wins; the cache is the winning tap's number per output (uint8 up to 16x16 windows).
+
+    Taps are visited in row-major order and a later one wins only when strictly greater, so the
+    winner's number only grows: max(winner, better * number) keeps it without a masked write
+    (np.copyto with `where` and boolean indexing measured 5-8x slower).
+    """
     windows = windows_of(layer, x)
     image = windows.pad(x, -np.inf)
-    output = np.full((x.shape[0], *windows.output_hw, x.shape[3]), -np.inf, x.dtype)
+    taps = iter(windows.taps())
+    output = windows.tap(image, *next(taps)).copy()
     winner = np.zeros(output.shape, np.uint8 if windows.pool_size[0] * windows.pool_size[1] <= 256 else np.int32)
-    for number, (a, b) in enumerate(windows.taps()):
+    better, numbered = np.empty(output.shape, bool), np.empty_like(winner)
+    for number, (a, b) in enumerate(taps, start=1):
         values = windows.tap(image, a, b)
-        better = values > output
-        np.copyto(output, values, where=better)
-        winner[better] = number
+        np.greater(values, output, out=better)
+        np.maximum(output, values, out=output)
+        np.multiply(better, winner.dtype.type(number), out=numbered)
+        np.maximum(winner, numbered, out=winner)
     return Forwarded(output, (windows, winner))
 
 
 def max_pooling_backward(
     layer: catalogue.MaxPooling2D, cache: tuple[Windows, np.ndarray], d_output: np.ndarray, weights: Weights
 ) -> tuple[np.ndarray, Weights]:
+    """d_output goes to each window's winning tap: written straight into its pixels when windows do not
+    overlap (no zero fill when they also cover the input), added otherwise."""
     windows, winner = cache
-    per_tap = ((tap, np.where(winner == number, d_output, 0)) for number, tap in enumerate(windows.taps()))
-    return windows.scatter(per_tap, d_output.dtype), {}
+    padded = (np.empty if windows.covering else np.zeros)(windows.padded_shape, d_output.dtype)
+    chosen = np.empty(winner.shape, bool)
+    for number, (a, b) in enumerate(windows.taps()):
+        np.equal(winner, number, out=chosen)
+        target = windows.tap(padded, a, b)
+        if windows.disjoint:
+            np.multiply(chosen, d_output, out=target)
+        else:
+            target += chosen * d_output
+    return windows.crop(padded), {}
 
 
 def average_pooling_forward(layer: catalogue.AveragePooling2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
