@@ -343,7 +343,9 @@ def batch_normalization(
     """Inference BatchNormalization on the last axis, folded as Keras's NumPy backend does: x*scale + shift."""
     scale = (1.0 / np.sqrt(moving_variance + np.float32(epsilon)) * gamma).astype(np.float32)
     shift = (beta - moving_mean * scale).astype(np.float32)
-    return x * scale + shift
+    output = x * scale  # then the shift in place: one array allocated, not two
+    output += shift
+    return output
 
 
 KERAS_EPSILON = 1e-7
