@@ -12,7 +12,9 @@ from pathlib import Path
 
 from textual import work
 from textual.app import App, SystemCommand
+from textual.command import CommandPalette
 from textual.screen import Screen
+from textual.theme import ThemeProvider
 from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import TabbedContent
@@ -24,8 +26,8 @@ from convtui.model.blocks import block_names
 from convtui.model.convention import Convention
 from convtui.model.preset import is_builtin_name
 from convtui.model.stack import Stack, StackInfo
-from convtui.tui.bindings import APP_BINDINGS, EDIT_BINDINGS, FILE_BINDINGS, GRAPH_BINDINGS, VIEW_BINDINGS
-from convtui.tui.commands import ConvtuiCommands
+from convtui.tui.bindings import APP_BINDINGS, EDIT_BINDINGS, FILE_BINDINGS, GRAPH_BINDINGS, TRAIN_BINDINGS, VIEW_BINDINGS
+from convtui.tui.commands import ConvtuiCommands, SteadyCommandPalette
 from convtui.tui.compare import CompareActions, saved_comparison
 from convtui.tui.editing import EditingActions
 from convtui.tui.files import FileActions
@@ -33,9 +35,12 @@ from convtui.tui.forward_run import ImageCache, RunResult, WeightsCache, run_sta
 from convtui.tui.history import EditHistory
 from convtui.tui.messages import ForwardFinished, ForwardProgress
 from convtui.tui.opened_weights import OpenedWeights, opened_weights
+from convtui.tui.recovery import RecoveryActions
+from convtui.tui.recovery_copies import RecoveryKeeper, recovery_folder
 from convtui.tui.screens.help import HelpScreen
 from convtui.tui.screens.main import MainScreen
 from convtui.tui.state import RunState, ViewState
+from convtui.tui.training import TrainingActions
 from convtui.tui.widgets.explain import ExplainView
 from convtui.tui.widgets.feature_maps import FeatureMapsView
 from convtui.tui.widgets.stack_table import StackTable
@@ -43,7 +48,7 @@ from convtui.tui.widgets.stack_table import StackTable
 PROGRESS_AFTER_SECONDS = 0.25
 
 
-class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
+class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, RecoveryActions, App[None]):
     """Build a stack, see its shapes and formulas at once and its feature maps a moment later."""
 
     CSS_PATH = "app.tcss"
@@ -83,6 +88,7 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
         """The chosen image of the last run that could read its image (None: the default sample)."""
         self.max_memory = max_memory
         self.save_folder = save_folder
+        self.recovery = RecoveryKeeper(recovery_folder(), on_error=self.recovery_failed)
         self.images = ImageCache()
         self.weights_cache = WeightsCache()
         self.layers_done = 0
@@ -106,11 +112,23 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
         """Textual's own commands without its Quit: the app's Quit (with the unsaved-changes question) is in the palette already."""
         return (command for command in super().get_system_commands(screen) if command.title != "Quit")
 
+    def action_command_palette(self) -> None:
+        """Textual's palette, as Textual opens it, with the guard of SteadyCommandPalette."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            # No id="--command-palette" as Textual 8.2.8 gives it (nothing looks it up): ctrl+p pressed while the last
+            # palette is still being removed would raise DuplicateIds and end the app.
+            self.push_screen(SteadyCommandPalette())
+
+    def search_themes(self) -> None:
+        """Textual's "Change theme" command, in the guarded palette."""
+        self.push_screen(SteadyCommandPalette(providers=[ThemeProvider], placeholder="Search for themes…"))
+
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
 
     def on_mount(self) -> None:
         self.start_run()
+        self.offer_recovery()
         self.show_notes(self.import_notes)
 
     def update_title(self) -> None:
@@ -166,6 +184,7 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
         assert isinstance(stack_info, StackInfo)
         self.view_state = replace(self.view_state, **changes, run=RunState(stack_info, "running"))  # type: ignore[arg-type]
         self.update_title()
+        self.keep_recovery_copy()  # with the title's unsaved mark: an edit, an undo, trained weights
         self.layers_done = 0
         self.run_progress = None
         if self.progress_timer is not None:
@@ -269,6 +288,7 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, App[None]):
             ("Stack", EDIT_BINDINGS),
             ("Graph", GRAPH_BINDINGS),
             ("Views", VIEW_BINDINGS),
+            ("Training", TRAIN_BINDINGS),
             ("Explain view (when focused)", ExplainView.BINDINGS),
             ("File", FILE_BINDINGS),
         ]

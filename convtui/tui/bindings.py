@@ -33,6 +33,7 @@ VIEW_BINDINGS = [
     Binding("3", "show_tab('kernels')", "Kernels", show=False),
     Binding("4", "show_tab('input')", "Input image", show=False),
     Binding("5", "show_tab('compare')", "Compare", show=False, tooltip="The stack beside a second one: shapes, params and MACs that change"),
+    Binding("6", "show_tab('train')", "Train", show=False, tooltip="Train the stack on generated data, a folder or an .npz, and watch it learn"),
     Binding("v", "compare_with_file", "Compare with file…", show=False, tooltip="Pick a preset or a file (TOML or Keras model) to compare with"),
     Binding("right_square_bracket", "step_filter(1)", "Next filter", show=False),
     Binding("left_square_bracket", "step_filter(-1)", "Previous filter", show=False),
@@ -51,7 +52,12 @@ FILE_BINDINGS = [
     Binding("question_mark,f1", "help", "Help"),
     Binding("q", "quit", "Quit"),
 ]
-APP_BINDINGS = [*EDIT_BINDINGS, *VIEW_BINDINGS, *FILE_BINDINGS, *GRAPH_BINDINGS]
+TRAIN_BINDINGS = [
+    Binding("t", "start_training", "Train: start / resume", show=False, tooltip="Start training with the Train tab's settings, or resume a paused run"),
+    Binding("p", "pause_training", "Train: pause", show=False, tooltip="Pause after the current step: the views show the weights so far; edit the stack or the learning rate"),
+    Binding("T", "stop_training", "Train: stop", show=False, tooltip="Stop after the current step; the weights trained so far stay the stack's"),
+]
+APP_BINDINGS = [*EDIT_BINDINGS, *VIEW_BINDINGS, *FILE_BINDINGS, *GRAPH_BINDINGS, *TRAIN_BINDINGS]
 
 
 def key_text(binding: Binding) -> str:

@@ -27,7 +27,9 @@ EXPORT_NAMES: dict[str, str] = {"keras": "Keras", "pytorch": "PyTorch"}
 
 
 class FileActions:
-    """Open, save, save as, export, quit; the App provides `stack_changed`, `update_title`, `compare_with_saved` and Textual's API."""
+    """Open, save, save as, export, quit; the App provides `stack_changed`, `update_title`, `compare_with_saved`,
+    `keep_recovery_copy`, `quit_on_purpose` and Textual's API.
+    """
 
     history: EditHistory
     stack: Stack
@@ -55,7 +57,7 @@ class FileActions:
             return
         self.guard_unsaved("open", lambda: self.open_stack(answer.source, answer.stack, weights=answer.weights, notes=answer.notes))
 
-    def open_stack(self, source: str, stack: Stack, *, weights: StackWeights | None = None, notes: Sequence[str] = ()) -> None:
+    def open_stack(self, source: str | None, stack: Stack, *, weights: StackWeights | None = None, notes: Sequence[str] = ()) -> None:
         self.history = EditHistory(stack)
         self.compare_with_saved(stack, "opened")
         self.source = source
@@ -99,6 +101,7 @@ class FileActions:
             self.notify(str(error), severity="error", timeout=10)
             return None
         self.history.mark_saved()
+        self.keep_recovery_copy()
         self.compare_with_saved(self.stack, "saved")
         self.source = str(written)
         self.update_title()
@@ -218,5 +221,5 @@ class FileActions:
         self.push_screen(UnsavedChanges(self.stack.name, verb), answered)
 
     async def action_quit(self) -> None:
-        self.guard_unsaved("quit", self.exit)
+        self.guard_unsaved("quit", self.quit_on_purpose)
 

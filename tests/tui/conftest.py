@@ -1,5 +1,6 @@
 """The app factory for the tui tests: fixed seed, the preset's default sample image, and saving
 into a temporary folder, so every test and snapshot is deterministic and leaves nothing behind.
+Every test's cache folder (where recovery copies go) is a temporary one too: none touches ~/.cache.
 """
 
 from __future__ import annotations
@@ -12,6 +13,14 @@ from tui_helpers import MakeApp
 from convtui.model.preset import load_preset
 from convtui.model.stack import Stack
 from convtui.tui.app import ConvtuiApp
+
+
+@pytest.fixture(autouse=True)
+def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """XDG_CACHE_HOME in tmp_path, so recovery copies are written there, never in the user's cache."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder
 
 
 @pytest.fixture

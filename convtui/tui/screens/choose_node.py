@@ -11,12 +11,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from convtui.model.convention import shape_text
 from convtui.model.layers import Shape
+from convtui.tui.screens.dialog import Dialog
 
 NodeOption = tuple[str, str, Shape | None]
 """A node's name, what it is (its layer's label, or "the network's input") and its output shape."""
@@ -42,7 +42,7 @@ def node_prompts(options: Sequence[NodeOption]) -> list[Option]:
     return prompts
 
 
-class ChooseNode(ModalScreen[str | None]):
+class ChooseNode(Dialog[str | None]):
     """Dismisses with the chosen node's name, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

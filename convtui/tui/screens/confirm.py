@@ -9,11 +9,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from convtui.tui.screens.dialog import Dialog
 
-class ReplaceFile(ModalScreen[bool]):
+
+class ReplaceFile(Dialog[bool]):
     """Dismisses with True to replace the files (r), False to keep them (Esc, or Enter: Keep has the focus)."""
 
     AUTO_FOCUS = "#keep"
@@ -32,7 +33,7 @@ class ReplaceFile(ModalScreen[bool]):
             yield Label(f"Replace {names}?", classes="dialog-title")
             listed = ", ".join(str(path) for path in self.paths)
             one = len(self.paths) == 1
-            yield Static(f"{listed} already exist{'s' if one else ''}; writing would replace what {'it holds' if one else 'they hold'}.", classes="dialog-description")
+            yield Static(f"{listed} already exist{'s' if one else ''}; writing would replace what {'it holds' if one else 'they hold'}.", classes="dialog-description", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Keep (Esc)", variant="primary", id="keep", compact=True)
                 yield Button("Replace (r)", variant="error", id="replace", compact=True)

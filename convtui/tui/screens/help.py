@@ -9,10 +9,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from convtui.tui.bindings import key_text
+from convtui.tui.screens.dialog import Dialog
 
 HelpSection = tuple[str, Iterable[Binding]]
 
@@ -29,7 +29,7 @@ def keys_table(sections: Iterable[HelpSection]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Every key of the app and of its views; any key listed under Close closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]

@@ -17,7 +17,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList, Suggester
 from textual.widgets import Button, Input, Label, Static
 
@@ -28,6 +27,7 @@ from convtui.model.graph import check_name
 from convtui.model.layers import Layer, Shape
 from convtui.tui.field_values import parse_names, parse_value, value_text
 from convtui.tui.graph_edits import NodeChoice, NodeContext
+from convtui.tui.screens.dialog import Dialog
 
 STARTING_VALUES: dict[str, Any] = {
     "filters": 32,
@@ -102,7 +102,7 @@ class FieldsScroll(VerticalScroll, can_focus=False):
     """Scrolls the fields in a short terminal; not a focus stop itself, so the first field has the focus."""
 
 
-class LayerForm(ModalScreen[NodeChoice | None]):
+class LayerForm(Dialog[NodeChoice | None]):
     """Add or edit one layer; dismisses with the layer, its name and inputs, or None when cancelled."""
 
     BINDINGS = [
@@ -134,10 +134,10 @@ class LayerForm(ModalScreen[NodeChoice | None]):
                         select_on_focus=True,
                         compact=True,
                     )
-                    yield Static(spec.metadata["help"], id=f"note-{spec.name}", classes="field-note")
+                    yield Static(spec.metadata["help"], id=f"note-{spec.name}", classes="field-note", markup=False)
             if not self.specs:
                 yield Static("This layer has no arguments beyond its name and inputs.", classes="field-note")
-            yield Static(id="preview")
+            yield Static(id="preview", markup=False)  # notes and preview quote what was typed: "[/x" is no markup
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK (Enter)", variant="primary", id="accept", compact=True)
                 yield Button("Cancel (Esc)", id="cancel", compact=True)
@@ -146,11 +146,11 @@ class LayerForm(ModalScreen[NodeChoice | None]):
         """The name and the inputs: where the layer sits in the graph."""
         yield Label("name", classes="field-name")
         yield Input(self.context.name, id="layer-name", select_on_focus=True, compact=True)
-        yield Static(NAME_HELP, id="note-layer-name", classes="field-note")
+        yield Static(NAME_HELP, id="note-layer-name", classes="field-note", markup=False)
         yield Label("inputs", classes="field-name")
         suggester = NamesSuggester(self.context.shapes_above)
         yield Input(", ".join(self.context.inputs), id="layer-inputs", suggester=suggester, select_on_focus=True, compact=True)
-        yield Static(INPUTS_HELP, id="note-layer-inputs", classes="field-note")
+        yield Static(INPUTS_HELP, id="note-layer-inputs", classes="field-note", markup=False)
 
     def suggester(self, spec: Field[Any]) -> SuggestFromList | None:
         words = CHOICES.get(spec.name) or (BOOLEAN_CHOICES if spec.type in ("bool", bool) else None)

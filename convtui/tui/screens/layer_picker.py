@@ -7,11 +7,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from convtui.model.layers import LAYER_TYPES, Layer
+from convtui.tui.screens.dialog import Dialog
 
 
 NAME_WIDTH = max(len(layer_type.type_name) for layer_type in LAYER_TYPES) + 2
@@ -26,7 +26,7 @@ def type_prompt(layer_type: type[Layer]) -> Table:
     return prompt
 
 
-class LayerPicker(ModalScreen[type[Layer] | None]):
+class LayerPicker(Dialog[type[Layer] | None]):
     """Dismisses with the chosen layer type, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

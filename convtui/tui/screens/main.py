@@ -19,6 +19,7 @@ from convtui.tui.widgets.feature_maps import FeatureMapsView
 from convtui.tui.widgets.input_view import InputView
 from convtui.tui.widgets.kernels import KernelsView
 from convtui.tui.widgets.stack_table import StackTable
+from convtui.tui.widgets.train_view import TrainView
 from convtui.tui.widgets.run_status import RunStatus
 from convtui.tui.widgets.state_view import VIEW_STATE
 from convtui.tui.widgets.totals import StackTotals
@@ -64,12 +65,14 @@ class MainScreen(Screen[None]):
                     with TabPane("Compare", id="compare"):
                         with ViewScroll():
                             yield CompareView(id="compare-view")
+                    with TabPane("Train", id="train"):
+                        yield TrainView(id="train-view")
                 yield RunStatus()
         yield Footer()
 
     def on_mount(self) -> None:
         self.watch(self.app, VIEW_STATE, self.follow_state)
-        # Tabs switch with 1-5 or a click, so Tab goes straight from the table to the open view.
+        # Tabs switch with 1-6 or a click, so Tab goes straight from the table to the open view.
         self.query_one("#views Tabs", Tabs).can_focus = False
         self.query_one(StackTable).focus()
 

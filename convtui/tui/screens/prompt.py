@@ -13,14 +13,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Static
+
+from convtui.tui.screens.dialog import Dialog
 
 Check = Callable[[str], Any]
 
 
-class Prompt(ModalScreen[Any]):
+class Prompt(Dialog[Any]):
     """Ask for one value; the reason it is not acceptable shows under the field."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -39,7 +40,7 @@ class Prompt(ModalScreen[Any]):
             yield Static(self.hint, classes="dialog-description")
             suggester = SuggestFromList(self.suggestions, case_sensitive=False) if self.suggestions else None
             yield Input(self.initial_value, id="answer", suggester=suggester)
-            yield Static(id="reason", classes="field-note")
+            yield Static(id="reason", classes="field-note", markup=False)  # the reason quotes what was typed: "[/x" is no markup
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK (Enter)", variant="primary", id="accept", compact=True)
                 yield Button("Cancel (Esc)", id="cancel", compact=True)

@@ -10,11 +10,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label, OptionList, Static
 
 from convtui.tui.graph_edits import ResidualPlan
 from convtui.tui.screens.choose_node import NodeOption, node_prompts
+from convtui.tui.screens.dialog import Dialog
 
 WrapChoice = tuple[ResidualPlan, bool]
 """The plan, and whether to put its projection on the shortcut."""
@@ -27,7 +27,7 @@ def plan_text(plan: ResidualPlan, names: Sequence[str], project: bool) -> str:
     return f"Add({names[plan.last]}, {shortcut}) after {wrapped}\n{plan.reason}"
 
 
-class ResidualDialog(ModalScreen[WrapChoice | None]):
+class ResidualDialog(Dialog[WrapChoice | None]):
     """Dismisses with the plan and the projection choice, or None when cancelled."""
 
     BINDINGS = [

@@ -8,13 +8,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
+
+from convtui.tui.screens.dialog import Dialog
 
 UnsavedChoice = Literal["save", "discard"]
 
 
-class UnsavedChanges(ModalScreen[UnsavedChoice | None]):
+class UnsavedChanges(Dialog[UnsavedChoice | None]):
     """Dismisses with "save", "discard", or None to stay."""
 
     BINDINGS = [
