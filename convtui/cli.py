@@ -461,4 +461,4 @@ def run_app(arguments: argparse.Namespace) -> int:
         max_memory=arguments.max_memory,
     )
     app.run()
-    return 0
+    return app.return_code or 0  # non-zero when the app ended on an error, so a crash is not a success
