@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
-import torch
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")  # as convtui's CLI and app run (see convtui.cli.main); before numpy loads
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_forward import alternate  # noqa: E402

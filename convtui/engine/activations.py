@@ -217,6 +217,11 @@ def relu_layer(x: np.ndarray, max_value: float | None = None, negative_slope: fl
     Mirrors Keras 3's relu static_call step by step, including its leaky_relu shortcut.
     """
     slope, limit = np.float32(negative_slope), np.float32(threshold)
+    if negative_slope == 0 and threshold == 0:  # ReLU and ReLU6, the common case: two in-place passes, no np.clip
+        output = np.maximum(x, np.float32(0))
+        if max_value is not None:
+            np.minimum(output, np.float32(max_value), out=output)
+        return output.astype(np.float32, copy=False)
     if negative_slope != 0 and max_value is None and threshold == 0:
         return np.maximum(x, slope * x)
     kept = np.where(x > limit, x, np.float32(0)) if threshold != 0 else relu(x)
