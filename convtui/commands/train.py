@@ -14,10 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from convtui.cli import output_console
 from convtui.commands import warn_unused
@@ -32,11 +30,10 @@ from convtui.engine.train import EpochReport, Evaluation, StepReport, TrainResul
 from convtui.engine.weights import save_arrays, weights_to_arrays
 from convtui.errors import ConvtuiError
 from convtui.model.info import StackInfo
+from convtui.render.confusion import ConfusionMatrix
 
 EXIT_STOPPED = 130
 """As a shell reports a command Ctrl+C ended: the weights are saved, but training did not finish."""
-MAX_CONFUSION_CLASSES = 20
-"""Wider than this, a confusion matrix no longer fits a terminal: only per-class accuracy is printed."""
 
 
 # --- before training ----------------------------------------------------------------------------
@@ -121,24 +118,6 @@ class Reporter:
             yield
 
 
-def confusion_table(evaluation: Evaluation, class_names: tuple[str, ...], title: str) -> Table:
-    """Rows the true classes, columns the predicted ones, then each class's accuracy; only classes the data or the predictions use."""
-    confusion = evaluation.confusion
-    used = [index for index in range(len(confusion)) if confusion[index].any() or confusion[:, index].any()]
-    names = [class_names[index] if index < len(class_names) else str(index) for index in used]
-    table = Table(title=title, box=None, header_style="bold", title_justify="left")
-    table.add_column("true \\ predicted", justify="left")
-    shows_matrix = len(used) <= MAX_CONFUSION_CLASSES
-    for name in names if shows_matrix else []:
-        table.add_column(name, justify="right")
-    table.add_column("accuracy", justify="right")
-    accuracy = evaluation.per_class_accuracy
-    for index, name in zip(used, names):
-        cells = [str(confusion[index, column]) for column in used] if shows_matrix else []
-        table.add_row(name, *cells, "-" if np.isnan(accuracy[index]) else f"{accuracy[index]:.3f}")
-    return table
-
-
 # --- the command --------------------------------------------------------------------------------
 
 
@@ -163,7 +142,8 @@ def report_end(console: Console, result: TrainResult, dataset: Dataset, path: Pa
     final = result.final
     if final is not None:
         which = "validation set" if len(dataset.x_validation) else "training set (no validation set)"
-        console.print(confusion_table(final, dataset.class_names, f"Confusion matrix on the {which}: accuracy {final.accuracy:.4f}"))
+        title = f"Confusion matrix on the {which}: accuracy {final.accuracy:.4f}"
+        console.print(ConfusionMatrix(final.confusion, dataset.class_names, title=title))
     how = f"stopped by Ctrl+C after {result.steps} steps; saved the weights trained so far" if result.stopped else f"trained {result.steps} steps; saved the weights"
     print(f"{how} to {path}; use them with `convtui run {preset} --weights {path}`", file=sys.stderr)
 

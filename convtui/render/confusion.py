@@ -13,7 +13,7 @@ from rich.text import Text
 
 MAX_CLASSES = 20
 """Wider than this, a matrix no longer fits a terminal: only per-class accuracy is shown."""
-NAME_WIDTH = 8
+NAME_WIDTH = 10
 """Class names are cut to this many cells in the column headers."""
 MISTAKE_STYLES = ((0.02, "dim"), (0.1, "yellow"), (1.0, "bold red"))
 """(up to this share of the row, style) for the cells off the diagonal."""
@@ -46,7 +46,7 @@ class ConfusionMatrix:
         return f"ConfusionMatrix({self.confusion.shape[0]} classes, {int(self.confusion.sum())} examples)"
 
     def name(self, index: int) -> str:
-        return (self.class_names[index] if index < len(self.class_names) else str(index))[:NAME_WIDTH]
+        return self.class_names[index] if index < len(self.class_names) else str(index)
 
     def cell(self, row: int, column: int) -> Text:
         count = int(self.confusion[row, column])
@@ -62,7 +62,7 @@ class ConfusionMatrix:
         table = Table(title=self.title or None, title_justify="left", title_style="bold", box=None, padding=(0, 1), header_style="bold")
         table.add_column("true \\ predicted")
         for column in used if shows_matrix else []:
-            table.add_column(self.name(column), justify="right")
+            table.add_column(self.name(column)[:NAME_WIDTH], justify="right")
         table.add_column("accuracy", justify="right")
         totals = self.confusion.sum(axis=1)
         for row in used:
