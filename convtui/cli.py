@@ -211,16 +211,6 @@ def data_source(text: str) -> str:
     return text
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number; give 1 or more")
-    return value
-
-
 def positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -265,24 +255,24 @@ def input_shape_value(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"{text!r} is not an input shape; write H,W,C with whole numbers, e.g. 224,224,3") from None
 
 
-def depth_value(text: str) -> int:
-    try:
-        depth = int(text)
-    except ValueError:
-        depth = 0
-    if depth < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a depth; give 1 (blocks folded) or 2 (every layer)")
-    return depth
+def whole_number_option(minimum: int, complaint: str) -> Callable[[str], int]:
+    """An option's whole number of at least `minimum`; anything else is `'TEXT' complaint` in argparse's one line."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} {complaint}")
+        return value
+
+    return parse
 
 
-def positive_width(text: str) -> int:
-    try:
-        width = int(text)
-    except ValueError:
-        width = 0
-    if width < 20:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a usable width; give 20 columns or more")
-    return width
+positive_int = whole_number_option(1, "is not a positive whole number; give 1 or more")
+depth_value = whole_number_option(1, "is not a depth; give 1 (blocks folded) or 2 (every layer)")
+positive_width = whole_number_option(20, "is not a usable width; give 20 columns or more")
 
 
 def build_parser() -> argparse.ArgumentParser:
