@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +35,16 @@ def export_source(stack: Stack, target: ExportTarget, weights_path: str | None =
     if target == "pytorch":
         return pytorch_source(stack, stack_info, weights_path)
     raise ConvtuiError(f'unknown export target "{target}"; choose one of {", ".join(EXPORT_TARGETS)}', field_name="--to")
+
+
+def path_in_code(weights: Path, output: Path | None) -> str:
+    """How the code names its weights file: relative to the written .py file (the pair can move together); absolute when the code goes to stdout."""
+    if output is None:
+        return str(weights.resolve())
+    try:
+        return Path(os.path.relpath(weights.resolve(), output.resolve().parent)).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(weights.resolve())
 
 
 def check_weights_file(path: str | Path, stack: Stack) -> None:

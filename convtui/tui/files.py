@@ -170,8 +170,7 @@ class FileActions:
 
     def export_to(self, path: Path, target: ExportTarget) -> bool:
         """Write the code; an invalid stack or an unwritable path is a notification, never a crash."""
-        from convtui.commands.interop import path_in_code
-        from convtui.interop.export import check_weights_file, export_source
+        from convtui.interop.export import check_weights_file, export_source, path_in_code
 
         weights, note = self.weights_for_export()
         try:

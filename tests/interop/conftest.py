@@ -11,7 +11,6 @@ import pytest
 from interop_helpers import RunInterop
 
 from convtui import cli
-from convtui.commands.interop import add_diff_command, add_export_command, add_import_command
 
 
 
@@ -46,9 +45,7 @@ def keras_nodes() -> Callable[[Any], list[Any]]:
 
 @pytest.fixture
 def run_interop(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> RunInterop:
-    """`convtui ARGUMENTS` through cli.main, with the import / export / diff commands registered if cli.py does not yet."""
-    mine = [add_import_command, add_export_command, add_diff_command]
-    monkeypatch.setattr(cli, "COMMAND_BUILDERS", [*cli.COMMAND_BUILDERS, *(builder for builder in mine if builder not in cli.COMMAND_BUILDERS)])
+    """`convtui ARGUMENTS` through cli.main: the exit code, stdout and stderr."""
 
     def run(*arguments: str | Path, cwd: Path | None = None) -> tuple[int, str, str]:
         if cwd is not None:

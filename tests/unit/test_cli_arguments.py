@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from convtui.cli import build_parser, value_options, with_attached_values, with_default_command
+from convtui.cli.parser import build_parser, value_options, with_attached_values, with_default_command
 
 
 @pytest.mark.parametrize(("typed", "meant"), [("sumary", "summary"), ("rn", "run"), ("exprt", "export"), ("presest", "presets")])

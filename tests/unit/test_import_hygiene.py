@@ -5,13 +5,19 @@ Each check runs in a fresh interpreter, since this test process has imported eve
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import convtui
 from convtui.model import builtin_preset_names
+
+PACKAGE = Path(convtui.__file__).parent
+COMMAND_LINE = "convtui.cli"
 
 REPORT = """
 import json, sys
@@ -60,3 +66,52 @@ def test_the_summary_and_presets_commands_never_import_textual_or_numpy(argument
         f"    assert main({arguments!r}) == 0\n"
     )
     assert heavy_modules_after(code, ("textual", "numpy")) == []
+
+
+def imported_names(path: Path, root: Path = PACKAGE.parent) -> list[str]:
+    """Every module (or name in one) that `path` imports, anywhere in it, inside functions too; relative imports made absolute."""
+    package = path.relative_to(root).with_suffix("").parts[:-1]
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else ()
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names += [module, *(f"{module}.{alias.name}" for alias in node.names)]
+    return names
+
+
+def imports_command_line(name: str) -> bool:
+    return name == COMMAND_LINE or name.startswith(COMMAND_LINE + ".")
+
+
+def test_nothing_but_the_command_line_imports_the_command_line():
+    """Dependencies point one way: the app, the model, the engine, the renderers and interop never import convtui.cli."""
+    offenders = [
+        f"{path.relative_to(PACKAGE.parent)} imports {name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if PACKAGE / "cli" not in path.parents and path != PACKAGE / "__main__.py"
+        for name in imported_names(path)
+        if imports_command_line(name)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["import convtui.cli", "from convtui import cli", "from convtui.cli.output import output_console", "from ..cli import parser", "from .. import cli"],
+)
+def test_the_check_sees_every_form_of_the_import_even_inside_a_function(tmp_path, statement):
+    module = tmp_path / "convtui" / "tui" / "widget.py"
+    module.parent.mkdir(parents=True)
+    module.write_text(f"def later():\n    {statement}\n")
+    assert any(imports_command_line(name) for name in imported_names(module, tmp_path))
+    module.write_text("from convtui.interop.export import path_in_code\nfrom .. import client\n")
+    assert not any(imports_command_line(name) for name in imported_names(module, tmp_path))
+
+
+def test_opening_the_app_module_loads_no_command_line():
+    code = "import sys\nimport convtui.tui.app\nprint(sorted(name for name in sys.modules if name.startswith('convtui.cli')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr

@@ -1,4 +1,7 @@
-"""`convtui run`: load a preset or a Keras model, an image and weights, run the engine, print one layer's feature maps."""
+"""`convtui run`: load a preset or a Keras model, an image and weights, run the engine, print one layer's feature maps.
+
+numpy, the engine and Rich are imported when the command runs, not when the parser is built.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +9,51 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-import numpy as np
-from rich.console import Console
-
-from convtui.commands import warn_unused
-from convtui.commands.interop import load_source, print_notes
-from convtui.engine.forward import ForwardResult, check_memory, forward
-from convtui.engine.images import LoadedImage, default_sample, image_summary_line, load_image
-from convtui.engine.weights import StackWeights, initial_weights, load_weights_and_missing, save_arrays, weights_to_arrays
+from convtui.cli.options import MODEL_FILE_HELP, add_forward_options
+from convtui.cli.output import print_notes, warn_unused
+from convtui.cli.sources import load_source, stack_weights
+from convtui.cli.values import FilterRange, filter_range, positive_width
 from convtui.errors import ConvtuiError, EngineError
-from convtui.model.preset import existing_preset_weights_path
-from convtui.model.stack import StackInfo
 from convtui.model.units import readable_size
-from convtui.render.run_report import default_layer_index, run_report
 
 if TYPE_CHECKING:
-    from convtui.cli import FilterRange
-    from convtui.interop import ImportedModel
+    import numpy as np
+    from rich.console import Console
+
+    from convtui.engine.forward import ForwardResult
+    from convtui.model.info import StackInfo
 
 
-def stack_weights(opened: ImportedModel, stack_info: StackInfo, source: str, weights_path: str | None, seed: int) -> StackWeights:
-    """--weights first, then a Keras model's trained weights, then the preset's own `weights = "..."`
-    (relative to its file), else the seed.
-
-    Weights a file lacks come from the seed, and a note on stderr lists them: whoever meant to
-    load trained weights must not be shown seeded ones in silence.
-    """
-    if weights_path is None and opened.weights is not None:
-        return opened.weights
-    if weights_path is None and (named := existing_preset_weights_path(opened.stack, source)) is not None:
-        weights_path = str(named)
-    if weights_path is None:
-        return initial_weights(stack_info, seed)
-    weights, missing = load_weights_and_missing(weights_path, stack_info, seed)
-    if missing:
-        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
-        print(f"convtui: note: {weights_path} lacks {len(missing)} weight(s), initialised from seed {seed}: {shown}", file=sys.stderr)
-    return weights
+def add_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run a stack on an image and print a layer's feature maps as heatmaps",
+        description="Run a preset or a Keras model on an image with convtui's NumPy engine and print the feature maps.",
+    )
+    parser.add_argument("preset", help=f"built-in preset name, .toml file, or {MODEL_FILE_HELP}, which runs on its trained weights")
+    add_forward_options(parser)
+    parser.add_argument("--weights", help="load weights from an .npz (keys layers.{i}.{name}, Keras layouts) instead of the preset's or the model's")
+    parser.add_argument("--save", help="write the input, the layers' outputs (see --save-layers) and every weight to an .npz")
+    parser.add_argument(
+        "--save-layers",
+        default="all",
+        help='whose outputs --save writes: "all" (default), "none", or indices, names and Python slices, comma-separated (0:3,-1,add)',
+    )
+    parser.add_argument("--compress", action="store_true", help="zip-compress the --save file (smaller, slower to write)")
+    parser.add_argument(
+        "--layer", type=int, help="layer index to show, -1 the last, as Python counts (default: the last with a spatial map, else the last)"
+    )
+    parser.add_argument("--filters", type=filter_range, help="filters to show, as a Python slice: A:B (A included, B excluded), A, or -3: for the last three")
+    parser.add_argument("--scale", choices=("map", "layer"), default="map", help="normalise each map alone, or the layer's maps together")
+    parser.add_argument("--no-color", action="store_true", help="plain ASCII ramp instead of colour cells")
+    parser.add_argument("--width", type=positive_width, help="output width in columns (default: the terminal's)")
+    parser.set_defaults(handler=handle)
 
 
 def chosen_layer(stack_info: StackInfo, requested: int | None, source: str) -> int:
     """--layer as Python indexes a list (-1 the last), else the last spatial layer, else the last."""
+    from convtui.render.run_report import default_layer_index
+
     count = len(stack_info.layers)
     if count == 0:
         raise EngineError("the stack has no layers to run; add a layer first", file=source)
@@ -97,6 +104,8 @@ def layers_named(part: str, stack_info: StackInfo, count: int) -> list[int]:
 
 def run_arrays(result: ForwardResult, layers: list[int]) -> dict[str, np.ndarray]:
     """The input, the chosen layers' outputs and every weight, under the keys `run --save` documents."""
+    from convtui.engine.weights import weights_to_arrays
+
     arrays = {"input": result.input, **{f"layers.{index}.output": result.outputs[index] for index in layers}}
     arrays.update(weights_to_arrays(result.weights))
     return arrays
@@ -104,6 +113,8 @@ def run_arrays(result: ForwardResult, layers: list[int]) -> dict[str, np.ndarray
 
 def save_run(path: str, arrays: dict[str, np.ndarray], layers: list[int], compressed: bool) -> None:
     """Say what is written and how large it is before writing: a VGG16 run is over 600 MB."""
+    from convtui.engine.weights import save_arrays
+
     size = sum(array.nbytes for array in arrays.values())
     how = "compressing " if compressed else ""
     print(
@@ -116,6 +127,8 @@ def save_run(path: str, arrays: dict[str, np.ndarray], layers: list[int], compre
 
 def report_console(width: int | None, no_color: bool) -> Console:
     """--no-color turns colour off; without it Rich still honours NO_COLOR (passing False would override it)."""
+    from rich.console import Console
+
     return Console(width=width, no_color=True if no_color else None)
 
 
@@ -124,7 +137,11 @@ def shows_color(console: Console) -> bool:
     return console.is_terminal and console.color_system is not None and not console.no_color
 
 
-def run_command(arguments: argparse.Namespace) -> int:
+def handle(arguments: argparse.Namespace) -> int:
+    from convtui.engine.forward import check_memory, forward
+    from convtui.engine.images import default_sample, image_summary_line, load_image
+    from convtui.render.run_report import run_report
+
     opened = load_source(arguments.preset, input_shape=arguments.input_shape)
     stack = opened.stack
     stack_info = stack.infer()
@@ -138,13 +155,13 @@ def run_command(arguments: argparse.Namespace) -> int:
     except EngineError as error:
         raise error.located(file=arguments.preset) from None
     print_notes(opened.notes)
-    image: LoadedImage = load_image(arguments.image or default_sample(stack.input_shape), stack.input_shape)
+    image = load_image(arguments.image or default_sample(stack.input_shape), stack.input_shape)
     weights = stack_weights(opened, stack_info, arguments.preset, arguments.weights, arguments.seed)
     saved = saved_layers(arguments.save_layers, stack_info) if arguments.save else []
     result = forward(stack_info, image.pixels, weights, max_memory=arguments.max_memory)
     if arguments.save:
         save_run(arguments.save, run_arrays(result, saved), saved, arguments.compress)
-    output: np.ndarray = result.outputs[layer_index][0]
+    output = result.outputs[layer_index][0]
     filters = chosen_filters(arguments.filters, output.shape[-1] if output.ndim == 3 else output.size)
     console = report_console(arguments.width, arguments.no_color)
     console.print(run_report(stack_info, image.pixels, image_summary_line(image), output, layer_index, filters, scale=arguments.scale, color=shows_color(console)))

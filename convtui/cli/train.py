@@ -1,8 +1,9 @@
-"""`convtui train` (its parser is in convtui.cli, which must stay free of numpy): train a stack on generated, folder or .npz data with convtui's NumPy engine, then save the weights.
+"""`convtui train`: train a stack on generated, folder or .npz data with convtui's NumPy engine, then save the weights.
 
 Everything that can be wrong with the arguments, the stack or the data is found before the first
 step (one line, exit 2). The first Ctrl+C stops after the current step and saves what was trained
-(exit 130); a second one quits at once without saving.
+(exit 130); a second one quits at once without saving. numpy, the engine and Rich are imported
+when the command runs, not when the parser is built.
 """
 
 from __future__ import annotations
@@ -13,27 +14,59 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
-
-from convtui.cli import output_console
-from convtui.commands import warn_unused
-from convtui.commands.interop import load_source, print_notes
-from convtui.commands.run import stack_weights
-from convtui.engine.datasets import DataError, Dataset, load_dataset
-from convtui.engine.forward import DEFAULT_MAX_MEMORY, check_memory
-from convtui.engine.gradients.graph import trainable_output
-from convtui.engine.losses import loss_for
-from convtui.engine.optimizers import make_optimizer
-from convtui.engine.train import EpochReport, Evaluation, StepReport, TrainResult, TrainSettings, train, writable_weights
-from convtui.engine.weights import save_arrays, weights_to_arrays
+from convtui.cli.options import MODEL_FILE_HELP, add_engine_options, add_input_shape_option
+from convtui.cli.output import output_console, print_notes, warn_unused
+from convtui.cli.sources import load_source, stack_weights
+from convtui.cli.values import GENERATED_SETS, data_source, positive_float, positive_int, seed_number, split_fraction
 from convtui.errors import ConvtuiError
-from convtui.model.info import StackInfo
-from convtui.render.confusion import ConfusionMatrix
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from convtui.engine.datasets import Dataset
+    from convtui.engine.train import EpochReport, Evaluation, StepReport, TrainResult
+    from convtui.model.info import StackInfo
 
 EXIT_STOPPED = 130
 """As a shell reports a command Ctrl+C ended: the weights are saved, but training did not finish."""
+OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop")
+"""convtui.engine.optimizers.OPTIMIZERS's names, written out so that building the parser imports no numpy (a test keeps them equal)."""
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "train",
+        help="train a stack on generated, folder or .npz data and save its weights",
+        description="Train a preset or a Keras model with convtui's NumPy engine (Keras 3's training semantics) and save the weights as an .npz.",
+    )
+    parser.add_argument("preset", help=f"built-in preset name, .toml file, or {MODEL_FILE_HELP}")
+    parser.add_argument(
+        "--data",
+        required=True,
+        type=data_source,
+        help=f"a generated set ({', '.join(GENERATED_SETS)}; NAME:COUNT for a size, e.g. digits:5000), a folder with one sub-folder"
+        " of images per class, or an .npz with x and y (or Keras's mnist.npz)",
+    )
+    parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the training data (default 5)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per step (default 32, as Keras)")
+    parser.add_argument("--optimizer", choices=OPTIMIZER_NAMES, default="adam", help="Keras's optimiser, with its defaults (default adam)")
+    parser.add_argument("--learning-rate", type=positive_float, help="replaces the optimiser's default (sgd 0.01; adam, adamw, rmsprop 0.001)")
+    parser.add_argument(
+        "--validation-split",
+        type=split_fraction,
+        default=0.1,
+        help="the last fraction of the examples, kept for validation as Keras's fit keeps it (default 0.1; 0 trains on all);"
+        " an .npz's x_test and y_test replace it",
+    )
+    parser.add_argument("--no-shuffle", action="store_true", help="keep the data's order: batch k is examples k*B to k*B+B-1")
+    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the initial weights, the generated data, the shuffling and dropout (default 0)")
+    parser.add_argument("--weights", help="start from these weights (.npz, keys layers.{i}.{name}) instead of the preset's, the model's or the seed's")
+    parser.add_argument("--save", help="the .npz to write, replaced if it exists (default: NAME-trained.npz in the current folder, never replaced)")
+    add_input_shape_option(parser)
+    add_engine_options(parser)
+    parser.set_defaults(handler=handle)
 
 
 # --- before training ----------------------------------------------------------------------------
@@ -53,6 +86,9 @@ def save_path(arguments: argparse.Namespace, stack_name: str) -> Path:
 
 def checked_stack(stack_info: StackInfo, source: str, batch_size: int) -> None:
     """A stack that cannot run, has several outputs, or whose batch is over the memory budget cannot train: said before any data is read."""
+    from convtui.engine.forward import DEFAULT_MAX_MEMORY, check_memory
+    from convtui.engine.gradients.graph import trainable_output
+
     invalid = stack_info.first_invalid
     if invalid is not None:
         raise ConvtuiError(invalid.error or "cannot apply", file=source, layer_index=invalid.index, layer_type=invalid.layer.type_name, exit_code=1)
@@ -64,6 +100,8 @@ def checked_stack(stack_info: StackInfo, source: str, batch_size: int) -> None:
 
 
 def loaded_dataset(arguments: argparse.Namespace, stack_info: StackInfo) -> Dataset:
+    from convtui.engine.datasets import DataError, load_dataset
+
     try:
         return load_dataset(arguments.data, stack_info, validation_split=arguments.validation_split, seed=arguments.seed)
     except DataError as error:
@@ -87,6 +125,8 @@ class Reporter:
     """A Rich progress bar per epoch in a terminal, kept when the epoch ends; one line per epoch on a pipe or in a file."""
 
     def __init__(self, console: Console, steps: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
         self.console = console
         self.steps = steps
         self.progress = Progress(
@@ -126,12 +166,12 @@ def stop_on_interrupt() -> Iterator[Callable[[], bool]]:
     """The first Ctrl+C asks the loop to stop after its current step; a second one interrupts at once."""
     asked: list[bool] = []
 
-    def handle(signum: int, frame: object) -> None:
+    def on_interrupt(signum: int, frame: object) -> None:
         if asked:
             raise KeyboardInterrupt
         asked.append(True)
 
-    previous = signal.signal(signal.SIGINT, handle)
+    previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         yield lambda: bool(asked)
     finally:
@@ -139,6 +179,8 @@ def stop_on_interrupt() -> Iterator[Callable[[], bool]]:
 
 
 def report_end(console: Console, result: TrainResult, dataset: Dataset, path: Path, preset: str) -> None:
+    from convtui.render.confusion import ConfusionMatrix
+
     final = result.final
     if final is not None:
         which = "validation set" if len(dataset.x_validation) else "training set (no validation set)"
@@ -148,7 +190,12 @@ def report_end(console: Console, result: TrainResult, dataset: Dataset, path: Pa
     print(f"{how} to {path}; use them with `convtui run {preset} --weights {path}`", file=sys.stderr)
 
 
-def run_train(arguments: argparse.Namespace) -> int:
+def handle(arguments: argparse.Namespace) -> int:
+    from convtui.engine.losses import loss_for
+    from convtui.engine.optimizers import make_optimizer
+    from convtui.engine.train import TrainSettings, train, writable_weights
+    from convtui.engine.weights import save_arrays, weights_to_arrays
+
     opened = load_source(arguments.preset, input_shape=arguments.input_shape)
     stack_info = opened.stack.infer()
     warn_unused(stack_info, arguments.preset)

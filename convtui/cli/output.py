@@ -1,12 +1,33 @@
-"""The command handlers beside `convtui.cli`, and what several of them print alike."""
+"""What the commands print alike: the console of their output, and notes and warnings on stderr, one line each,
+so that stdout stays the command's output."""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from convtui.model.info import StackInfo
+if TYPE_CHECKING:
+    from rich.console import Console
 
+    from convtui.model.info import StackInfo
+
+PIPE_WIDTH = 200
+"""Width of tables written to a file or a pipe: wide enough that no column wraps."""
 SHOWN_UNUSED = 6
+
+
+def output_console() -> Console:
+    """A terminal's own width; a pipe or file gets lines wide enough for the whole table."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=PIPE_WIDTH)
+
+
+def print_notes(notes: tuple[str, ...]) -> None:
+    """What an import changed goes to stderr, one line each."""
+    for note in notes:
+        print(f"convtui: note: {note}", file=sys.stderr)
 
 
 def warn_unused(stack_info: StackInfo, source: str) -> None:

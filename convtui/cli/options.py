@@ -1,0 +1,38 @@
+"""Options several commands share, added the same way to each: what a stack is opened with, what the forward pass runs on,
+and how the engine runs."""
+
+from __future__ import annotations
+
+import argparse
+
+from convtui.cli.values import input_shape_value, memory_size, non_empty, seed_number
+
+MODEL_FILE_HELP = "Keras model (.keras, .h5, model.to_json()'s .json)"
+DEFAULT_PRESET = "seed-28x28x1"
+"""What `convtui` (and `convtui serve`) opens when no preset is named."""
+
+
+def add_input_shape_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input-shape",
+        type=input_shape_value,
+        metavar="H,W,C",
+        help="the input's height, width and channels: replaces a preset's input_shape; a Keras model saved with an unknown size needs it (else 224,224)",
+    )
+
+
+def add_forward_options(parser: argparse.ArgumentParser) -> None:
+    """What the forward pass runs on, shared by `run`, the app and `serve`."""
+    add_input_shape_option(parser)
+    parser.add_argument("--image", type=non_empty, help="sample name (digit, shapes, checkerboard, gradient, scene) or PNG/JPEG/BMP/GIF/.npy path")
+    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the initial weights, for those no weights file or model gives (default 0)")
+    parser.add_argument("--max-memory", type=memory_size, default="2G", help="refuse runs whose estimated peak exceeds this (default 2G)")
+    add_engine_options(parser)
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Options of every command that runs the NumPy engine (`run`, `train`, the app, `serve`): how it runs, not what.
+
+    The one place for such an option (--threads, say), none yet: added here, it reaches all four;
+    what it sets is best applied once in convtui.cli.main, before the command's handler runs.
+    """

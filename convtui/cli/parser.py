@@ -1,0 +1,112 @@
+"""The `convtui` parser: every command's subparser, and the reading of argv that argparse alone does not do
+(the app as the default command, a mistyped command, option values that start with a dash).
+
+Building it imports every command module, so none of them imports anything heavy at the top.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from convtui.cli import app, diff, export, import_, presets, run, serve, summary, train
+from convtui.errors import printable
+
+EXIT_USAGE = 2
+
+COMMAND_BUILDERS: list[Callable[[argparse._SubParsersAction], None]] = [
+    app.add_command,
+    summary.add_command,
+    run.add_command,
+    train.add_command,
+    presets.add_command,
+    import_.add_command,
+    export.add_command,
+    diff.add_command,
+    serve.add_command,
+]
+TOP_LEVEL_OPTIONS = ("-h", "--help", "--version")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says where to look, then exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from convtui import __version__
+
+    parser = OneLineParser(
+        prog="convtui",
+        description="Build a convolutional network and watch every shape, weight and feature map. "
+        "`convtui [PRESET] [--seed N] [--image IMAGE] [--max-memory SIZE] [--input-shape H,W,C]` opens the app"
+        " (the same as `convtui app ...`).",
+    )
+    parser.add_argument("--version", action="version", version=f"convtui {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for add_command in COMMAND_BUILDERS:
+        add_command(commands)
+    return parser
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each command's name and its parser."""
+    return next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction)).choices
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """argv as the user means it: `convtui PRESET` opens the app, `convtui summray` is a typo, not a preset."""
+    commands = subcommands(parser)
+    if argv and (meant := mistyped_command(argv[0], list(commands))) is not None:
+        parser.exit(EXIT_USAGE, f"convtui: error: unknown command '{printable(argv[0])}'; did you mean '{meant}'?\n")
+    implied_app = not argv or argv[0] != "app"
+    argv = with_default_command(argv, list(commands))
+    command = commands.get(argv[0]) if argv else None
+    if argv and argv[0] == "app" and implied_app:
+        command.prog = "convtui"  # its errors point to `convtui --help`, the command the user typed
+    if command is not None:
+        argv = [argv[0], *with_attached_values(argv[1:], value_options(command))]
+    return parser.parse_args(argv)
+
+
+def with_default_command(argv: list[str], commands: Sequence[str]) -> list[str]:
+    """`convtui`, `convtui PRESET` and `convtui --seed 3` mean `convtui app ...`."""
+    if not argv or (argv[0] not in commands and argv[0] not in TOP_LEVEL_OPTIONS):
+        return ["app", *argv]
+    return argv
+
+
+def mistyped_command(word: str, commands: Sequence[str]) -> str | None:
+    """The command a first word was probably meant to be; None when it may be a stack to open (a file, a built-in)."""
+    from convtui.model.preset import is_builtin_name
+
+    looks_like_a_path = "." in word or "/" in word or "\\" in word  # net.toml, model.keras, sub/net: "no such file" says more
+    if word in commands or word.startswith("-") or looks_like_a_path or Path(word).exists() or is_builtin_name(word):
+        return None
+    matches = difflib.get_close_matches(word, commands, n=1)
+    return matches[0] if matches else None
+
+
+def value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """The option strings of `parser` that take a value (--max-memory, -o ...), not flags."""
+    return {option for action in parser._actions if action.nargs != 0 for option in action.option_strings}
+
+
+def with_attached_values(argv: list[str], options: set[str]) -> list[str]:
+    """`--max-memory -3G` as `--max-memory=-3G`: argparse takes a value starting with a dash for an option.
+
+    Attached, the value reaches its own validation, which says what is wrong with it.
+    """
+    joined: list[str] = []
+    for argument in argv:
+        option = joined[-1] if joined else ""
+        if option in options and argument[:1] == "-" and argument[1:2].isdigit():
+            joined[-1] = f"{option}={argument}" if option.startswith("--") else f"{option}{argument}"
+        else:
+            joined.append(argument)
+    return joined

@@ -1,0 +1,55 @@
+"""What the commands open: a preset or a Keras model file, and the weights a run or a training starts from."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from convtui.engine.weights import StackWeights
+    from convtui.interop import ImportedModel
+    from convtui.model.info import StackInfo
+
+SHOWN_MISSING = 6
+
+
+def load_source(source: str, input_shape: Sequence[int] | None = None) -> ImportedModel:
+    """A preset (built-in name or .toml), or a Keras model file with its trained weights and import notes.
+
+    `input_shape` (--input-shape) replaces the preset's or the model's; a model saved with an
+    unknown size is otherwise imported at 224x224, with a note. A preset comes without weights
+    here; its own `weights = "..."` file is resolved by whoever reads it.
+    """
+    from convtui.interop import ImportedModel, is_model_file
+    from convtui.model.preset import load_preset
+
+    if is_model_file(source):
+        from convtui.interop import load_model_file  # numpy comes with it: only for model files
+
+        return load_model_file(source, input_shape=input_shape)
+    stack = load_preset(source)
+    return ImportedModel(stack.with_input_shape(tuple(input_shape)) if input_shape is not None else stack, None)
+
+
+def stack_weights(opened: ImportedModel, stack_info: StackInfo, source: str, weights_path: str | None, seed: int) -> StackWeights:
+    """--weights first, then a Keras model's trained weights, then the preset's own `weights = "..."`
+    (relative to its file), else the seed.
+
+    Weights a file lacks come from the seed, and a note on stderr lists them: whoever meant to
+    load trained weights must not be shown seeded ones in silence.
+    """
+    from convtui.engine.weights import initial_weights, load_weights_and_missing
+    from convtui.model.preset import existing_preset_weights_path
+
+    if weights_path is None and opened.weights is not None:
+        return opened.weights
+    if weights_path is None and (named := existing_preset_weights_path(opened.stack, source)) is not None:
+        weights_path = str(named)
+    if weights_path is None:
+        return initial_weights(stack_info, seed)
+    weights, missing = load_weights_and_missing(weights_path, stack_info, seed)
+    if missing:
+        shown = ", ".join(missing[:SHOWN_MISSING]) + (f" and {len(missing) - SHOWN_MISSING} more" if len(missing) > SHOWN_MISSING else "")
+        print(f"convtui: note: {weights_path} lacks {len(missing)} weight(s), initialised from seed {seed}: {shown}", file=sys.stderr)
+    return weights

@@ -1,0 +1,68 @@
+"""`convtui summary`: a stack's shapes, weights, params, MACs and receptive fields, as a table, markdown, CSV or JSON.
+
+It never imports numpy or textual: shape inference is pure Python, and instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from convtui.cli.options import MODEL_FILE_HELP, add_input_shape_option
+from convtui.cli.output import output_console, print_notes, warn_unused
+from convtui.cli.sources import load_source
+from convtui.cli.values import depth_value
+from convtui.errors import ConvtuiError
+
+EXIT_INVALID_STACK = 1
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "summary",
+        help="print a stack's shapes, weights, params, MACs and receptive fields",
+        description="Print the summary of a preset (a built-in name or a TOML file) or a Keras model file.",
+    )
+    parser.add_argument("preset", help=f"built-in preset name (see `convtui presets`), .toml file, or {MODEL_FILE_HELP}")
+    parser.add_argument("--convention", choices=("keras", "torch"), default="keras", help="show shapes as Keras (H, W, C) or PyTorch (C, H, W)")
+    parser.add_argument("--explain", action="store_true", help="add the worked formula behind every figure (table format only)")
+    parser.add_argument(
+        "--depth", type=depth_value, help="as torchinfo's depth: 1 folds each block into one row; 2 or none, every layer (table and markdown)"
+    )
+    add_input_shape_option(parser)
+    output_format = parser.add_mutually_exclusive_group()
+    output_format.add_argument("--format", choices=("table", "markdown", "csv", "json"), default="table", help="output format")
+    output_format.add_argument("--json", dest="format", action="store_const", const="json", help="short for --format json")
+    parser.set_defaults(handler=handle)
+
+
+def handle(arguments: argparse.Namespace) -> int:
+    from convtui.model.blocks import depth_rows
+    from convtui.render import summary
+
+    if arguments.explain and arguments.format != "table":
+        raise ConvtuiError(f"--explain adds the formulas to the table only, not to {arguments.format} output; drop --explain or the format option")
+    if arguments.depth is not None and arguments.format in ("csv", "json"):
+        raise ConvtuiError(
+            f"--depth folds the table and markdown only; {arguments.format} lists every layer with its block"
+            + (" (and each block's totals)" if arguments.format == "json" else "") + "; drop --depth"
+        )
+    opened = load_source(arguments.preset, input_shape=arguments.input_shape)
+    print_notes(opened.notes)
+    stack = opened.stack
+    stack_info = stack.infer()
+    warn_unused(stack_info, arguments.preset)
+    convention = arguments.convention
+    rows = depth_rows(stack_info, arguments.depth)
+    if arguments.format == "table":
+        output_console().print(summary.summary_renderable(stack_info, convention, title=stack.name, with_formulas=arguments.explain, rows=rows))
+    elif arguments.format == "markdown":
+        sys.stdout.write(summary.summary_markdown(stack_info, convention, rows))
+    else:
+        sys.stdout.write({"csv": summary.summary_csv, "json": summary.summary_json}[arguments.format](stack_info, convention))
+    invalid = stack_info.first_invalid
+    if invalid is None:
+        return 0
+    error = ConvtuiError(invalid.error or "", file=arguments.preset, layer_index=invalid.index, layer_type=invalid.layer.type_name)
+    print(f"convtui: error: {error}", file=sys.stderr)
+    return EXIT_INVALID_STACK
