@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from convtui.errors import PresetError
 from convtui.model.graph import INPUT_NAME
-from convtui.model.layers import Concatenate, Layer
+from convtui.model.layers import Concatenate, Layer, Shape
 from convtui.model.stack import Stack
 from convtui.tui.answers import input_shape_answer, seed_answer
 from convtui.tui.graph_edits import (
@@ -76,7 +76,13 @@ class EditingActions:
                 inputs = merge_inputs(self.stack, position) if layer_type.min_inputs > 1 else None
                 self.open_layer_form(layer_type, position, inputs=inputs)
 
-        self.push_screen(LayerPicker(position), chosen)
+        self.push_screen(LayerPicker(position, self.output_shape_of(self.selection())), chosen)
+
+    def output_shape_of(self, source: int | str) -> Shape | None:
+        """What a layer taking `source` (a layer index or node name; -1 or "input" for the model's input) receives."""
+        stack_info = self.view_state.stack_info
+        info = stack_info.named(source) if isinstance(source, str) else (stack_info.layers[source] if 0 <= source < len(stack_info.layers) else None)
+        return stack_info.input_shape if info is None else info.output_shape
 
     def action_branch(self) -> None:
         """A layer after the selected one that takes an earlier layer: the layers below keep what they take."""
@@ -90,7 +96,7 @@ class EditingActions:
 
         def source_chosen(source: str | None) -> None:
             if source is not None:
-                self.push_screen(LayerPicker(position), lambda layer_type: type_chosen(source, layer_type))
+                self.push_screen(LayerPicker(position, self.output_shape_of(source)), lambda layer_type: type_chosen(source, layer_type))
 
         def type_chosen(source: str, layer_type: type[Layer] | None) -> None:
             if layer_type is not None:

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import MISSING, Field, fields
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.suggester import SuggestFromList, Suggester
 from textual.widgets import Button, Input, Label, Static
 
@@ -98,8 +99,38 @@ def starting_text(spec: Field[Any], layer: Layer | None, input_shape: Shape | No
     return value_text(STARTING_VALUES.get(spec.name))
 
 
+def note_id(field_id: str) -> str:
+    """The id of the note beside a field: "field-filters" -> "note-filters", "layer-name" -> "note-layer-name"."""
+    return "note-" + field_id.removeprefix("field-")
+
+
+def hidden_fields(tops: Iterable[int], height: int) -> tuple[int, int]:
+    """How many fields are out of view above and below, from each field's row relative to the first row shown."""
+    rows = list(tops)
+    return sum(row < 0 for row in rows), sum(row >= height for row in rows)
+
+
+def hidden_fields_text(above: int, below: int) -> str:
+    """The line under the fields that says more are out of view, and how to reach them."""
+
+    def fields_text(count: int) -> str:
+        return f"{count} more field{'s' if count != 1 else ''}"
+
+    parts = ([f"↑ {fields_text(above)} above"] if above else []) + ([f"↓ {fields_text(below)} below"] if below else [])
+    return " · ".join(parts) + " (Tab or scroll)" if parts else ""
+
+
 class FieldsScroll(VerticalScroll, can_focus=False):
     """Scrolls the fields in a short terminal; not a focus stop itself, so the first field has the focus."""
+
+    class Moved(Message):
+        """The fields shown changed (scrolled or resized), so the line saying what is hidden must follow."""
+
+    def on_mount(self) -> None:
+        self.watch(self, "scroll_y", lambda: self.post_message(self.Moved()), init=False)
+
+    def on_resize(self) -> None:
+        self.post_message(self.Moved())
 
 
 class LayerForm(Dialog[NodeChoice | None]):
@@ -135,6 +166,7 @@ class LayerForm(Dialog[NodeChoice | None]):
                         compact=True,
                     )
                     yield Static(spec.metadata["help"], id=f"note-{spec.name}", classes="field-note", markup=False)
+            yield Static(id="more-fields", classes="dialog-hint")
             if not self.specs:
                 yield Static("This layer has no arguments beyond its name and inputs.", classes="field-note")
             yield Static(id="preview", markup=False)  # notes and preview quote what was typed: "[/x" is no markup
@@ -158,6 +190,27 @@ class LayerForm(Dialog[NodeChoice | None]):
 
     def on_mount(self) -> None:
         self.check()
+
+    @on(FieldsScroll.Moved)
+    def fields_moved(self) -> None:
+        self.call_after_refresh(self.show_hidden_fields)
+
+    def show_hidden_fields(self) -> None:
+        """Say how many fields are scrolled out of view, so a short terminal does not hide that they exist."""
+        scroll = self.query_one(FieldsScroll)
+        first_row = scroll.query_one("#fields").virtual_region.y - round(scroll.scroll_y)
+        tops = (first_row + field.virtual_region.y for field in self.query("#fields Input"))
+        text = hidden_fields_text(*hidden_fields(tops, scroll.scrollable_content_region.height))
+        line = self.query_one("#more-fields", Static)
+        line.update(text)
+        line.display = bool(text)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Bring the focused field's whole row into view, its note too, not just the line being typed on."""
+        field = event.widget
+        if isinstance(field, Input) and field.id and field.parent is self.query_one("#fields"):
+            note = self.query_one(f"#{note_id(field.id)}")
+            self.call_after_refresh(self.query_one(FieldsScroll).scroll_to_widget, note, animate=False)
 
     @on(Input.Changed)
     def on_field_changed(self) -> None:
@@ -224,16 +277,16 @@ class LayerForm(Dialog[NodeChoice | None]):
             except LayerConfigError as error:
                 errors[error.field_name or self.specs[0].name] = error.message
         for spec in self.specs:
-            self.show_note(f"field-{spec.name}", f"note-{spec.name}", errors.get(spec.name), spec.metadata["help"])
-        self.show_note("layer-name", "note-layer-name", node_errors.get("layer-name"), NAME_HELP)
-        self.show_note("layer-inputs", "note-layer-inputs", node_errors.get("layer-inputs"), INPUTS_HELP)
+            self.show_note(f"field-{spec.name}", errors.get(spec.name), spec.metadata["help"])
+        self.show_note("layer-name", node_errors.get("layer-name"), NAME_HELP)
+        self.show_note("layer-inputs", node_errors.get("layer-inputs"), INPUTS_HELP)
         choice = NodeChoice(layer, name, inputs) if layer is not None and not node_errors else None
         self.show_preview(choice, len(errors) + len(node_errors))
         self.query_one("#accept", Button).disabled = choice is None
         return choice
 
-    def show_note(self, field_id: str, note_id: str, problem: str | None, help_text: str) -> None:
-        note = self.query_one(f"#{note_id}", Static)
+    def show_note(self, field_id: str, problem: str | None, help_text: str) -> None:
+        note = self.query_one(f"#{note_id(field_id)}", Static)
         note.update(problem or help_text)
         note.set_class(problem is not None, "-error")
         self.query_one(f"#{field_id}", Input).set_class(problem is not None, "-invalid")
