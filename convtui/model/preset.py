@@ -11,6 +11,7 @@ import json
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -23,10 +24,22 @@ from convtui.model.graph import Node, automatic_names, check_inputs_value, check
 from convtui.model.layers import layer_from_config, layer_to_config
 from convtui.model.stack import Stack
 
-TOP_LEVEL_KEYS = ("name", "description", "input_shape", "weights", "outputs", "layers")
+TOP_LEVEL_KEYS = ("name", "description", "input_shape", "weights", "seed", "outputs", "layers")
 NODE_KEYS = ("name", "inputs", "block")
 """Keys of a [[layers]] table that place the layer in the graph; the others are Keras arguments."""
 PRESET_SUFFIX = ".toml"
+DEFAULT_SEED = 0
+"""The seed of a preset without `seed = N` (and of `--seed`'s default): such a file is saved without the key."""
+MAX_SEED = 2**32 - 1
+"""The largest seed numpy's default_rng takes as one 32-bit word; here, since the model must not import the engine."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What a preset file holds: the stack, and the seed of its initial weights (None: the file names none)."""
+
+    stack: Stack
+    seed: int | None = None
 
 
 # --- built-in presets -----------------------------------------------------------------------
@@ -78,11 +91,21 @@ def existing_preset_weights_path(stack: Stack, source: str | os.PathLike[str] | 
 
 def load_preset(source: str | os.PathLike[str]) -> Stack:
     """A stack from a built-in preset name or a path to a TOML file."""
+    return read_preset(source).stack
+
+
+def read_preset(source: str | os.PathLike[str]) -> Preset:
+    """`load_preset` with the file's seed, for whoever runs the stack (the app, `convtui run`)."""
     if is_builtin_name(source):
         entry = builtin_presets_folder() / f"{source}{PRESET_SUFFIX}"
-        return parse_preset(entry.read_text(encoding="utf-8"), str(source))
+        return parse_preset_file(entry.read_text(encoding="utf-8"), str(source))
     path = Path(source)
-    return parse_preset(read_preset_text(path), str(path))
+    return parse_preset_file(read_preset_text(path), str(path))
+
+
+def preset_seed(source: str | os.PathLike[str]) -> int | None:
+    """The seed a preset names, or None; a command whose --seed was not given uses it."""
+    return read_preset(source).seed
 
 
 def read_preset_text(path: Path) -> str:
@@ -108,14 +131,27 @@ def closest_builtin(text: str) -> str | None:
 
 
 def parse_preset(text: str, file: str) -> Stack:
+    return parse_preset_file(text, file).stack
+
+
+def parse_preset_file(text: str, file: str) -> Preset:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PresetError(f"is not valid TOML: {error}; fix the syntax there", file=file) from None
     try:
-        return stack_from_document(document)
+        return Preset(stack_from_document(document), seed_field(document))
     except ConvtuiError as error:
         raise error.located(file=file) from None
+
+
+def seed_field(document: Mapping[str, Any]) -> int | None:
+    value = document.get("seed")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise PresetError(f"expected a whole number from 0 to {MAX_SEED:,}, found {describe(value)}", field_name="seed")
+    return value
 
 
 def stack_from_document(document: Mapping[str, Any]) -> Stack:
@@ -194,14 +230,19 @@ def unknown_key_message(key: str, known: tuple[str, ...], owner: str) -> str:
 # --- saving ---------------------------------------------------------------------------------
 
 
-def preset_text(stack: Stack) -> str:
-    """The TOML text of a stack; `parse_preset(preset_text(s))` gives back an equal stack."""
+def preset_text(stack: Stack, seed: int | None = None) -> str:
+    """The TOML text of a stack; `parse_preset(preset_text(s))` gives back an equal stack.
+
+    `seed` is written only when it is not the default, so a file saved without one keeps meaning the same.
+    """
     lines = [f"name = {toml_value(stack.name)}"]
     if stack.description:
         lines.append(f"description = {toml_value(stack.description)}")
     lines.append(f"input_shape = {toml_value(stack.input_shape)}")
     if stack.weights_file:
         lines.append(f"weights = {toml_value(stack.weights_file)}")
+    if seed is not None and seed != DEFAULT_SEED:
+        lines.append(f"seed = {toml_value(seed)}")
     if stack.outputs:
         lines.append(f"outputs = {toml_value(stack.outputs)}")
     written = names_to_write(stack)
@@ -259,6 +300,6 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} to TOML")
 
 
-def save_preset(stack: Stack, path: str | os.PathLike[str]) -> Path:
+def save_preset(stack: Stack, path: str | os.PathLike[str], *, seed: int | None = None) -> Path:
     """Write atomically (see convtui.files): a crash never leaves half a preset."""
-    return write_text_atomically(path, preset_text(stack), PresetError)
+    return write_text_atomically(path, preset_text(stack, seed), PresetError)

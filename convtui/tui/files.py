@@ -7,20 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from convtui.engine.weights import StackWeights
 from convtui.errors import ConvtuiError
 from convtui.files import write_text_atomically
-from convtui.model.preset import builtin_preset_names, save_preset
+from convtui.model.preset import PRESET_SUFFIX, is_builtin_name, save_preset
 from convtui.model.stack import Stack
-from convtui.tui.answers import STACK_HINT, OpenedStack, export_path_answer, save_path_answer, save_target, stack_answer
+from convtui.tui.answers import OpenedStack, export_path_answer, folder_note, save_path_answer, save_target, stack_answer
 from convtui.tui.history import EditHistory
 from convtui.tui.opened_weights import OpenedWeights, opened_weights
+from convtui.tui.recent_files import recent_files, remember_file
 from convtui.tui.screens.confirm import ReplaceFile
+from convtui.tui.screens.open_stack import OpenStack
 from convtui.tui.screens.prompt import Prompt
 from convtui.tui.screens.unsaved import UnsavedChanges
+
+if TYPE_CHECKING:
+    from convtui.engine.weights import StackWeights
 
 ExportTarget = Literal["keras", "pytorch"]
 EXPORT_NAMES: dict[str, str] = {"keras": "Keras", "pytorch": "PyTorch"}
@@ -38,15 +43,16 @@ class FileActions:
     opened_weights: OpenedWeights | None
     weights_on_disk: Path | None
     """The .npz that holds the weights of the stack as last saved or opened (what exported code can load)."""
+    seed: int
+    failed_save_as: Path | None = None
+    """The path of a save as that could not be written: the next save as offers it again, to correct."""
 
     def action_open(self) -> None:
-        prompt = Prompt("Open", STACK_HINT, "", stack_answer, suggestions=builtin_preset_names())
-
         def chosen(answer: OpenedStack | None) -> None:
             if answer is not None:
-                self.guard_unsaved("open", lambda: self.open_stack(answer.source, answer.stack, weights=answer.weights, notes=answer.notes))
+                self.open_answer(answer)
 
-        self.push_screen(prompt, chosen)
+        self.push_screen(OpenStack(recent_files()), chosen)
 
     def open_source(self, source: str) -> None:
         """Open a built-in preset or a file by name (the command palette's presets)."""
@@ -55,16 +61,34 @@ class FileActions:
         except ValueError as error:
             self.notify(str(error), severity="error")
             return
-        self.guard_unsaved("open", lambda: self.open_stack(answer.source, answer.stack, weights=answer.weights, notes=answer.notes))
+        self.open_answer(answer)
 
-    def open_stack(self, source: str | None, stack: Stack, *, weights: StackWeights | None = None, notes: Sequence[str] = ()) -> None:
+    def open_answer(self, answer: OpenedStack) -> None:
+        """Open what a dialog loaded, after the question about unsaved changes."""
+        self.guard_unsaved(
+            "open", lambda: self.open_stack(answer.source, answer.stack, weights=answer.weights, notes=answer.notes, seed=answer.seed)
+        )
+
+    def open_stack(
+        self,
+        source: str | None,
+        stack: Stack,
+        *,
+        weights: StackWeights | None = None,
+        notes: Sequence[str] = (),
+        seed: int | None = None,
+    ) -> None:
+        """Replace the stack; `seed`: the one its preset names (None keeps the current seed)."""
         self.history = EditHistory(stack)
         self.compare_with_saved(stack, "opened")
         self.source = source
+        self.seed = self.seed if seed is None else seed
         self.opened_weights = opened_weights(stack, source, weights)
         self.weights_on_disk = self.opened_weights.path if self.opened_weights is not None else None
         self.stack_changed(select=0 if stack.layers else -1)
         self.show_notes(notes)
+        if source is not None and not is_builtin_name(source):
+            remember_file(source)
 
     def show_notes(self, notes: Sequence[str]) -> None:
         """What an import changed on the way (a Keras model's notes), one notification each."""
@@ -78,28 +102,36 @@ class FileActions:
 
         The weights as opened stay in memory, so undoing past the save gives back the layers that were seeded.
         """
-        from convtui.interop import ImportedModel, save_imported
-
         opened = self.opened_weights
         if opened is None:
-            return save_preset(replace(self.stack, weights_file=None), path), None
+            return save_preset(replace(self.stack, weights_file=None), path, seed=self.seed), None
         stack_info = self.stack.infer()
         try:
             carried = opened.carry(stack_info)
         except ConvtuiError:  # its weights file is unreadable: keep naming it, as it was opened
-            return save_preset(self.stack, path), None
-        written, weights_path = save_imported(ImportedModel(self.stack, carried.weights or None), path)
-        self.weights_on_disk = weights_path
+            return save_preset(self.stack, path, seed=self.seed), None
+        weights_path = save_weights(carried.weights, path)
         self.history.current = replace(self.stack, weights_file=weights_path.name if weights_path else None)
+        written = save_preset(self.stack, path, seed=self.seed)  # last: a preset never names weights that are not there
+        self.weights_on_disk = weights_path
+        if weights_path is not None:
+            opened.saved_as(weights_path)
         return written, weights_path
 
     def save_to(self, path: Path) -> str | None:
-        """Write the stack; what was written ("net.toml and its weights net.npz"), or None after a notification of why not."""
+        """Write the stack; what was written ("net.toml and its weights net.npz"), or None after a notification of why not.
+
+        A stack saved to a new file takes the file's name (see `identity_for`); a save that fails changes nothing.
+        """
+        kept = self.history
+        self.history = renamed_history(kept, identity_for(self.stack, self.source, path))
         try:
             written, weights_path = self.write_stack(path)
         except ConvtuiError as error:
+            self.history = kept
             self.notify(str(error), severity="error", timeout=10)
             return None
+        remember_file(written)
         self.history.mark_saved()
         self.keep_recovery_copy()
         self.compare_with_saved(self.stack, "saved")
@@ -119,17 +151,21 @@ class FileActions:
 
     def action_save_as(self) -> None:
         folder = self.save_folder or Path.cwd()
-        default = str(save_target(self.source, self.stack, folder)[0])
+        default = str(self.failed_save_as or save_target(self.source, self.stack, folder)[0])
+        check = partial(save_path_answer, default_name=f"{self.stack.name}{PRESET_SUFFIX}")
 
         def save(path: Path) -> None:
-            if (written := self.save_to(path)) is not None:
+            written = self.save_to(path)
+            self.failed_save_as = path if written is None else None
+            if written is not None:
                 self.notify(f"Saved to {written}")
 
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self.unless_kept(self.files_saved_at(path), lambda: save(path))
 
-        self.push_screen(Prompt("Save as", "the path of the .toml file to write", default, save_path_answer), chosen)
+        hint = "the path of the .toml file to write (a folder: the stack's name in it)"
+        self.push_screen(Prompt("Save as", hint, default, check, note=folder_note), chosen)
 
     def files_saved_at(self, path: Path) -> list[Path]:
         """What saving to `path` writes: the preset, and NAME.npz beside it when the stack came with weights."""
@@ -161,12 +197,13 @@ class FileActions:
         folder = self.save_folder or Path.cwd()
         default = folder / f"{self.stack.name}_{'torch' if target == 'pytorch' else target}.py"
         hint = f"the path of the .py file to write: its build_model() builds the stack in {name}"
+        check = partial(export_path_answer, default_name=default.name)
 
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self.unless_kept([path], lambda: self.export_to(path, target))
 
-        self.push_screen(Prompt(f"Export as {name} code", hint, str(default), export_path_answer), chosen)
+        self.push_screen(Prompt(f"Export as {name} code", hint, str(default), check, note=folder_note), chosen)
 
     def export_to(self, path: Path, target: ExportTarget) -> bool:
         """Write the code; an invalid stack or an unwritable path is a notification, never a crash."""
@@ -222,3 +259,43 @@ class FileActions:
     async def action_quit(self) -> None:
         self.guard_unsaved("quit", self.quit_on_purpose)
 
+
+
+# --- a stack's identity when saved to a new file ------------------------------------------------
+
+StackChange = Callable[[Stack], Stack]
+
+
+def identity_for(stack: Stack, source: str | None, path: Path) -> StackChange | None:
+    """Saved to a file other than its own, the stack takes the file's stem as its name, and a built-in's
+    description says where it came from (it may no longer describe the stack); None when nothing changes.
+    """
+    if source is not None and not is_builtin_name(source) and Path(source).resolve() == path.resolve():
+        return None
+    name = path.stem
+    description = stack.description
+    if source is not None and is_builtin_name(source) and description:
+        description = f"Based on the built-in {source}: {description}"
+    if (name, description) == (stack.name, stack.description):
+        return None
+    return lambda each: replace(each, name=name, description=description)
+
+
+def renamed_history(history: EditHistory, change: StackChange | None) -> EditHistory:
+    """The same history with every stack changed, so undo keeps the new name; the stack last saved stays as it was."""
+    if change is None:
+        return history
+    return EditHistory(
+        change(history.current),
+        saved=history.saved,
+        undo_stack=[change(stack) for stack in history.undo_stack],
+        redo_stack=[change(stack) for stack in history.redo_stack],
+    )
+
+
+def save_weights(weights: StackWeights, preset_path: Path) -> Path | None:
+    """NAME.npz beside the preset with the arrays that still fit, or None when none do."""
+    from convtui.engine.weights import save_arrays, weights_to_arrays
+    from convtui.interop.save_import import weights_path_for
+
+    return save_arrays(weights_to_arrays(weights), weights_path_for(preset_path)) if weights else None

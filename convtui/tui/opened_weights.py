@@ -11,13 +11,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from convtui.engine.weights import IGNORED_KEYS, StackWeights, checked_weight, parse_weight_key, read_npz
 from convtui.model.diff import diff_stacks
 from convtui.model.preset import preset_weights_path
 from convtui.model.stack import Stack, StackInfo
+
+if TYPE_CHECKING:
+    from convtui.engine.weights import StackWeights
 
 LAYERS_LISTED = 6
 """A longer list of seeded layers ends with "and N more", so the note stays one line."""
@@ -81,6 +82,15 @@ class OpenedWeights:
                 self.weights = read_weights(self.path, self.stack_info)
             return self.weights
 
+    def saved_as(self, path: Path) -> None:
+        """After a save, the header and the seeded-layers note name the .npz written, not the model file it replaced.
+
+        The arrays in memory stay those of the stack as opened, so undoing past the save still finds them.
+        """
+        with self._lock:
+            self.label = path.name
+            self.path = path
+
     def carry(self, stack_info: StackInfo) -> CarriedWeights:
         """The loaded weights that still fit `stack_info`, and which of its layers start from the seed."""
         last = self._last
@@ -93,6 +103,8 @@ class OpenedWeights:
 
 def read_weights(path: Path, stack_info: StackInfo) -> StackWeights:
     """Only the arrays the file holds (no seeded ones: those follow the seed the user picks later)."""
+    from convtui.engine.weights import IGNORED_KEYS, checked_weight, parse_weight_key, read_npz
+
     weights: StackWeights = {}
     for key, array in read_npz(path).items():
         if IGNORED_KEYS.match(key):
@@ -104,6 +116,8 @@ def read_weights(path: Path, stack_info: StackInfo) -> StackWeights:
 
 def carry_weights(weights: StackWeights, opened: StackInfo, current: StackInfo) -> CarriedWeights:
     """Align the stacks as `convtui diff` does; a layer keeps its arrays if it is the same type with the same shapes."""
+    import numpy as np
+
     rows = diff_stacks(opened, current).rows
     carried: StackWeights = {}
     reshaped, new, missing = [], [], []

@@ -20,6 +20,7 @@ def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """XDG_CACHE_HOME in tmp_path, so recovery copies are written there, never in the user's cache."""
     folder = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # the Open dialog's recent files, likewise
     return folder
 
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 from tui_helpers import MakeApp, press_and_settle, run_app, table_rows, type_into
 
 from convtui.engine.weights import initial_weights
-from convtui.model.preset import load_preset
+from convtui.errors import PresetError
+from convtui.model.preset import builtin_presets_folder, load_preset, read_preset
+from convtui.tui import files
+from convtui.tui.answers import export_path_answer, save_path_answer
+from convtui.tui.app import ConvtuiApp
 from convtui.tui.screens.confirm import ReplaceFile
 from convtui.tui.screens.prompt import Prompt
 from convtui.tui.screens.unsaved import UnsavedChanges
@@ -122,9 +128,10 @@ def test_open_another_preset_by_name(make_app: MakeApp) -> None:
 
     async def scenario(pilot: Pilot[None]) -> None:
         await press_and_settle(pilot, "o")
+        await type_into(pilot, "#answer", "vgg61")
+        assert "did you mean" in str(app.screen.query_one("#reason").render()), "nothing in the list fits: the typed text's reason"
         await type_into(pilot, "#answer", "lenet")
-        assert "did you mean" in str(app.screen.query_one("#reason").render())
-        await type_into(pilot, "#answer", "lenet5")
+        assert str(app.screen.query_one("#reason").render()) == "Enter opens lenet5"
         await press_and_settle(pilot, "enter")
         assert app.stack == load_preset("lenet5") and app.title == "lenet5"
         assert app.view_state.current_run is not None and len(app.view_state.current_run.outputs) == len(app.stack.layers)
@@ -204,3 +211,116 @@ def test_a_save_that_cannot_be_written_says_why_and_stays_unsaved(make_app: Make
         assert any("cannot be written" in notification.message for notification in app._notifications)
 
     run_app(app, scenario)
+
+
+def reason_text(app: ConvtuiApp) -> str:
+    return str(app.screen.query_one("#reason").render())
+
+
+def notified(app: ConvtuiApp, phrase: str) -> bool:
+    return any(phrase in notification.message for notification in app._notifications)
+
+
+def test_a_folder_typed_as_the_path_means_the_stacks_name_in_it(tmp_path: Path) -> None:
+    (tmp_path / "mydir").mkdir()
+    assert save_path_answer(str(tmp_path), "net.toml") == tmp_path / "net.toml"
+    assert save_path_answer(str(tmp_path / "mydir") + "/", "net.toml") == tmp_path / "mydir" / "net.toml"
+    assert export_path_answer(str(tmp_path / "mydir"), "net_keras.py") == tmp_path / "mydir" / "net_keras.py"
+    with pytest.raises(ValueError, match="does not exist"):
+        save_path_answer(str(tmp_path / "nodir") + "/", "net.toml")
+    with pytest.raises(ValueError, match="is a folder"):
+        save_path_answer(str(tmp_path))  # no name to give it
+    assert save_path_answer(str(tmp_path / "nodir"), "net.toml") == tmp_path / "nodir.toml", "no slash, no folder: a file name"
+
+
+def test_save_as_and_export_into_a_folder_write_the_stacks_name_there(make_app: MakeApp, tmp_path: Path) -> None:
+    folder = tmp_path / "mydir"
+    folder.mkdir()
+    app = make_app("lenet5")
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "S")
+        await type_into(pilot, "#answer", str(folder) + "/")
+        assert reason_text(app) == f"{folder}/ is a folder: writes lenet5.toml in it"
+        await press_and_settle(pilot, "enter")
+        assert (folder / "lenet5.toml").exists() and not (tmp_path / "mydir.toml").exists()
+        assert notified(app, f"Saved to {folder / 'lenet5.toml'}")
+        await press_and_settle(pilot, "x")
+        await type_into(pilot, "#answer", str(folder))
+        await press_and_settle(pilot, "enter")
+        assert (folder / "lenet5_keras.py").exists() and not (tmp_path / "mydir.py").exists()
+
+    run_app(app, scenario)
+
+
+def test_save_as_gives_the_stack_the_files_name_and_marks_a_built_ins_description(make_app: MakeApp, tmp_path: Path) -> None:
+    app = make_app()
+    description = load_preset("seed-28x28x1").description
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await change_filters(pilot, "8")
+        await press_and_settle(pilot, "S")
+        await type_into(pilot, "#answer", str(tmp_path / "mynet"))
+        await press_and_settle(pilot, "enter")
+        assert app.title == "mynet" and not app.history.is_dirty
+        await press_and_settle(pilot, "u")
+        assert app.stack.name == "mynet", "undo goes back over edits, not over the new name"
+        await press_and_settle(pilot, "x")
+        assert app.screen.query_one("#answer", Input).value == str(tmp_path / "mynet_keras.py")
+
+    run_app(app, scenario)
+    saved = load_preset(tmp_path / "mynet.toml")
+    assert saved.name == "mynet" and saved.description == f"Based on the built-in seed-28x28x1: {description}"
+
+
+def test_a_failed_save_as_changes_nothing_and_offers_the_typed_path_again(
+    make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app("lenet5")
+    target = tmp_path / "mynet.toml"
+
+    def refuse(*_: object, **__: object) -> Path:
+        raise PresetError("cannot be written (Read-only file system); choose another path", file=str(target))
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        monkeypatch.setattr(files, "save_preset", refuse)
+        await press_and_settle(pilot, "S")
+        await type_into(pilot, "#answer", str(target))
+        await press_and_settle(pilot, "enter")
+        assert notified(app, "Read-only file system")
+        assert app.stack.name == "lenet5" and app.title == "lenet5" and app.source == "lenet5"
+        await press_and_settle(pilot, "S")
+        assert app.screen.query_one("#answer", Input).value == str(target)
+
+    run_app(app, scenario)
+
+
+def test_saving_a_keras_models_stack_names_the_saved_files_in_the_header(tmp_path: Path) -> None:
+    stack = load_preset("seed-28x28x1")
+    model = tmp_path / "tiny.keras"
+    app = ConvtuiApp(stack, weights=initial_weights(stack, 5), source=str(model), seed=0, save_folder=tmp_path)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        assert "weights tiny.keras" in app.sub_title
+        await press_and_settle(pilot, "s")
+        assert str(tmp_path / "seed-28x28x1.toml") in app.sub_title and "weights seed-28x28x1.npz" in app.sub_title
+        assert "tiny.keras" not in app.sub_title
+
+    run_app(app, scenario)
+
+
+def test_the_seed_comes_from_the_opened_preset_and_is_saved_with_it(make_app: MakeApp, tmp_path: Path) -> None:
+    seeded = tmp_path / "seeded.toml"
+    seeded.write_text(f"seed = 7\n{(builtin_presets_folder() / 'lenet5.toml').read_text()}")
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        app.open_source(str(seeded))
+        await press_and_settle(pilot)
+        assert app.seed == 7 and "seed 7" in app.sub_title
+        await press_and_settle(pilot, "r")
+        await type_into(pilot, "#answer", "9")
+        await press_and_settle(pilot, "enter", "s")
+
+    run_app(app, scenario)
+    assert read_preset(seeded).seed == 9

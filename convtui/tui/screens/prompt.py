@@ -19,6 +19,8 @@ from textual.widgets import Button, Input, Label, Static
 from convtui.tui.screens.dialog import Dialog
 
 Check = Callable[[str], Any]
+Note = Callable[[str, Any], str]
+"""What an acceptable answer will do, when the text alone does not say ("/tmp is a folder: writes net.toml in it")."""
 
 
 class Prompt(Dialog[Any]):
@@ -26,8 +28,11 @@ class Prompt(Dialog[Any]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, hint: str, value: str, check: Check, *, suggestions: Iterable[str] = ()) -> None:
+    def __init__(
+        self, title: str, hint: str, value: str, check: Check, *, suggestions: Iterable[str] = (), note: Note | None = None
+    ) -> None:
         super().__init__()
+        self.note = note
         self.title_text = title
         self.hint = hint
         self.initial_value = value
@@ -51,14 +56,15 @@ class Prompt(Dialog[Any]):
     def checked(self) -> tuple[bool, Any]:
         """Whether the text is acceptable and its value; the reason shows when it is not."""
         reason = self.query_one("#reason", Static)
+        text = self.query_one("#answer", Input).value
         try:
-            value = self.check_value(self.query_one("#answer", Input).value)
+            value = self.check_value(text)
         except ValueError as error:
             reason.update(str(error))
             reason.set_class(True, "-error")
             self.query_one("#accept", Button).disabled = True
             return False, None
-        reason.update("")
+        reason.update(self.note(text, value) if self.note is not None else "")
         reason.set_class(False, "-error")
         self.query_one("#accept", Button).disabled = False
         return True, value
