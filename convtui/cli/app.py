@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from convtui.cli.options import DEFAULT_PRESET, MODEL_FILE_HELP, add_forward_options
-from convtui.cli.sources import load_source
+from convtui.cli.sources import chosen_seed, load_source
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def handle(arguments: argparse.Namespace) -> int:
         weights=opened.weights,
         notes=opened.notes,
         source=arguments.preset,
-        seed=arguments.seed,
+        seed=chosen_seed(arguments.seed, opened),
         image=arguments.image,
         max_memory=arguments.max_memory,
     )

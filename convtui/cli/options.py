@@ -25,7 +25,9 @@ def add_forward_options(parser: argparse.ArgumentParser) -> None:
     """What the forward pass runs on, shared by `run`, the app and `serve`."""
     add_input_shape_option(parser)
     parser.add_argument("--image", type=non_empty, help="sample name (digit, shapes, checkerboard, gradient, scene) or PNG/JPEG/BMP/GIF/.npy path")
-    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the initial weights, for those no weights file or model gives (default 0)")
+    parser.add_argument(
+        "--seed", type=seed_number, help="seed of the initial weights, for those no weights file or model gives (default: the preset's `seed`, else 0)"
+    )
     parser.add_argument("--max-memory", type=memory_size, default="2G", help="refuse runs whose estimated peak exceeds this (default 2G)")
     add_engine_options(parser)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from convtui.cli.options import MODEL_FILE_HELP, add_forward_options
 from convtui.cli.output import print_notes, warn_unused
-from convtui.cli.sources import load_source, stack_weights
+from convtui.cli.sources import chosen_seed, load_source, stack_weights
 from convtui.cli.values import FilterRange, filter_range, positive_width
 from convtui.errors import ConvtuiError, EngineError
 from convtui.model.units import readable_size
@@ -156,7 +156,7 @@ def handle(arguments: argparse.Namespace) -> int:
         raise error.located(file=arguments.preset) from None
     print_notes(opened.notes)
     image = load_image(arguments.image or default_sample(stack.input_shape), stack.input_shape)
-    weights = stack_weights(opened, stack_info, arguments.preset, arguments.weights, arguments.seed)
+    weights = stack_weights(opened, stack_info, arguments.preset, arguments.weights, chosen_seed(arguments.seed, opened))
     saved = saved_layers(arguments.save_layers, stack_info) if arguments.save else []
     result = forward(stack_info, image.pixels, weights, max_memory=arguments.max_memory)
     if arguments.save:

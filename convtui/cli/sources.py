@@ -22,14 +22,24 @@ def load_source(source: str, input_shape: Sequence[int] | None = None) -> Import
     here; its own `weights = "..."` file is resolved by whoever reads it.
     """
     from convtui.interop import ImportedModel, is_model_file
-    from convtui.model.preset import load_preset
+    from convtui.model.preset import read_preset
 
     if is_model_file(source):
         from convtui.interop import load_model_file  # numpy comes with it: only for model files
 
         return load_model_file(source, input_shape=input_shape)
-    stack = load_preset(source)
-    return ImportedModel(stack.with_input_shape(tuple(input_shape)) if input_shape is not None else stack, None)
+    preset = read_preset(source)
+    stack = preset.stack.with_input_shape(tuple(input_shape)) if input_shape is not None else preset.stack
+    return ImportedModel(stack, None, seed=preset.seed)
+
+
+def chosen_seed(given: int | None, opened: ImportedModel) -> int:
+    """`--seed` when given, else the seed the preset names, else the default one."""
+    from convtui.model.preset import DEFAULT_SEED
+
+    if given is not None:
+        return given
+    return DEFAULT_SEED if opened.seed is None else opened.seed
 
 
 def stack_weights(opened: ImportedModel, stack_info: StackInfo, source: str, weights_path: str | None, seed: int) -> StackWeights:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from convtui.cli.options import MODEL_FILE_HELP, add_engine_options, add_input_shape_option
 from convtui.cli.output import output_console, print_notes, warn_unused
-from convtui.cli.sources import load_source, stack_weights
+from convtui.cli.sources import chosen_seed, load_source, stack_weights
 from convtui.cli.values import GENERATED_SETS, data_source, positive_float, positive_int, seed_number, split_fraction
 from convtui.errors import ConvtuiError
 
@@ -61,7 +61,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         " an .npz's x_test and y_test replace it",
     )
     parser.add_argument("--no-shuffle", action="store_true", help="keep the data's order: batch k is examples k*B to k*B+B-1")
-    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the initial weights, the generated data, the shuffling and dropout (default 0)")
+    parser.add_argument(
+        "--seed", type=seed_number, help="seed of the initial weights, the generated data, the shuffling and dropout (default: the preset's `seed`, else 0)"
+    )
     parser.add_argument("--weights", help="start from these weights (.npz, keys layers.{i}.{name}) instead of the preset's, the model's or the seed's")
     parser.add_argument("--save", help="the .npz to write, replaced if it exists (default: NAME-trained.npz in the current folder, never replaced)")
     add_input_shape_option(parser)
@@ -99,11 +101,11 @@ def checked_stack(stack_info: StackInfo, source: str, batch_size: int) -> None:
         raise error.located(file=source) from None
 
 
-def loaded_dataset(arguments: argparse.Namespace, stack_info: StackInfo) -> Dataset:
+def loaded_dataset(arguments: argparse.Namespace, stack_info: StackInfo, seed: int) -> Dataset:
     from convtui.engine.datasets import DataError, load_dataset
 
     try:
-        return load_dataset(arguments.data, stack_info, validation_split=arguments.validation_split, seed=arguments.seed)
+        return load_dataset(arguments.data, stack_info, validation_split=arguments.validation_split, seed=seed)
     except DataError as error:
         raise error.located(file=arguments.preset) from None  # only the stack's own problems come without a file
 
@@ -197,19 +199,20 @@ def handle(arguments: argparse.Namespace) -> int:
     from convtui.engine.weights import save_arrays, weights_to_arrays
 
     opened = load_source(arguments.preset, input_shape=arguments.input_shape)
+    seed = chosen_seed(arguments.seed, opened)
     stack_info = opened.stack.infer()
     warn_unused(stack_info, arguments.preset)
     checked_stack(stack_info, arguments.preset, arguments.batch_size)
     path = save_path(arguments, opened.stack.name)
     print_notes(opened.notes)
-    dataset = loaded_dataset(arguments, stack_info)
+    dataset = loaded_dataset(arguments, stack_info, seed)
     print_notes(tuple(f"{arguments.data}: {note}" for note in dataset.notes))
-    weights = writable_weights(stack_weights(opened, stack_info, arguments.preset, arguments.weights, arguments.seed))
+    weights = writable_weights(stack_weights(opened, stack_info, arguments.preset, arguments.weights, seed))
     optimizer = make_optimizer(arguments.optimizer, arguments.learning_rate)
     loss = loss_for(stack_info)
     console = output_console()
     console.print(f"{dataset.summary}; {optimizer.name} (learning rate {optimizer.learning_rate:g}), {loss.label}, batch {arguments.batch_size}")
-    settings = TrainSettings(arguments.epochs, arguments.batch_size, not arguments.no_shuffle, arguments.seed)
+    settings = TrainSettings(arguments.epochs, arguments.batch_size, not arguments.no_shuffle, seed)
     reporter = Reporter(console, -(-len(dataset.x_train) // arguments.batch_size))
     with stop_on_interrupt() as should_stop, reporter.shown():
         result = train(stack_info, dataset, weights, optimizer, settings, loss=loss, on_step=reporter.on_step, on_epoch=reporter.on_epoch, should_stop=should_stop)

@@ -20,6 +20,7 @@ import numpy as np
 from convtui.errors import EngineError
 from convtui.files import atomic_file
 from convtui.model.layers import Layer, WeightInfo
+from convtui.model.preset import MAX_SEED
 from convtui.model.stack import Stack, StackInfo
 
 StackWeights = dict[int, dict[str, np.ndarray]]
@@ -44,8 +45,6 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[-2] * receptive_field, shape[-1] * receptive_field
 
 
-MAX_SEED = 2**32 - 1
-"""Seeds are 0 to 2**32 - 1 in the CLI and the app alike (one range to promise reproducible weights for)."""
 RandomKey = tuple[int, ...]
 """What seeds one weight tensor: (seed, layer index, crc32 of the weight name)."""
 Draw = Callable[[np.random.Generator, np.ndarray], None]

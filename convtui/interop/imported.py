@@ -18,3 +18,5 @@ class ImportedModel:
     stack: Stack
     weights: StackWeights | None
     notes: tuple[str, ...] = ()
+    seed: int | None = None
+    """The seed a preset file names (`seed = N`); None for model files and presets without one."""

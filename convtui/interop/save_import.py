@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from convtui.engine.weights import save_arrays, weights_to_arrays
+from convtui.engine.weights import StackWeights, save_arrays, weights_to_arrays
 from convtui.interop.keras_import import ImportedModel
 from convtui.model.preset import save_preset
 
@@ -15,9 +15,14 @@ def weights_path_for(preset_path: Path) -> Path:
     return preset_path.with_suffix(".npz")
 
 
+def save_weights(weights: StackWeights, preset_path: Path) -> Path | None:
+    """NAME.npz beside the preset with the arrays, or None when there are none."""
+    return save_arrays(weights_to_arrays(weights), weights_path_for(preset_path)) if weights else None
+
+
 def save_imported(imported: ImportedModel, preset_path: str | Path) -> tuple[Path, Path | None]:
     """Each file is written atomically, the preset last, so a preset never names a weights file that is not there."""
     preset = Path(preset_path)
-    weights = save_arrays(weights_to_arrays(imported.weights), weights_path_for(preset)) if imported.weights else None
+    weights = save_weights(imported.weights, preset)
     save_preset(replace(imported.stack, weights_file=weights.name if weights else None), preset)
     return preset, weights

@@ -102,6 +102,8 @@ class FileActions:
 
         The weights as opened stay in memory, so undoing past the save gives back the layers that were seeded.
         """
+        from convtui.interop.save_import import save_weights  # numpy: after the first paint
+
         opened = self.opened_weights
         if opened is None:
             return save_preset(replace(self.stack, weights_file=None), path, seed=self.seed), None
@@ -291,11 +293,3 @@ def renamed_history(history: EditHistory, change: StackChange | None) -> EditHis
         undo_stack=[change(stack) for stack in history.undo_stack],
         redo_stack=[change(stack) for stack in history.redo_stack],
     )
-
-
-def save_weights(weights: StackWeights, preset_path: Path) -> Path | None:
-    """NAME.npz beside the preset with the arrays that still fit, or None when none do."""
-    from convtui.engine.weights import save_arrays, weights_to_arrays
-    from convtui.interop.save_import import weights_path_for
-
-    return save_arrays(weights_to_arrays(weights), weights_path_for(preset_path)) if weights else None

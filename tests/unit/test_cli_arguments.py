@@ -63,7 +63,7 @@ def test_the_app_takes_the_forward_options_of_run():
     arguments = parser.parse_args(["app", "vgg16", "--max-memory", "4G", "--seed", "7", "--image", "scene"])
     assert (arguments.preset, arguments.max_memory, arguments.seed, arguments.image) == ("vgg16", 4 * 2**30, 7, "scene")
     defaults = parser.parse_args(["app"])
-    assert (defaults.preset, defaults.max_memory, defaults.seed, defaults.image) == ("seed-28x28x1", 2 * 2**30, 0, None)
+    assert (defaults.preset, defaults.max_memory, defaults.seed, defaults.image) == ("seed-28x28x1", 2 * 2**30, None, None)
 
 
 def probe_huge_pages(environment: dict[str, str]) -> str:

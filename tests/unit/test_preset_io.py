@@ -351,4 +351,4 @@ def test_parse_preset_names_the_file_it_was_given():
 def test_preset_module_lists_its_top_level_keys():
     text = preset_text(sample_stack())
     assert text.startswith('name = "sample"\n')
-    assert set(preset_module.TOP_LEVEL_KEYS) == {"name", "description", "input_shape", "weights", "outputs", "layers"}
+    assert set(preset_module.TOP_LEVEL_KEYS) == {"name", "description", "input_shape", "weights", "seed", "outputs", "layers"}

@@ -39,3 +39,21 @@ def test_save_writes_a_seed_only_when_it_is_not_the_default(tmp_path: Path) -> N
     path = save_preset(stack, tmp_path / "out.toml", seed=12345)
     assert "seed = 12345" in path.read_text()
     assert read_preset(path).seed == 12345 and load_preset(path) == stack
+
+
+def test_convtui_run_uses_the_files_seed_unless_seed_is_given(tmp_path: Path) -> None:
+    """The seeded file's filters equal `--seed 7` on the plain file's, and `--seed 0` overrides the file's 7."""
+    import subprocess
+    import sys
+
+    plain, seeded = tmp_path / "plain.toml", tmp_path / "seeded.toml"
+    plain.write_text(SMALL)
+    seeded.write_text(SMALL.replace("input_shape", "seed = 7\ninput_shape"))
+
+    def printed(*arguments: str | Path) -> str:
+        done = subprocess.run([sys.executable, "-m", "convtui", "run", *map(str, arguments), "--image", "gradient", "--width", "40"], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.replace(str(plain), "F").replace(str(seeded), "F").replace("plain", "F").replace("seeded", "F")
+
+    assert printed(seeded) == printed(plain, "--seed", "7")
+    assert printed(seeded, "--seed", "0") == printed(plain) != printed(plain, "--seed", "7")
