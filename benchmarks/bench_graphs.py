@@ -4,7 +4,9 @@ The PyTorch side is the network as convtui exports it (`convtui export --to pyto
 nn.Module whose forward() follows the graph, NCHW, eval mode) with the same weights; torchvision
 itself does not install beside this machine's torch, and its ResNet50 differs from Keras's
 (stride on the 3x3, no conv biases). Same thread count; the sides alternate and repeat, medians
-are quoted. Prints figures; asserts nothing.
+are quoted. convtui runs as `forward` does by default (conv -> BN -> activation chains fused, see
+convtui/engine/fusion.py) and, for comparison, with fuse=False (every layer's output made).
+Prints figures; asserts nothing.
 
     python benchmarks/bench_graphs.py [--repeats 7] [--presets resnet50 mobilenet-v2]
 """
@@ -63,13 +65,19 @@ def compare(preset: str, repeats: int, folder: Path) -> None:
     weights_path = save_arrays(weights_to_arrays(weights), folder / f"{preset}.npz")
     model = exported_module(stack, weights_path, folder).build_model().eval()
     nchw = torch.from_numpy(pixels.transpose(2, 0, 1)[None].copy())
-    context = Context()
+    context, unfused_context = Context(), Context()
     ours = forward(stack_info, pixels, weights, context=context).outputs[-1]
+    unfused = forward(stack_info, pixels, weights, context=unfused_context, fuse=False).outputs[-1]
     with torch.inference_mode():
         theirs = model(nchw).numpy()
         difference = float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-30))
+        fusion_difference = float(np.abs(ours - unfused).max() / max(np.abs(unfused).max(), 1e-30))
         medians = alternate(
-            {"convtui": lambda: forward(stack_info, pixels, weights, context=context), "torch NCHW": lambda: model(nchw)},
+            {
+                "convtui": lambda: forward(stack_info, pixels, weights, context=context),
+                "torch NCHW": lambda: model(nchw),
+                "convtui fuse=False": lambda: forward(stack_info, pixels, weights, context=unfused_context, fuse=False),
+            },
             repeats,
         )
         torch_alone = alternate({"torch alone": lambda: model(nchw)}, repeats)["torch alone"]
@@ -81,7 +89,8 @@ def compare(preset: str, repeats: int, folder: Path) -> None:
     print(f"  {'convtui alone':<20} {alone:9.2f} ms  (back to back)")
     print(f"  ratio convtui / torch NCHW, alternating   {medians['convtui'] / medians['torch NCHW']:.2f}  (each side's idle threads spin into the other's)")
     print(f"  ratio convtui / torch NCHW, back to back  {alone / torch_alone:.2f}  (goal <= 1.0)")
-    print(f"  max relative difference of the outputs: {difference:.2e}")
+    print(f"  ratio fused / fuse=False, alternating     {medians['convtui'] / medians['convtui fuse=False']:.2f}")
+    print(f"  max relative difference of the outputs: {difference:.2e} (torch), {fusion_difference:.2e} (fused / fuse=False)")
 
 
 def main() -> None:

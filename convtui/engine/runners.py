@@ -26,9 +26,16 @@ Runner = Callable[[Layer, Any, Weights, "Context"], np.ndarray]
 
 @dataclass
 class Context:
-    """What a forward pass keeps between layers and runs: scratch buffers and transformed filters."""
+    """What a forward pass keeps between layers and runs: scratch buffers, transformed filters, and
+    kernels with their BatchNormalization folded in (fusion.folded_weights), by layer."""
 
     workspace: ops.Workspace = field(default_factory=ops.Workspace)
+    folded: dict[Any, Any] = field(default_factory=dict)
+    fold: bool = True
+    """Fold BatchNormalization into the kernels before it (pays when the context serves many runs);
+    else scale each convolution's output in place (one run: a kernel can be larger than its output)."""
+    checked: tuple[Any, ...] | None = None
+    """(stack_info, (batch size, budget, fuse), fusion plan) of the last run whose memory guard passed."""
 
 
 def image_pads(
