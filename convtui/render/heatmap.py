@@ -15,9 +15,8 @@ import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
 from rich.cells import cell_len
 from rich.color import Color
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -25,7 +24,8 @@ from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
 
-from convtui.render.colormaps import BAD_COLOR, LEVELS, get_colormap
+if TYPE_CHECKING:
+    import numpy as np
 
 RAMP = " .:-=+*#%@"
 NAN_SYMBOL = "?"
@@ -76,6 +76,8 @@ def format_value(x: float) -> str:
 
 def finite_range(data: np.ndarray) -> tuple[float, float]:
     """Min and max of the finite values, so one NaN or inf cannot blow up a scale; (0, 0) if none."""
+    import numpy as np
+
     finite = data[np.isfinite(data)]
     if finite.size == 0:
         return 0.0, 0.0
@@ -94,6 +96,8 @@ def normalise(data: np.ndarray, low: float, high: float) -> np.ndarray:
     An empty range (a constant map) maps everything at or below it to 0, the low colour,
     and anything above it to 1, instead of dividing by zero.
     """
+    import numpy as np
+
     with np.errstate(invalid="ignore", over="ignore"):
         if high > low:
             scaled = (data - low) / (high - low)
@@ -107,6 +111,8 @@ def _area_weights(size: int, parts: int) -> np.ndarray:
 
     Boundaries are scaled by `parts` so the overlaps are exact integers before normalising.
     """
+    import numpy as np
+
     starts = np.arange(parts)[:, None] * size
     ends = starts + size
     pixel_starts = np.arange(size)[None, :] * parts
@@ -121,6 +127,8 @@ def box_downscale(data: np.ndarray, rows: int, columns: int) -> np.ndarray:
     Non-finite values are left out of the means, so a few NaNs do not blank a whole block;
     a block with no finite value at all is NaN.
     """
+    import numpy as np
+
     row_weights = _area_weights(data.shape[0], rows)
     column_weights = _area_weights(data.shape[1], columns)
     valid = np.isfinite(data)
@@ -131,6 +139,8 @@ def box_downscale(data: np.ndarray, rows: int, columns: int) -> np.ndarray:
 
 def enlarge(data: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour enlargement by a whole factor, so every pixel becomes a square block."""
+    import numpy as np
+
     return np.repeat(np.repeat(data, factor, axis=0), factor, axis=1)
 
 
@@ -158,6 +168,8 @@ def resample(data: np.ndarray, rows: int, columns: int) -> np.ndarray:
 
 def quantise(values: np.ndarray, levels: int) -> np.ndarray:
     """Values in 0..1 to integer levels 0..levels-1 in equal-width bins; NaN becomes `levels`."""
+    import numpy as np
+
     missing = np.isnan(values)
     bins = np.floor(np.where(missing, 0.0, values) * levels)
     index = np.clip(bins, 0, levels - 1).astype(int)
@@ -168,6 +180,8 @@ def quantise(values: np.ndarray, levels: int) -> np.ndarray:
 @lru_cache(maxsize=None)
 def palette(colormap_name: str) -> tuple[Color, ...]:
     """Rich colours for every level of a map, plus the NaN colour at index LEVELS."""
+    from convtui.render.colormaps import BAD_COLOR, get_colormap
+
     table = get_colormap(colormap_name).table
     return (*(Color.from_rgb(*map(int, rgb)) for rgb in table), Color.from_rgb(*BAD_COLOR))
 
@@ -203,6 +217,8 @@ def plain_lines(levels: np.ndarray) -> list[list[Segment]]:
 
 def as_map(data: np.ndarray) -> np.ndarray:
     """A non-empty 2-D float array, or a ValueError saying what arrived instead."""
+    import numpy as np
+
     array = np.asarray(data, dtype=float)
     if array.ndim != 2 or array.size == 0:
         raise ValueError(f"a heatmap needs a non-empty 2-D array, got shape {array.shape}")
@@ -235,6 +251,8 @@ class Heatmap:
         color: bool = True,
         colormap: str = "viridis",
     ) -> None:
+        from convtui.render.colormaps import get_colormap
+
         if vmin is not None and vmax is not None and vmin > vmax:
             raise ValueError(f"vmin ({vmin}) is above vmax ({vmax})")
         self.data = as_map(data)
@@ -270,6 +288,8 @@ class Heatmap:
 
     def lines(self, width: int, height: int | None) -> list[list[Segment]]:
         """The drawn map, one list of Segments per line, fitted to width x height cells."""
+        from convtui.render.colormaps import LEVELS
+
         pixels = resample(normalise(self.data, *self.value_range()), *self.pixel_shape(width, height))
         if self.color:
             return color_lines(quantise(pixels, LEVELS), self.colormap.name)
@@ -315,6 +335,8 @@ class Caption:
 
 def caption_for(data: np.ndarray, index: int, label: str | None) -> Caption:
     """Index (and label), min..max of the map, 'dead' if all zero, 'nan' if any value is NaN."""
+    import numpy as np
+
     missing = np.isnan(data)
     low, high = (np.nan, np.nan) if missing.all() else (np.nanmin(data), np.nanmax(data))
     markers = ("dead",) * (not data.any()) + ("nan",) * bool(missing.any())
@@ -324,6 +346,8 @@ def caption_for(data: np.ndarray, index: int, label: str | None) -> Caption:
 
 def split_maps(maps: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:
     """A list of 2-D maps from either a sequence of maps or one channels-last (H, W, K) array."""
+    import numpy as np
+
     if isinstance(maps, np.ndarray):
         if maps.ndim != 3:
             raise ValueError(f"a map array must be (H, W, K), got shape {maps.shape}")
@@ -451,3 +475,38 @@ class HeatmapGrid:
         layout = self.layout(options.max_width, self.captions())
         columns = min(layout.tiles_per_row, len(self.heatmaps))
         return Measurement(layout.tile_width, columns * (layout.tile_width + TILE_GAP) - TILE_GAP)
+
+
+def rgb_lines(pixels: np.ndarray) -> list[list[Segment]]:
+    """Half-block lines of an (H, W, 3) image in 0..1: each cell its upper pixel's colour over its lower one's."""
+    import numpy as np
+
+    levels = np.rint(np.clip(np.nan_to_num(pixels), 0.0, 1.0) * 255).astype(int).tolist()
+    lines = []
+    for row in range(0, len(levels), 2):
+        lower = levels[row + 1] if row + 1 < len(levels) else [None] * len(levels[row])
+        lines.append([
+            Segment(UPPER_HALF_BLOCK, Style(color=Color.from_rgb(*upper), bgcolor=None if below is None else Color.from_rgb(*below)))
+            for upper, below in zip(levels[row], lower)
+        ])  # fmt: skip
+    return lines
+
+
+class ColourImage(Heatmap):
+    """An (H, W, 3) image with values in 0..1 in its own colours, fitted as a Heatmap is; plain mode
+    draws its brightness on the ramp. For a colour picture where three channel tiles do not fit.
+    """
+
+    def __init__(self, pixels: np.ndarray, *, width: int | None = None, height: int | None = None, color: bool = True) -> None:
+        if pixels.ndim != 3 or pixels.shape[2] != 3:
+            raise ValueError(f"a colour image needs shape (H, W, 3), got {pixels.shape}")
+        super().__init__(pixels.mean(axis=2), vmin=0.0, vmax=1.0, width=width, height=height, color=color, colormap="gray")
+        self.pixels = pixels.astype(float)
+
+    def lines(self, width: int, height: int | None) -> list[list[Segment]]:
+        import numpy as np
+
+        if not self.color:
+            return super().lines(width, height)
+        rows, columns = self.pixel_shape(width, height)
+        return rgb_lines(np.stack([resample(self.pixels[:, :, channel], rows, columns) for channel in range(3)], axis=2))

@@ -26,6 +26,8 @@ GRAPH_BINDINGS = [
     Binding("Z", "toggle_all_blocks", "Fold all blocks", show=False, tooltip="Fold every block into one row each, or expand them all"),
 ]
 """After the file keys: the footer shows them last, where a narrow terminal leaves them out (help and the palette list them all)."""
+CHANNEL_KEYS = Binding.Group("Channels", compact=True)
+"""One footer entry, "<> Channels", shown while the Kernels tab is open (the app's `check_action`)."""
 VIEW_BINDINGS = [
     Binding("c", "toggle_convention", "Keras/Torch", tooltip="Show shapes as Keras (H, W, C) or PyTorch (C, H, W)"),
     Binding("1", "show_tab('feature-maps')", "Feature maps", show=False),
@@ -39,6 +41,8 @@ VIEW_BINDINGS = [
     Binding("left_square_bracket", "step_filter(-1)", "Previous filter", show=False),
     Binding("right_curly_bracket", "step_filter_page(1)", "Next page of filters", show=False),
     Binding("left_curly_bracket", "step_filter_page(-1)", "Previous page of filters", show=False),
+    Binding("less_than_sign", "step_channel_page(-1)", "Previous input channels", group=CHANNEL_KEYS, tooltip="Kernels view: the input channels before those shown"),
+    Binding("greater_than_sign", "step_channel_page(1)", "Next input channels", group=CHANNEL_KEYS, tooltip="Kernels view: the input channels after those shown"),
     Binding("f", "toggle_enlarged", "Enlarge filter", show=False, tooltip="Show the selected filter large, with statistics"),
     Binding("m", "toggle_colour", "Colour/ASCII", show=False, tooltip="Colour cells or the plain ASCII ramp"),
     Binding("l", "toggle_scale", "Scale map/layer", show=False, tooltip="One colour scale per map, or one for the whole layer"),

@@ -6,7 +6,7 @@ choices and the latest forward run, so every view derives from the same snapshot
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from convtui.model.convention import Convention
@@ -53,6 +53,8 @@ class ViewState:
     selected_layer: int = 0
     """-1 is the input row."""
     filter_index: int = 0
+    first_channel: int = 0
+    """The first input channel the Kernels view shows (it pages them: as many as fit across)."""
     enlarged: bool = False
     """Show the selected filter large, with its statistics, instead of the grid."""
     colour: bool = True
@@ -79,6 +81,10 @@ class ViewState:
     def selected_filter(self) -> int:
         """The chosen filter, within the selected layer's channels (the choice survives other layers)."""
         return min(self.filter_index, self.filter_count - 1)
+
+    def for_another_stack(self) -> ViewState:
+        """The choices that belong to one stack (filter, channel page, folded blocks) back at their start, for a stack opened in its place."""
+        return replace(self, filter_index=0, first_channel=0, folded=frozenset())
 
     @property
     def current_run(self) -> RunResult | None:

@@ -204,7 +204,7 @@ def test_image_chosen_in_the_input_tab(make_app: MakeApp) -> None:
 
     async def scenario(pilot: Pilot[None]) -> None:
         await press_and_settle(pilot, "4")
-        app.screen.query_one("#image-samples OptionList").focus()
+        app.screen.query_one("#input-samples OptionList").focus()
         await press_and_settle(pilot, "down", "enter")
         assert app.image_source == "shapes"
         assert app.view_state.current_run.image.source == "shapes"

@@ -16,7 +16,7 @@ from textual.widgets import Input
 
 from convtui.render.summary import COLUMNS, input_row, layer_row
 from convtui.tui.app import ConvtuiApp
-from convtui.tui.widgets.stack_table import GUTTER_COLUMN, StackTable, weight_shapes_text
+from convtui.tui.widgets.stack_table import GUTTER_COLUMN, SHOWN_COLUMNS, StackTable, weight_shapes_text
 
 Scenario = Callable[[Pilot[None]], Awaitable[None]]
 MakeApp = Callable[..., ConvtuiApp]
@@ -67,7 +67,7 @@ def freeze_cursors(pilot: Pilot[None]) -> None:
 
 def expected_rows(app: ConvtuiApp) -> list[list[str]]:
     """What the unfolded table's first lines must show: the summary's rows for `stack.infer()` of the
-    app's current stack, each with the layer's name after its index.
+    app's current stack, each with the layer's name after its index, in the form the table fits its width.
     """
     stack_info = app.stack.infer()
     convention = app.view_state.convention
@@ -77,8 +77,9 @@ def expected_rows(app: ConvtuiApp) -> list[list[str]]:
         row[COLUMNS.index("Weights")] = weight_shapes_text(info, convention)
         rows.append(row)
     names = ["input", *(info.name for info in stack_info.layers)]
-    shown = [[row[COLUMNS.index(column)] for column in ("#", "Layer", "Output shape", "Weights", "Params")] for row in rows]
-    return [[number, name, *rest] for name, (number, *rest) in zip(names, shown)]
+    fit = app.screen.query_one(StackTable).fit
+    full = [{column: row[COLUMNS.index(column)] for column in SHOWN_COLUMNS if column != "Name"} | {"Name": name} for name, row in zip(names, rows)]
+    return [fit.row(cells) for cells in full]
 
 
 def table_rows(app: ConvtuiApp, line: int = 0) -> list[list[str]]:

@@ -8,8 +8,8 @@ HeatmapGrid / Heatmap renderables, exactly as `convtui run` draws them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -21,6 +21,9 @@ from convtui.render.heatmap import TILE_GAP, Heatmap, HeatmapGrid, format_value,
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.notices import run_notice
 from convtui.tui.widgets.state_view import StateView
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HEADER_LINES = 2
 STATISTICS_WIDTH = 26
@@ -81,9 +84,9 @@ def tiles_fitting(probe: HeatmapGrid, map_width: int, width: int, height: int) -
     return per_row * max(0, (height + 1) // (tile_height + 1))
 
 
-def plan_page(maps: list[np.ndarray], selected: int, width: int, height: int, color: bool) -> Page:
+def plan_page(maps: list[np.ndarray], selected: int, width: int, height: int, color: bool, widest_label: str = SELECTED_MARK) -> Page:
     """The largest tiles that show every map in width x height; pages of the smallest when even those do not."""
-    probe = HeatmapGrid([maps[0]], color=color, indices=[len(maps) - 1], labels=[SELECTED_MARK])
+    probe = HeatmapGrid([maps[0]], color=color, indices=[len(maps) - 1], labels=[widest_label])
     columns_per_pixel = geometry_for(color).columns_per_pixel
     smallest = min(MIN_MAP_PIXELS * columns_per_pixel, width)
     while smallest > columns_per_pixel and tiles_fitting(probe, smallest, width, height) == 0:
@@ -102,6 +105,8 @@ def plan_page(maps: list[np.ndarray], selected: int, width: int, height: int, co
 
 
 def statistics_table(data: np.ndarray) -> Table:
+    import numpy as np
+
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", justify="right")
     table.add_column()

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group, RenderableType
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from convtui.engine.images import SAMPLES, image_summary_line
-from convtui.render.heatmap import HeatmapGrid
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.state_view import StateView
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CHANNEL_NAMES = {1: ["grey"], 3: ["red", "green", "blue"]}
 
@@ -22,6 +25,8 @@ class ImagePreview(StateView):
     """Thin: the loaded image, one heatmap per channel, and what was done to fit it."""
 
     def render_state(self, state: ViewState) -> RenderableType:
+        from convtui.engine.images import image_summary_line
+
         run = state.run
         result = run.result if run.is_for(state.stack_info) else None
         if result is None:
@@ -29,12 +34,55 @@ class ImagePreview(StateView):
         if result.image is None:
             return self.styled(result.message, "error")
         pixels = result.image.pixels
-        names = CHANNEL_NAMES.get(pixels.shape[2], [""] * pixels.shape[2])
-        return Group(self.styled(image_summary_line(result.image), "title"), HeatmapGrid(pixels, labels=names, color=state.colour))
+        title = self.styled(image_summary_line(result.image), "title")
+        if pixels.shape[2] == 1:  # a grey image has no tile caption to give its range
+            title.append(f" · {value_range(pixels)}", "dim")
+        title.no_wrap, title.overflow = True, "ellipsis"
+        return Group(title, fitted_image(pixels, self.size.width, max(1, self.size.height - 1), state.colour))
+
+
+def value_range(pixels: np.ndarray) -> str:
+    from convtui.render.heatmap import format_value
+
+    return f"{format_value(pixels.min())}..{format_value(pixels.max())}"
+
+
+def fitted_image(pixels: np.ndarray, width: int, height: int, colour: bool) -> RenderableType:
+    """The image as large as width x height cells allow, aspect ratio kept: a grey image as one map,
+    a colour one as a tile per channel, or in its own colours where the three tiles do not fit.
+    """
+    from convtui.render.heatmap import ColourImage, Heatmap, HeatmapGrid
+    from convtui.tui.widgets.feature_maps import plan_page
+
+    if pixels.shape[2] == 1:
+        return Heatmap(pixels[:, :, 0], width=width, height=height, color=colour, colormap="gray")
+    names = CHANNEL_NAMES.get(pixels.shape[2], [""] * pixels.shape[2])
+    maps = [pixels[:, :, channel] for channel in range(pixels.shape[2])]
+    page = plan_page(maps, 0, width, height, colour, widest_label=max(names, key=len))
+    if page.count < len(maps) and len(maps) == 3:
+        return ColourImage(pixels, width=width, height=height, color=colour)
+    shown = range(page.first, page.first + page.count)
+    return HeatmapGrid([maps[index] for index in shown], indices=list(shown), labels=[names[index] for index in shown], cell_width=page.map_width, color=colour)
+
+
+CHOOSER_HEIGHT = 9
+MIN_PREVIEW_LINES = 12
+"""Below this many lines for the image (a 28x28 digit at 2 pixel rows a line needs 14), the chooser moves beside it."""
 
 
 class InputView(Vertical):
-    """The preview above a chooser: built-in samples, or a path typed in."""
+    """The preview above a chooser (built-in samples, or a path typed in); beside it when the view is short."""
+
+    DEFAULT_CSS = f"""
+    InputView #input-chooser {{ height: {CHOOSER_HEIGHT}; }}
+    InputView #input-samples, InputView #input-file {{ width: 1fr; height: 100%; }}
+    InputView #input-samples OptionList {{ height: 1fr; }}
+    InputView.-beside {{ layout: horizontal; }}
+    InputView.-beside ImagePreview {{ width: 1fr; margin-right: 2; }}
+    InputView.-beside #input-chooser {{ layout: vertical; width: 1fr; height: 1fr; }}
+    InputView.-beside #input-samples {{ height: 1fr; }}
+    InputView.-beside #input-file {{ height: 4; }}
+    """
 
     class ImageChosen(Message):
         """A sample name or a file path to run the stack on."""
@@ -44,14 +92,20 @@ class InputView(Vertical):
             self.source = source
 
     def compose(self) -> ComposeResult:
+        from convtui.engine.images import SAMPLES
+
         yield ImagePreview()
-        with Horizontal(id="image-chooser"):
-            with Vertical(id="image-samples"):
+        with Horizontal(id="input-chooser"):
+            with Vertical(id="input-samples"):
                 yield Label("Samples", classes="chooser-title")
                 yield OptionList(*(Option(f"{name}: {sample.description}", id=name) for name, sample in SAMPLES.items()))
-            with Vertical(id="image-file"):
+            with Vertical(id="input-file"):
                 yield Label("Or a file (PNG, JPEG, BMP, GIF, .npy)", classes="chooser-title")
                 yield Input(placeholder="path/to/image.png, then Enter", id="image-path")
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Beside when the image would get fewer than MIN_PREVIEW_LINES above the chooser."""
+        self.set_class(event.size.height - CHOOSER_HEIGHT < MIN_PREVIEW_LINES, "-beside")
 
     @on(OptionList.OptionSelected)
     def sample_chosen(self, event: OptionList.OptionSelected) -> None:

@@ -8,11 +8,16 @@ row has a second line with the shapes it joins; a folded block's, the shapes tha
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual.binding import Binding
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import DataTable
 
 from convtui.model.blocks import FoldedBlock, TableRow, folded_block, table_rows
@@ -71,6 +76,67 @@ def input_cells(stack_info: StackInfo, convention: Convention) -> dict[str, str]
 
 ROW_STYLES = {"ok": "", "invalid": "stack-table--invalid", "after_invalid": "stack-table--after-invalid"}
 
+ShownRow = tuple[dict[str, str], str, GutterCell | None, str]
+"""A row's cells by column, its style component, its gutter cell and its key."""
+
+
+@dataclass(frozen=True)
+class TableFit:
+    """One form of the table: its columns, and whether shapes and counts are written short."""
+
+    columns: tuple[str, ...]
+    compact: bool
+
+    def row(self, cells: dict[str, str]) -> list[str]:
+        """A row's full cells (by column) as this form shows them, column by column."""
+        shown = compact_cells(cells) if self.compact else cells
+        return [shown[name] for name in self.columns]
+
+
+FITS = (
+    TableFit(SHOWN_COLUMNS, compact=False),
+    TableFit(SHOWN_COLUMNS, compact=True),
+    TableFit(tuple(name for name in SHOWN_COLUMNS if name != "Name"), compact=True),
+    TableFit(tuple(name for name in SHOWN_COLUMNS if name not in ("Name", "Weights")), compact=True),
+)
+"""Widest first: the table takes the first that fits. A narrow terminal loses the names (the # says which
+layer; the Explain view names it), then the weight shapes (the Kernels and Explain views show them)."""
+CELL_PADDING = 1
+"""DataTable's default: one cell each side of every column."""
+
+
+def inside_brackets_tight(text: str) -> str:
+    """No space after the commas inside brackets: "(56,56,256)", "Conv2D(64,3x3,same)"; "2 layers, folded" keeps its."""
+    return re.sub(r",\s(?=[^()]*\))", ",", text)
+
+
+def short_count(text: str) -> str:
+    """ "14,714,688" -> "14.7M", "18,496" -> "18.5K": three digits, for a narrow Params column; other text unchanged."""
+    digits = text.replace(",", "")
+    if not digits.isdigit():
+        return text
+    value, unit = float(digits), ""
+    for larger in ("K", "M", "G", "T"):
+        if value < 999.5:
+            break
+        value, unit = value / 1000, larger
+    return f"{value:.3g}{unit}" if unit else digits
+
+
+def compact_cells(cells: dict[str, str]) -> dict[str, str]:
+    """A row's narrow form: brackets without spaces after commas, the parameters counted short."""
+    short = {name: inside_brackets_tight(text) for name, text in cells.items()}
+    short["Params"] = short_count(cells["Params"])
+    return short
+
+
+def rows_width(rows: list[ShownRow], columns: tuple[str, ...], has_gutter: bool) -> int:
+    """Cells the table needs for `rows` in `columns`, headers and padding included."""
+    widths = [max(len(name), *(cell_len(line) for cells, *_ in rows for line in cells[name].split("\n"))) for name in columns]
+    if has_gutter:
+        widths.append(max(cell_len(line.plain) for _, _, gutter, _ in rows if gutter is not None for line in gutter.lines(1)))
+    return sum(widths) + 2 * CELL_PADDING * len(widths)
+
 
 class StackTable(DataTable[Text]):
     """One row per layer or folded block; the row under the cursor is the selected layer (-1 is the
@@ -101,9 +167,22 @@ class StackTable(DataTable[Text]):
             super().__init__()
             self.index = index
 
+    BINDINGS = [
+        Binding("home", "first_layer", "First layer", show=False),
+        Binding("end", "scroll_bottom", "Last layer", show=False),
+    ]
+    """DataTable's Home and End move between columns, which a row cursor does not have: here they go to the first and last layer."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.shown_rows: list[TableRow] = []
+        self.shown: tuple[StackInfo, Convention, Collection[str]] | None = None
+        self.fit = FITS[0]
+        self.fit_widths: dict[TableFit, int] = {}
+
+    def action_first_layer(self) -> None:
+        """The first layer's row (ctrl+home still goes to the input row above it)."""
+        self.move_cursor(row=min(1, self.row_count - 1), scroll=True)
 
     def layer_at(self, row: int) -> int:
         """The layer a table row selects: -1 for the input row, a folded block's last layer."""
@@ -120,29 +199,67 @@ class StackTable(DataTable[Text]):
         self.move_cursor(row=self.row_of(layer), animate=False, scroll=True)
 
     def show(self, stack_info: StackInfo, convention: Convention, selected: int, folded: Collection[str] = ()) -> None:
-        """Replace every row (the gutter column only for a graph); keep the cursor on `selected`."""
+        """Replace every row (the gutter column only for a graph) in the widest form that fits; keep the cursor on `selected`."""
+        self.shown = (stack_info, convention, folded)
         self.shown_rows = table_rows(stack_info, folded)
         gutter = None if stack_info.is_chain else graph_gutter(stack_info, self.shown_rows)
+        full = list(self.rows_of(stack_info, convention, gutter))
+        forms = {False: full, True: [(compact_cells(cells), *rest) for cells, *rest in full]}
+        self.fit_widths = {fit: rows_width(forms[fit.compact], fit.columns, gutter is not None) for fit in FITS}
+        self.fit = self.widest_fit()
         self.clear(columns=True)
-        for name in SHOWN_COLUMNS:
+        for name in self.fit.columns:
             self.add_column(name, key=name)
             if name == "#" and gutter is not None:
                 self.add_column("", key=GUTTER_COLUMN)
-        self.add(input_cells(stack_info, convention), "stack-table--input", gutter[0] if gutter else None, "input")
+        for cells, component, cell, key in forms[self.fit.compact]:
+            self.add(cells, component, cell, key)
+        self.select(selected)
+
+    def rows_of(self, stack_info: StackInfo, convention: Convention, gutter: list[GutterCell] | None) -> Iterator[ShownRow]:
+        """The input row, then one per layer or folded block: cells, style, gutter cell, key."""
+        yield input_cells(stack_info, convention), "stack-table--input", gutter[0] if gutter else None, "input"
         for position, row in enumerate(self.shown_rows):
             cell = gutter[position + 1] if gutter else None
             if row.is_folded:
                 block = folded_block(stack_info, row)
-                self.add(folded_cells(block, row, convention), ROW_STYLES[block.status], cell, f"block-{row.layers[0]}")
+                yield folded_cells(block, row, convention), ROW_STYLES[block.status], cell, f"block-{row.layers[0]}"
             else:
                 info = stack_info.layers[row.layers[0]]
-                self.add(layer_cells(info, convention), ROW_STYLES[info.status], cell, str(info.index))
-        self.select(selected)
+                yield layer_cells(info, convention), ROW_STYLES[info.status], cell, str(info.index)
+
+    def widest_fit(self) -> TableFit:
+        """The first of FITS within the width the table may take (the last when none is)."""
+        budget = self.width_budget()
+        return next((fit for fit in FITS if self.fit_widths[fit] <= budget), FITS[-1])
+
+    def width_budget(self) -> int:
+        """Cells the rows may take: the pane's max-width when it sizes to the table (beside the views), else its
+        width (the screen's before the first layout); less the vertical scrollbar when there is one.
+        """
+        pane = self.parent
+        assert isinstance(pane, Widget)
+        styles = pane.styles
+        if styles.width is not None and styles.width.is_auto and styles.max_width is not None and pane.parent is not None:
+            container = pane.parent.size if isinstance(pane.parent, Widget) and pane.parent.size else self.app.size
+            width = int(styles.max_width.resolve(container, self.app.size)) - styles.gutter.width
+        else:
+            width = pane.size.width or self.app.size.width
+        return width - (self.styles.scrollbar_size_vertical if self.show_vertical_scrollbar else 0)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.screen.screen_layout_refresh_signal.subscribe(self, self.refit)
+
+    def refit(self, _: object = None) -> None:
+        """After a layout (a resized terminal, the views beside or below): redraw when another form fits better."""
+        if self.shown is not None and self.widest_fit() != self.fit:
+            self.show(*self.shown[:2], self.selected_index, self.shown[2])
 
     def add(self, cells: dict[str, str], component: str, gutter: GutterCell | None, key: str) -> None:
         """One row, as tall as its tallest cell, with the gutter's lanes carried down its further lines."""
         height = max(text.count("\n") + 1 for text in cells.values())
-        row = [self.cell(cells[name], name, component) for name in SHOWN_COLUMNS]
+        row = [self.cell(cells[name], name, component) for name in self.fit.columns]
         if gutter is not None:
             row.insert(1, Text("\n").join(gutter.lines(height)))
         self.add_row(*row, key=key, height=height)
