@@ -1,9 +1,11 @@
 """Whole forward passes: VGG16 at 224x224x3 and the seed net, convtui's engine against PyTorch's CPU.
 
-Same weights, same thread count; the sides alternate and repeat, and medians are quoted
-(OpenBLAS threads spin after a product, and this machine is shared). Prints figures; asserts nothing.
+Same weights, same thread count (`--threads N`, else OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, else
+the machine's cores: torch.set_num_threads and the engine's `use_threads` both get it); the sides
+alternate and repeat, and medians are quoted (OpenBLAS threads spin after a product, and this
+machine is shared). Prints figures; asserts nothing.
 
-    python benchmarks/bench_forward.py [--repeats 7]
+    python benchmarks/bench_forward.py [--repeats 7] [--threads N] [--only vgg16] [--unsplit]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from torch import nn
 from convtui import load_preset
 from convtui.engine import forward, initial_weights, load_image
 from convtui.engine.runners import Context
+from convtui.engine.threads import unsplit, use_threads
 from convtui.model import layers as catalogue
 from convtui.model.stack import StackInfo
 
@@ -72,7 +75,13 @@ def alternate(sides: dict[str, Callable[[], object]], repeats: int) -> dict[str,
     return {name: median_ms(samples) for name, samples in timings.items()}
 
 
-def compare(preset: str, image: str, repeats: int) -> None:
+def _unsplit_forward(stack_info: StackInfo, pixels: np.ndarray, weights: dict, context: Context) -> object:
+    """The engine before bands: no layer split, BLAS on all the threads (for --unsplit)."""
+    with unsplit():
+        return forward(stack_info, pixels, weights, context=context)
+
+
+def compare(preset: str, image: str, repeats: int, threads: int, unsplit_side: bool = False) -> None:
     stack = load_preset(preset)
     stack_info = stack.infer()
     pixels = load_image(image, stack.input_shape).pixels
@@ -87,31 +96,45 @@ def compare(preset: str, image: str, repeats: int) -> None:
         theirs = model(nchw).numpy()
         reference = theirs if theirs.ndim == 2 else theirs.transpose(0, 2, 3, 1)
         difference = float(np.abs(ours - reference).max() / max(np.abs(reference).max(), 1e-30))
-        medians = alternate(
-            {
-                "convtui": lambda: forward(stack_info, pixels, weights, context=context),
-                "torch NCHW": lambda: model(nchw),
-                "torch channels_last": lambda: channels_last_model(channels_last_input),
-            },
-            repeats,
-        )
+        sides = {
+            "convtui": lambda: forward(stack_info, pixels, weights, context=context),
+            "torch NCHW": lambda: model(nchw),
+            "torch channels_last": lambda: channels_last_model(channels_last_input),
+        }
+        if unsplit_side and threads > 1:
+            sides["convtui unsplit"] = lambda: _unsplit_forward(stack_info, pixels, weights, context)
+        medians = alternate(sides, repeats)
     alone = alternate({"convtui alone": lambda: forward(stack_info, pixels, weights, context=context)}, repeats)["convtui alone"]
-    print(f"\n{preset} ({stack_info.total_macs / 1e9:.2f} G MACs), threads: torch {torch.get_num_threads()}, median of {repeats}")
+    print(
+        f"\n{preset} ({stack_info.total_macs / 1e9:.2f} G MACs), threads: convtui {threads}, torch {torch.get_num_threads()},"
+        f" median of {repeats}"
+    )
     for name, value in medians.items():
         print(f"  {name:<20} {value:9.2f} ms")
     print(f"  {'convtui alone':<20} {alone:9.2f} ms  (back to back, no torch between: OpenBLAS and torch threads spin after each other's work)")
     print(f"  ratio convtui / torch NCHW          {medians['convtui'] / medians['torch NCHW']:.2f}  (goal <= 0.85 for VGG16)")
-    print(f"  ratio convtui / torch channels_last {medians['convtui'] / medians['torch channels_last']:.2f}  (goal < 1 for VGG16)")
+    channels_last_ratio = medians["convtui"] / medians["torch channels_last"]
+    print(f"  ratio convtui / torch channels_last {channels_last_ratio:.2f}  (goal < 1 for VGG16; <= 1.2 at 8 and 16 threads)")
+    if "convtui unsplit" in medians:
+        unsplit_ratio = medians["convtui"] / medians["convtui unsplit"]
+        print(f"  ratio convtui / convtui unsplit      {unsplit_ratio:.2f}  (bands against BLAS threads alone)")
     print(f"  max relative difference of the outputs: {difference:.2e}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=None, help="threads for both sides (default: the environment, else the cores)")
+    parser.add_argument("--only", choices=["seed-28x28x1", "vgg16"], default=None, help="one network only")
+    parser.add_argument("--unsplit", action="store_true", help="also the engine unsplit (BLAS threads only), as before bands")
     arguments = parser.parse_args()
-    compare("seed-28x28x1", "digit", max(arguments.repeats, 50))
-    print("  goal for the seed net: convtui under 1 ms")
-    compare("vgg16", "scene", arguments.repeats)
+    threads = use_threads(arguments.threads)
+    torch.set_num_threads(threads)
+    if arguments.only in (None, "seed-28x28x1"):
+        compare("seed-28x28x1", "digit", max(arguments.repeats, 50), threads, arguments.unsplit)
+        print("  goal for the seed net: convtui under 1 ms")
+    if arguments.only in (None, "vgg16"):
+        compare("vgg16", "scene", arguments.repeats, threads, arguments.unsplit)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ The windows are a strided view of the padded input (no copy); copying that view 
 buffer gives the (output pixels, kh*kw*C) patch matrix, and one `np.matmul` computes every output
 of the layer. Grouped convolutions are one batched matmul over the groups. A layer whose patch
 matrix would pass `MAX_SCRATCH_BYTES` is done in blocks of output rows; only then, since blocks
-measured slower when the whole matrix fits.
+measured slower when the whole matrix fits. With several threads (threads.py) a large layer is cut
+into bands of output rows, each copying its own patches and multiplying on one core, or, when a
+band would have too few rows for its kernel, into chunks of filters over one patch matrix.
 
 The helpers here (scratch protocol, epilogue, shifted copy, window view, row blocks) serve the
 other algorithms too.
@@ -12,11 +14,14 @@ other algorithms too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from convtui.engine.threads import run_parallel, run_shared, split_evenly
 
 Pair = tuple[int, int]
 Pads = tuple[Pair, Pair]
@@ -115,6 +120,24 @@ def row_blocks(batch: int, rows: int, row_bytes: int, byte_limit: int) -> list[t
     return [(slice(image, image + 1), slice(first, first + band)) for image in range(batch) for first in range(0, rows, band)]
 
 
+def image_segments(part: range, rows: int) -> list[tuple[slice, range]]:
+    """A range of a batch's rows counted across images (image * rows + row) as (images, rows) blocks:
+    runs of whole images together, a partial image at either end on its own."""
+    segments = []
+    position = part.start
+    while position < part.stop:
+        image, row = divmod(position, rows)
+        whole = (part.stop - position) // rows if row == 0 else 0
+        if whole:
+            segments.append((slice(image, image + whole), range(rows)))
+            position += whole * rows
+        else:
+            end = min(part.stop - image * rows, rows)
+            segments.append((slice(image, image + 1), range(row, end)))
+            position = image * rows + end
+    return segments
+
+
 def grouped_kernel(kernel: np.ndarray, groups: int) -> np.ndarray:
     """Keras (kh, kw, C/groups, F) as (groups, kh*kw*C/groups, F/groups) for a batched matmul."""
     kernel_h, kernel_w, group_channels, filters = kernel.shape
@@ -132,8 +155,14 @@ def im2col_conv2d(
     epilogue: Epilogue,
     scratch: Scratch,
     byte_limit: int = MAX_SCRATCH_BYTES,
+    *,
+    workers: Sequence[Scratch] = (),
 ) -> np.ndarray:
-    """Any Conv2D (strides, dilation, groups, pads) as patches @ kernel, blocked only past `byte_limit`."""
+    """Any Conv2D (strides, dilation, groups, pads) as patches @ kernel, blocked only past `byte_limit`.
+
+    `workers` (one scratch per thread, see threads.py): a layer with enough work is split across
+    them, bands of output rows or chunks of filters (`_parallel_plan`); none or one, one pass.
+    """
     kernel_h, kernel_w, group_channels, filters = kernel.shape
     source = windows(padded(x, pads, 0.0, scratch), (kernel_h, kernel_w), strides, dilation)
     batch, out_h, out_w = source.shape[:3]
@@ -142,21 +171,98 @@ def im2col_conv2d(
     weights = grouped_kernel(kernel, groups)
     output = np.empty((batch, out_h, out_w, filters), np.float32)
     row_bytes = out_w * kernel_h * kernel_w * group_channels * groups * FLOAT_BYTES
+    mode, tasks = _parallel_plan(batch * out_h * out_w, kernel.nbytes, filters, groups, len(workers))
+    workers = workers[:tasks]
+    if mode == "rows":
+        enough = MIN_PIXELS_PER_TASK_SMALL_KERNEL if kernel.nbytes <= SMALL_KERNEL_BYTES else MIN_PIXELS_PER_TASK
+        bands = min(tasks * BANDS_PER_THREAD, batch * out_h, batch * out_h * out_w // enough)
+        parts = split_evenly(batch * out_h, max(bands, tasks))
+        limit = byte_limit // tasks
+        run_shared(
+            lambda index, worker: _row_task(by_group, weights, output, epilogue, parts[index], row_bytes, limit, worker), len(parts), workers
+        )
+        return output
     for images, rows in row_blocks(batch, out_h, row_bytes, byte_limit):
         block = output[images, rows]
-        _multiply_block(by_group[:, images, rows], weights, block, scratch)
-        epilogue.finish_in_place(block)
+        if mode == "filters":
+            patches = _patch_matrix(by_group[:, images, rows], scratch)
+            chunks = split_evenly(filters, tasks)
+            run_parallel([partial(_filter_task, patches, weights, block, epilogue, chunk) for chunk in chunks])
+        else:
+            _multiply_block(by_group[:, images, rows], weights, block, scratch)
+            epilogue.finish_in_place(block)
     return output
+
+
+MIN_PIXELS_PER_TASK = 256
+"""A band of fewer output pixels makes its product memory-bound when the kernel is large (each band
+reads all of it for that few rows of patches): split the filters instead."""
+MIN_PIXELS_PER_TASK_SMALL_KERNEL = 32
+"""The same floor when the kernel fits in a core's caches (`SMALL_KERNEL_BYTES`)."""
+SMALL_KERNEL_BYTES = 4 * 2**20
+MIN_FILTERS_PER_TASK = 16
+"""Split by filters, fewer per task make the products' rows too short."""
+BANDS_PER_THREAD = 3
+"""Bands of rows are dealt from a queue, several per thread, so a core slowed by another process
+does fewer of them (each still gets its floor of pixels)."""
+MIN_MACS_PER_TASK = 2**21
+"""A task of fewer multiply-adds (~50 us on one core) would not repay waking a thread: fewer tasks."""
+
+
+def _parallel_plan(pixels: int, kernel_bytes: int, filters: int, groups: int, workers: int) -> tuple[str, int]:
+    """("rows" | "filters" | "whole", task count) for `workers` threads; "whole" is the single-threaded pass."""
+    workers = min(workers, pixels * (kernel_bytes // FLOAT_BYTES) // groups // MIN_MACS_PER_TASK)
+    if workers <= 1:
+        return "whole", 1
+    enough = MIN_PIXELS_PER_TASK_SMALL_KERNEL if kernel_bytes <= SMALL_KERNEL_BYTES else MIN_PIXELS_PER_TASK
+    if pixels // workers >= enough:
+        return "rows", workers
+    tasks = min(workers, filters // MIN_FILTERS_PER_TASK) if groups == 1 else 1
+    return ("filters", tasks) if tasks > 1 else ("whole", 1)
+
+
+def _row_task(
+    by_group: np.ndarray,
+    weights: np.ndarray,
+    output: np.ndarray,
+    epilogue: Epilogue,
+    part: range,
+    row_bytes: int,
+    byte_limit: int,
+    scratch: Scratch,
+) -> None:
+    """Global output rows `part` (image * out_h + row): patches, product and epilogue, in blocks under `byte_limit`."""
+    for images, rows in image_segments(part, output.shape[1]):
+        for block_images, block_rows in row_blocks(images.stop - images.start, len(rows), row_bytes, byte_limit):
+            chosen = slice(images.start + block_images.start, images.start + block_images.stop)
+            chosen_rows = slice(rows.start + block_rows.start, rows.start + min(block_rows.stop, len(rows)))
+            block = output[chosen, chosen_rows]
+            _multiply_block(by_group[:, chosen, chosen_rows], weights, block, scratch)
+            epilogue.finish_in_place(block)
+
+
+def _filter_task(patches: np.ndarray, weights: np.ndarray, block: np.ndarray, epilogue: Epilogue, chunk: range) -> None:
+    """Filters `chunk` of one block (one group): its product and epilogue, written into the block's columns."""
+    chosen = slice(chunk.start, chunk.stop)
+    count, patch_size = block.shape[0] * block.shape[1] * block.shape[2], weights.shape[1]
+    target = block.reshape(count, block.shape[3])[:, chosen]
+    np.matmul(patches.reshape(count, patch_size), weights[0, :, chosen], out=target)
+    Epilogue(None if epilogue.bias is None else epilogue.bias[chosen], epilogue.write).finish_in_place(target)
+
+
+def _patch_matrix(patch_view: np.ndarray, scratch: Scratch) -> np.ndarray:
+    """The patches as a contiguous matrix: the view itself for a 1x1 stride-1 unpadded convolution, else a copy."""
+    if patch_view.flags.c_contiguous:
+        return patch_view
+    patches = scratch("patches", patch_view.shape)
+    np.copyto(patches, patch_view)
+    return patches
 
 
 def _multiply_block(patch_view: np.ndarray, weights: np.ndarray, target: np.ndarray, scratch: Scratch) -> None:
     """One block: copy the patches (unless the view already is the matrix), one (batched) matmul into target."""
     groups, patch_size, group_filters = weights.shape
-    if patch_view.flags.c_contiguous:  # a 1x1 stride-1 unpadded convolution: the input is the matrix
-        patches = patch_view
-    else:
-        patches = scratch("patches", patch_view.shape)
-        np.copyto(patches, patch_view)
+    patches = _patch_matrix(patch_view, scratch)
     count = target.shape[0] * target.shape[1] * target.shape[2]
     if groups == 1:
         np.matmul(patches.reshape(1, count, patch_size), weights, out=target.reshape(1, count, group_filters))

@@ -4,7 +4,9 @@ Each op computes exactly what Keras 3 computes at inference (the padding amounts
 caller, already resolved by Keras's rule). Convolutions pick their algorithm per layer with
 `choose_conv_algorithm`: Winograd for 3x3 stride-1 layers with enough channels, one im2col
 matrix product otherwise. A `Workspace` passed by the caller shares scratch buffers across layers
-and keeps each kernel's Winograd filters; every op also works without one.
+and keeps each kernel's Winograd filters; every op also works without one. With more than one
+thread (`threads.use_threads`), large convolutions and poolings are split into bands, one per
+thread, each with its own scratch (`Workspace.worker_scratches`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import weakref
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -23,12 +26,15 @@ from convtui.engine.im2col import (
     Epilogue,
     Pads,
     Pair,
+    Scratch,
     Write,
     im2col_conv2d,
+    image_segments,
     padded,
     row_blocks,
     windows,
 )
+from convtui.engine.threads import run_parallel, split_evenly, thread_count
 from convtui.engine.winograd import transform_filters, winograd_conv3x3
 from convtui.model.geometry import transpose_crop, transpose_output_side
 
@@ -71,6 +77,19 @@ class Workspace:
     def __init__(self) -> None:
         self._buffers: dict[str, np.ndarray] = {}
         self._filters: dict[tuple[int, int], np.ndarray] = {}
+        self._workers: list[Workspace] = []
+
+    def worker_scratches(self, count: int) -> list[Scratch]:
+        """One scratch per thread of a split layer (`count` of them; none below 2), each its own buffers.
+
+        A split layer's bands share the single-threaded band budget, so together they hold about
+        what one thread's bands held; workers past `count` (a lowered thread count) are dropped.
+        """
+        if count <= 1:
+            return []
+        del self._workers[count:]
+        self._workers.extend(type(self)() for _ in range(count - len(self._workers)))  # a subclass's scratch too
+        return [worker.scratch for worker in self._workers]
 
     def scratch(self, role: str, shape: tuple[int, ...]) -> np.ndarray:
         """A float32 buffer of `shape` for `role`; its content is whatever the last user left."""
@@ -95,7 +114,8 @@ class Workspace:
     @property
     def nbytes(self) -> int:
         """Bytes held: scratch buffers plus cached filters."""
-        return sum(array.nbytes for array in (*self._buffers.values(), *self._filters.values()))
+        own = sum(array.nbytes for array in (*self._buffers.values(), *self._filters.values()))
+        return own + sum(worker.nbytes for worker in self._workers)
 
 
 # ---------------------------------------------------------------- convolutions
@@ -153,11 +173,13 @@ def conv2d(
     workspace = workspace or Workspace()
     epilogue = _epilogue(bias, activation)
     algorithm = choose_conv_algorithm(x.shape, kernel.shape, strides, dilation, groups)
+    workers = workspace.worker_scratches(thread_count())
     if algorithm == "im2col":
-        output = im2col_conv2d(x, kernel, tuple(strides), pads, tuple(dilation), groups, epilogue, workspace.scratch)
+        output = im2col_conv2d(x, kernel, tuple(strides), pads, tuple(dilation), groups, epilogue, workspace.scratch, workers=workers)
     else:
         tile = WINOGRAD_OUTPUT_TILES[algorithm]
-        output = winograd_conv3x3(x, workspace.winograd_filters(kernel, tile), pads, tile, epilogue, workspace.scratch)
+        filters = workspace.winograd_filters(kernel, tile)
+        output = winograd_conv3x3(x, filters, pads, tile, epilogue, workspace.scratch, workers=workers)
     return _activated(output, activation)
 
 
@@ -296,12 +318,40 @@ def average_pool2d(
     return sums
 
 
+POOL_MIN_VALUES_PER_TASK = 2**16
+"""A pooling's output is split across threads in bands of output rows of at least this many values."""
+
+
 def _pool(image: np.ndarray, pool_size: Pair, strides: Pair, combine: np.ufunc, workspace: Workspace) -> np.ndarray:
-    """Max and sum are separable: reduce each window's rows, then its columns (kh + kw passes, not kh * kw)."""
+    """Max and sum are separable: reduce each window's rows, then its columns (kh + kw passes, not kh * kw).
+
+    A large map is cut into bands of output rows, one per thread (each with its own row buffer).
+    """
     batch, height, width, channels = image.shape
     out_h, out_w = (height - pool_size[0]) // strides[0] + 1, (width - pool_size[1]) // strides[1] + 1
+    output = np.empty((batch, out_h, out_w, channels), np.float32)
+    workers = workspace.worker_scratches(thread_count())
+    tasks = min(len(workers), output.size // POOL_MIN_VALUES_PER_TASK, batch * out_h)
+    if tasks > 1:
+        parts = split_evenly(batch * out_h, tasks)
+        run_parallel(
+            [partial(_pool_band, image, output, pool_size, strides, combine, part, worker) for part, worker in zip(parts, workers)]
+        )
+        return output
     rows = _reduce_taps(image, 1, pool_size[0], strides[0], combine, workspace.scratch("pool_rows", (batch, out_h, width, channels)))
-    return _reduce_taps(rows, 2, pool_size[1], strides[1], combine, np.empty((batch, out_h, out_w, channels), np.float32))
+    return _reduce_taps(rows, 2, pool_size[1], strides[1], combine, output)
+
+
+def _pool_band(
+    image: np.ndarray, output: np.ndarray, pool_size: Pair, strides: Pair, combine: np.ufunc, part: range, scratch: Scratch
+) -> None:
+    """Output rows `part` (image * out_h + row) of a pooling, both reductions."""
+    width, channels = image.shape[2], image.shape[3]
+    for images, rows in image_segments(part, output.shape[1]):
+        source = image[images, rows.start * strides[0] : (rows.stop - 1) * strides[0] + pool_size[0]]
+        buffer = scratch("pool_rows", (images.stop - images.start, len(rows), width, channels))
+        _reduce_taps(source, 1, pool_size[0], strides[0], combine, buffer)
+        _reduce_taps(buffer, 2, pool_size[1], strides[1], combine, output[images, rows.start : rows.stop])
 
 
 def _reduce_taps(x: np.ndarray, axis: int, size: int, stride: int, combine: np.ufunc, output: np.ndarray) -> np.ndarray:

@@ -17,6 +17,10 @@ buffers stay near the CPU caches (measured faster for large layers); buffers com
 caller's scratch, two per band: the products overwrite the gathered tiles and the output tiles
 the transformed ones, each dead by then (half the scratch, so more of it is still in cache when
 the next band or layer comes: VGG16's forward measured about 2.5% faster).
+
+With several threads (threads.py) the bands of a large layer are dealt to the threads, each band
+doing all four stages on one core with its own scratch; a deep layer on a small map (too few tiles
+per band for its filters) is instead gathered and transformed in bands, then split by filters.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from convtui.engine.im2col import FLOAT_BYTES, Epilogue, Pads, Scratch, Write, copy_shifted, row_blocks
+from convtui.engine.im2col import FLOAT_BYTES, Epilogue, Pads, Scratch, Write, copy_shifted, image_segments, row_blocks
+from convtui.engine.threads import run_parallel, run_shared, split_evenly
 
 KERNEL_SIZE = 3
 BAND_BYTES = 8 * 2**20
@@ -128,11 +134,14 @@ def winograd_conv3x3(
     epilogue: Epilogue,
     scratch: Scratch,
     band_bytes: int = BAND_BYTES,
+    *,
+    workers: Sequence[Scratch] = (),
 ) -> np.ndarray:
     """A 3x3, stride-1, dilation-1, ungrouped convolution of an NHWC batch, any padding.
 
     The output is computed whole tiles at a time; a map that is not a multiple of the tile is
-    cropped by one copy at the end.
+    cropped by one copy at the end. `workers` (one scratch per thread, see threads.py): a layer
+    with enough work is split across them (`_parallel_plan`); none or one, today's single pass.
     """
     transform = TRANSFORMS[output_tile]
     batch, height, width, _ = x.shape
@@ -142,21 +151,144 @@ def winograd_conv3x3(
     positions, channels, filters = transformed_filters.shape
     output = np.empty((batch, tile_rows * output_tile, tile_columns * output_tile, filters), np.float32)
     row_bytes = positions * tile_columns * max(channels, filters) * FLOAT_BYTES
-    for images, rows in row_blocks(batch, tile_rows, row_bytes, band_bytes):
-        band = _transformed_band(x[images], rows.start, min(rows.stop, tile_rows), tile_columns, (top, left), transform, scratch)
-        products = scratch("winograd_tiles", (positions, band.shape[1], filters))  # the tiles are transformed: reuse their buffer
-        np.matmul(band, transformed_filters, out=products)
-        if epilogue.bias is not None:
-            np.add(products[transform.bias_position], epilogue.bias, out=products[transform.bias_position])
-        target = output[images, rows.start * output_tile : rows.stop * output_tile]
-        _write_band(products, target, epilogue.write or np.copyto, transform, scratch)
+    layer = _Layer(x, transformed_filters, output, (top, left), tile_columns, transform, epilogue, row_bytes)
+    mode, tasks = _parallel_plan(batch * tile_rows, batch * tile_rows * tile_columns, transformed_filters.nbytes, filters, len(workers))
+    workers = workers[:tasks]
+    if mode == "rows":
+        enough = MIN_TILES_PER_TASK_SMALL_FILTERS if transformed_filters.nbytes <= SMALL_FILTER_BYTES else MIN_TILES_PER_TASK
+        bands = min(tasks * BANDS_PER_THREAD, batch * tile_rows, batch * tile_rows * tile_columns // enough)
+        parts = split_evenly(batch * tile_rows, max(bands, tasks))
+        per_task_bytes = max(band_bytes // tasks, MIN_TASK_BAND_BYTES)
+        run_shared(lambda index, worker: _row_task(layer, parts[index], tile_rows, worker, per_task_bytes), len(parts), workers)
+    elif mode == "filters":
+        chunks = split_evenly(filters, tasks)
+        for images, rows in row_blocks(batch, tile_rows, row_bytes, band_bytes):
+            images, rows = slice(images.start, min(images.stop, batch)), range(rows.start, min(rows.stop, tile_rows))
+            band = scratch("winograd_transformed", (positions, (images.stop - images.start) * len(rows) * tile_columns, channels))
+            parts = split_evenly((images.stop - images.start) * len(rows), len(workers))
+            run_parallel([partial(_gather_task, layer, band, images, rows, part, worker) for part, worker in zip(parts, workers)])
+            target = output[images, rows.start * output_tile : rows.stop * output_tile]
+            run_parallel([partial(_filter_task, layer, band, target, chunk, worker) for chunk, worker in zip(chunks, workers)])
+    else:
+        _bands(layer, slice(0, batch), range(tile_rows), scratch, band_bytes)
     return output if output.shape[1:3] == (out_h, out_w) else np.ascontiguousarray(output[:, :out_h, :out_w])
 
 
+MIN_TILES_PER_TASK = 64
+"""A band of fewer tiles makes the products memory-bound when the transformed filters (36*C*F
+values) are large: each band reads all of them for that few tiles' worth of arithmetic."""
+MIN_TILES_PER_TASK_SMALL_FILTERS = 16
+"""The same floor when the transformed filters fit in a core's caches (`SMALL_FILTER_BYTES`)."""
+SMALL_FILTER_BYTES = 4 * 2**20
+MIN_FILTERS_PER_TASK = 16
+"""Split by filters, fewer per task make the products' and the output transform's rows too short."""
+BANDS_PER_THREAD = 3
+"""Bands of rows are dealt from a queue, several per thread, so a core slowed by another process
+does fewer of them (each still gets its floor of tiles)."""
+MIN_MACS_PER_TASK = 2**21
+"""A task of fewer multiply-adds (~50 us on one core) would not repay waking a thread: fewer tasks."""
+MIN_TASK_BAND_BYTES = 2**20
+"""The band target per task is BAND_BYTES shared by the tasks (so the scratch of all of them is
+about one single-threaded band, plus a tile row each at worst), but not below this."""
+
+
+def _parallel_plan(units: int, tiles: int, filter_bytes: int, filters: int, workers: int) -> tuple[str, int]:
+    """("rows" | "filters" | "whole", task count) for `workers` threads.
+
+    Bands of tile rows when every task gets enough tiles; else chunks of filters over a band
+    transformed once (deep layers on small maps: each task reads only its share of the filters);
+    else one pass, today's single-threaded path (with BLAS's own threads).
+    """
+    workers = min(workers, tiles * (filter_bytes // FLOAT_BYTES) // MIN_MACS_PER_TASK)
+    if workers <= 1:
+        return "whole", 1
+    enough = MIN_TILES_PER_TASK_SMALL_FILTERS if filter_bytes <= SMALL_FILTER_BYTES else MIN_TILES_PER_TASK
+    if tiles // workers >= enough and units >= workers:
+        return "rows", workers
+    tasks = min(workers, filters // MIN_FILTERS_PER_TASK)
+    return ("filters", tasks) if tasks > 1 else ("whole", 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layer:
+    """One call's arrays and geometry, shared by its bands."""
+
+    x: np.ndarray
+    filters: np.ndarray
+    output: np.ndarray
+    offsets: tuple[int, int]
+    tile_columns: int
+    transform: TileTransform
+    epilogue: Epilogue
+    row_bytes: int
+
+
+def _bands(layer: _Layer, images: slice, rows: range, scratch: Scratch, band_bytes: int) -> None:
+    """Tile rows `rows` of images `images`, in bands of about `band_bytes`: gather, transform, products, write."""
+    transform, step = layer.transform, layer.transform.output_tile
+    positions, _, filters = layer.filters.shape
+    for band_images, band_rows in row_blocks(images.stop - images.start, len(rows), layer.row_bytes, band_bytes):
+        chosen = slice(images.start + band_images.start, images.start + band_images.stop)
+        first, end = rows.start + band_rows.start, rows.start + min(band_rows.stop, len(rows))
+        band = _transformed_band(layer.x[chosen], first, end, layer.tile_columns, layer.offsets, transform, scratch)
+        products = scratch("winograd_tiles", (positions, band.shape[1], filters))  # the tiles are transformed: reuse their buffer
+        np.matmul(band, layer.filters, out=products)
+        if layer.epilogue.bias is not None:
+            np.add(products[transform.bias_position], layer.epilogue.bias, out=products[transform.bias_position])
+        target = layer.output[chosen, first * step : end * step]
+        _write_band(products, target, layer.epilogue.write or np.copyto, transform, scratch)
+
+
+def _row_task(layer: _Layer, part: range, tile_rows: int, scratch: Scratch, band_bytes: int) -> None:
+    """Global tile rows `part` (image * tile_rows + row) of the batch, in bands."""
+    for images, rows in image_segments(part, tile_rows):
+        _bands(layer, images, rows, scratch, band_bytes)
+
+
+def _gather_task(layer: _Layer, band: np.ndarray, images: slice, rows: range, part: range, scratch: Scratch) -> None:
+    """Tile rows `part` (counted across the band's images) of a band: gathered and transformed into their tiles of `band`."""
+    tile_rows, columns = len(rows), layer.tile_columns
+    for segment_images, segment_rows in image_segments(part, tile_rows):
+        first_tile = (segment_images.start * tile_rows + segment_rows.start) * columns
+        end_tile = first_tile + (segment_images.stop - segment_images.start) * len(segment_rows) * columns
+        chosen = slice(images.start + segment_images.start, images.start + segment_images.stop)
+        _transformed_band(
+            layer.x[chosen],
+            rows.start + segment_rows.start,
+            rows.start + segment_rows.stop,
+            columns,
+            layer.offsets,
+            layer.transform,
+            scratch,
+            out=band[:, first_tile:end_tile],
+        )
+
+
+def _filter_task(layer: _Layer, band: np.ndarray, target: np.ndarray, chunk: range, scratch: Scratch) -> None:
+    """Filters `chunk` of a transformed band: products, bias, output transform, write."""
+    transform = layer.transform
+    positions, count, _ = band.shape
+    chosen = slice(chunk.start, chunk.stop)
+    products = scratch("winograd_tiles", (positions, count, len(chunk)))
+    np.matmul(band, layer.filters[:, :, chosen], out=products)
+    bias = layer.epilogue.bias
+    if bias is not None:
+        np.add(products[transform.bias_position], bias[chosen], out=products[transform.bias_position])
+    _write_band(products, target[..., chosen], layer.epilogue.write or np.copyto, transform, scratch)
+
+
 def _transformed_band(
-    x: np.ndarray, first_row: int, end_row: int, tile_columns: int, offsets: tuple[int, int], transform: TileTransform, scratch: Scratch
+    x: np.ndarray,
+    first_row: int,
+    end_row: int,
+    tile_columns: int,
+    offsets: tuple[int, int],
+    transform: TileTransform,
+    scratch: Scratch,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """B^T d B for every tile of tile rows [first_row, end_row): (a*a, tiles, C)."""
+    """B^T d B for every tile of tile rows [first_row, end_row): (a*a, tiles, C), in `out` if given (a view
+    whose last two axes are contiguous), else in scratch."""
     batch, _, _, channels = x.shape
     step, size = transform.output_tile, transform.input_tile
     top, left = offsets
@@ -170,8 +302,10 @@ def _transformed_band(
     tiles = scratch("winograd_tiles", tile_view.shape)
     np.copyto(tiles, tile_view)
     count = batch * rows * tile_columns
-    transformed = scratch("winograd_transformed", (size * size, count, channels))
-    np.matmul(transform.data, tiles.reshape(size * size, count * channels), out=transformed.reshape(size * size, count * channels))
+    transformed = scratch("winograd_transformed", (size * size, count, channels)) if out is None else out
+    flat = transformed.reshape(size * size, count * channels)
+    assert np.may_share_memory(flat, transformed), "out must be reshapable without a copy"
+    np.matmul(transform.data, tiles.reshape(size * size, count * channels), out=flat)
     return transformed
 
 
