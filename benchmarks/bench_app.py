@@ -1,20 +1,28 @@
-"""The app's responsiveness, in a headless terminal: start-up to the first complete screen, an
-edit on VGG16 to the updated table on screen, and the seed net's rerun after an edit to the
-heatmaps on screen. Medians of several tries; prints figures, asserts nothing.
+"""The app's responsiveness. In a real terminal (tmux, 120x40): `convtui` to the seed's numbers on
+screen against a bare Textual app showing a DataTable, and `convtui vgg16` to its feature maps on
+screen beside its floor (the weights' initialisation and the forward pass, timed in-process).
+In a headless terminal: start-up to the first complete screen, an edit on VGG16 to the updated
+table on screen, and the seed net's rerun after an edit to the heatmaps on screen. Medians of
+several tries, the processes compared alternating; prints figures, asserts nothing.
 
-    python benchmarks/bench_app.py [--repeats 7]
+    python benchmarks/bench_app.py [--repeats 7] [--terminal-only]
 
-Goals (issue 4): start-up under 1 s, VGG16 edit under 50 ms, seed net heatmaps within 100 ms.
+Goals: issue 10, `convtui` within 1.3x the bare app, `convtui vgg16` to feature maps under 0.8 s;
+issue 4, start-up under 1 s, VGG16 edit under 50 ms, seed net heatmaps within 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -89,6 +97,120 @@ async def edit_timings(preset: str, repeats: int, wait_for_run: bool) -> tuple[l
     return handled, shown
 
 
+BARE_APP = """
+from textual.app import App
+from textual.widgets import DataTable, Footer, Header
+
+
+class Bare(App):
+    def compose(self):
+        yield Header()
+        yield DataTable()
+        yield Footer()
+
+    def on_mount(self):
+        table = self.query_one(DataTable)
+        table.add_columns("#", "Name", "Layer", "Output shape", "Params")
+        table.add_row("0", "conv2d", "Conv2D(32, 3x3, relu)", "(26, 26, 32)", "320")
+        table.add_row("1", "conv2d_1", "Conv2D(64, 3x3, relu)", "(24, 24, 64)", "18,496")
+        table.add_row("", "", "", "Total params", "18,816")
+
+
+Bare().run()
+"""
+APP_ONLY = """
+import os
+import sys
+
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")  # as the command line does
+from convtui.model.preset import load_preset
+from convtui.tui.app import ConvtuiApp
+
+name = sys.argv[1] if len(sys.argv) > 1 else "seed-28x28x1"
+ConvtuiApp(load_preset(name), source=name).run()
+"""
+SEED_NUMBERS = "18,816"
+"""The seed net's total params: on screen in the bare app's table and in convtui's summary alike."""
+FEATURE_MAP_CELLS = "\u2580" * 12
+"""A row of one heatmap's half-block cells: on screen only once feature maps are drawn."""
+
+
+def on_screen_seconds(command: list[str], marker: str, timeout: float = 30.0) -> float:
+    """Seconds from starting `command` in a fresh 120x40 tmux session until `marker` is on its screen."""
+    session = f"convtui-bench-{os.getpid()}"
+    started = time.perf_counter()
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(SIZE[0]), "-y", str(SIZE[1]), *CHILD_ENV, *command], check=True)
+    try:
+        while time.perf_counter() - started < timeout:
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+            if marker in screen:
+                return time.perf_counter() - started
+            time.sleep(0.005)
+        raise RuntimeError(f"{marker!r} not on screen after {timeout} s: {' '.join(command)}\n{screen}")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def floor_seconds(preset: str) -> tuple[float, float, float]:
+    """In this process: (importing the engine, initialising the weights, the forward pass) for `preset`."""
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")  # as the command line does, before numpy is imported
+    begun = time.perf_counter()
+    from convtui.engine.forward import forward
+    from convtui.engine.images import default_sample, load_image
+    from convtui.engine.weights import initial_weights
+    from convtui.model.preset import load_preset
+
+    info = load_preset(preset).infer()
+    imported = time.perf_counter()
+    weights = initial_weights(info, 0)
+    initialised = time.perf_counter()
+    image = load_image(default_sample(info.input_shape), info.input_shape)
+    loaded = time.perf_counter()
+    forward(info, image.pixels, weights)
+    ran = time.perf_counter()
+    return imported - begun, initialised - imported, ran - loaded
+
+
+CHILD_ENV: list[str] = []
+"""`env` arguments for the timed processes: bytecode cached as an installed package has it, in a
+folder of the benchmark's own (a shell with PYTHONDONTWRITEBYTECODE=1 would otherwise compile
+all of convtui's modules at every start, and none of Textual's, which are cached in site-packages)."""
+
+
+def terminal_figures(repeats: int, app_only: bool) -> None:
+    if shutil.which("tmux") is None:
+        print("tmux not found: the real-terminal figures are skipped")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        CHILD_ENV[:] = ["env", "-u", "PYTHONDONTWRITEBYTECODE", f"PYTHONPYCACHEPREFIX={Path(folder, 'pycache')}"]
+        bare_script = Path(folder, "bare_app.py")
+        bare_script.write_text(BARE_APP)
+        Path(folder, "app_only.py").write_text(APP_ONLY)
+        convtui = [str(Path(sys.executable).with_name("convtui"))]
+        if app_only:
+            convtui = [sys.executable, str(Path(folder, "app_only.py"))]
+        elif not Path(convtui[0]).exists():
+            convtui = [sys.executable, "-m", "convtui"]
+        bare, seed, vgg16 = [], [], []
+        on_screen_seconds([sys.executable, str(bare_script)], SEED_NUMBERS)  # warm-up: bytecode written, files in the page cache
+        on_screen_seconds([*convtui, "vgg16"], FEATURE_MAP_CELLS)
+        for _ in range(repeats):  # alternating, so a busy moment of the machine hits all three alike
+            bare.append(on_screen_seconds([sys.executable, str(bare_script)], SEED_NUMBERS))
+            seed.append(on_screen_seconds(convtui, SEED_NUMBERS))
+            vgg16.append(on_screen_seconds([*convtui, "vgg16"], FEATURE_MAP_CELLS))
+    print(f"in tmux at {SIZE[0]}x{SIZE[1]}, {repeats} runs alternating, from the command started to the figure on screen")
+    print(f"  bare Textual app, a DataTable               {milliseconds(bare)}")
+    print(f"  convtui, the seed's total params            {milliseconds(seed)}")
+    print(f"  ratio convtui / bare (medians)               {statistics.median(seed) / statistics.median(bare):.2f}x   goal <= 1.3x")
+    floors = [floor_seconds("vgg16") for _ in range(max(3, repeats // 2))]
+    imports = floors[0][0]
+    init, run = (statistics.median(values) for values in list(zip(*floors))[1:])
+    print(f"  convtui vgg16, its feature maps             {milliseconds(vgg16)}   goal <= 0.8 s")
+    print(f"  vgg16's floor, in-process: weights {1000 * init:.0f} ms + forward {1000 * run:.0f} ms = {1000 * (init + run):.0f} ms"
+          f" (importing the engine: {1000 * imports:.0f} ms)")
+    print(f"  vgg16 above its floor + the bare app         {1000 * (statistics.median(vgg16) - init - run - statistics.median(bare)):.0f} ms")
+
+
 def milliseconds(values: list[float]) -> str:
     return f"median {1000 * statistics.median(values):7.1f} ms   (min {1000 * min(values):.1f}, max {1000 * max(values):.1f})"
 
@@ -96,7 +218,14 @@ def milliseconds(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    repeats = parser.parse_args().repeats
+    parser.add_argument("--terminal-only", action="store_true", help="only the tmux figures")
+    parser.add_argument("--app-only", action="store_true", help="start the app module directly, not through the command line")
+    arguments = parser.parse_args()
+    repeats = arguments.repeats
+
+    terminal_figures(repeats, arguments.app_only)
+    if arguments.terminal_only:
+        return
 
     startups = [startup_seconds() for _ in range(max(3, repeats // 2))]
     print("start-up to the first complete screen (seed net, table + heatmaps painted), goal < 1 s")

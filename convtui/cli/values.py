@@ -74,7 +74,7 @@ def host_name(text: str) -> str:
 
 def seed_number(text: str) -> int:
     """The app's bound too, so a seed typed in one works in the other."""
-    from convtui.engine.weights import MAX_SEED
+    from convtui.model.preset import MAX_SEED
 
     try:
         seed = int(text)

@@ -1,4 +1,9 @@
-"""The NumPy engine: running a stack on images, with Keras 3's inference semantics."""
+"""The NumPy engine: running a stack on images, with Keras 3's inference semantics.
+
+Importing any part of it brings numpy, the forward pass and Pillow: the app's first screen and
+the commands that need no engine import nothing from here (tests/unit/test_startup_imports.py);
+what the first screen lists by name (samples, generated data sets) is in convtui.samples.
+"""
 
 from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, ForwardResult, forward
 from convtui.engine.images import SAMPLE_NAMES, LoadedImage, load_image

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from convtui.samples import GENERATED_CLASSES, SHAPE_NAMES
 from convtui.engine.images import Canvas, LoadedImage, fit_channels, load_image, quadratic_curve, render, resize
 from convtui.errors import ConvtuiError, EngineError
 from convtui.model.info import StackInfo
@@ -104,7 +105,6 @@ def paint_shape(kind: str, centre: Point, radius: float, turn: float, grey: int)
 
 SHAPE_POLYGONS = {"square": (4, 1.0, math.pi / 4), "triangle": (3, 1.0, 0.0), "star": (5, 0.45, 0.0), "diamond": (4, 1.0, 0.0)}
 """Polygon shapes: (sides, inner radius as a fraction for stars, turn of the first vertex)."""
-SHAPE_NAMES = ("circle", "square", "triangle", "cross", "ring", "star", "diamond")
 MAX_TURN = math.radians(10)
 """Small turns only: a square turned 45 degrees is the diamond class."""
 
@@ -173,7 +173,6 @@ def paint_digit_example(rng: np.random.Generator, label: int, height: int, width
     return render("L", 0, height, width, paint, blur=0.02)
 
 
-STRIPE_NAMES = ("horizontal", "vertical", "diagonal \\", "diagonal /")
 STRIPE_ANGLES = (90.0, 0.0, 45.0, 135.0)
 """The direction along which each class's brightness varies (degrees, y down)."""
 
@@ -198,9 +197,9 @@ class GeneratedSet:
 
 
 GENERATED: dict[str, GeneratedSet] = {
-    "shapes": GeneratedSet(SHAPE_NAMES, paint_shapes_example, 4000),
-    "digits": GeneratedSet(tuple(str(digit) for digit in range(10)), paint_digit_example, 12000),
-    "stripes": GeneratedSet(STRIPE_NAMES, paint_stripes_example, 2000),
+    "shapes": GeneratedSet(GENERATED_CLASSES["shapes"], paint_shapes_example, 4000),
+    "digits": GeneratedSet(GENERATED_CLASSES["digits"], paint_digit_example, 12000),
+    "stripes": GeneratedSet(GENERATED_CLASSES["stripes"], paint_stripes_example, 2000),
 }
 
 

@@ -24,9 +24,8 @@ from types import MappingProxyType
 import numpy as np
 from PIL import ExifTags, Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 
+from convtui.samples import SAMPLE_ENTRIES, SAMPLE_NAMES, ImageShape
 from convtui.errors import EngineError
-
-ImageShape = tuple[int, int, int]
 Point = tuple[float, float]
 
 PILLOW_FORMATS = ("PNG", "JPEG", "BMP", "GIF")
@@ -153,34 +152,16 @@ def draw_gradient(height: int, width: int) -> np.ndarray:
     return np.broadcast_to(ramp, (height, width))[:, :, None].copy()
 
 
+DRAWINGS: dict[str, Callable[[int, int], np.ndarray]] = {
+    "digit": lambda height, width: render("L", 0, height, width, paint_seven, blur=0.025),
+    "shapes": lambda height, width: render("L", 0, height, width, paint_shapes),
+    "checkerboard": draw_checkerboard,
+    "gradient": draw_gradient,
+    "scene": lambda height, width: render("RGB", SKY, height, width, paint_scene),
+}
 SAMPLES: Mapping[str, Sample] = MappingProxyType(
-    {
-        sample.name: sample
-        for sample in (
-            Sample(
-                "digit",
-                "a handwritten-looking 7, white on black, like MNIST",
-                (28, 28, 1),
-                lambda height, width: render("L", 0, height, width, paint_seven, blur=0.025),
-            ),
-            Sample(
-                "shapes",
-                "a square, a circle and a triangle in greys on black",
-                (64, 64, 1),
-                lambda height, width: render("L", 0, height, width, paint_shapes),
-            ),
-            Sample("checkerboard", "black and white squares", (32, 32, 1), draw_checkerboard),
-            Sample("gradient", "a ramp from black (left) to white (right)", (32, 32, 1), draw_gradient),
-            Sample(
-                "scene",
-                "a colour picture: sky, ground, sun and a house",
-                (224, 224, 3),
-                lambda height, width: render("RGB", SKY, height, width, paint_scene),
-            ),
-        )
-    }
+    {name: Sample(name, entry.description, entry.default_shape, DRAWINGS[name]) for name, entry in SAMPLE_ENTRIES.items()}
 )
-SAMPLE_NAMES: tuple[str, ...] = tuple(SAMPLES)
 WHAT_TO_GIVE = f"give a PNG, JPEG, BMP, GIF or .npy file, or a sample name: {', '.join(SAMPLE_NAMES)}"
 
 
@@ -199,11 +180,6 @@ def find_sample(name: str) -> Sample:
 def sample_default_shape(name: str) -> ImageShape:
     """The size a sample is shown at when no stack asks for one (digit: MNIST's 28x28x1)."""
     return find_sample(name).default_shape
-
-
-def default_sample(input_shape: tuple[int, ...]) -> str:
-    """The sample that suits an input: the RGB scene for three channels, the digit otherwise."""
-    return "scene" if input_shape[-1] == 3 else "digit"
 
 
 def sample_image(name: str, height: int, width: int, channels: int) -> np.ndarray:

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Literal
 
 from convtui.errors import ConvtuiError, EngineError
-from convtui.interop.export_keras import keras_source
-from convtui.interop.export_pytorch import pytorch_source
 from convtui.model.stack import Stack
 
 ExportTarget = Literal["keras", "pytorch"]
@@ -31,8 +29,12 @@ def export_source(stack: Stack, target: ExportTarget, weights_path: str | None =
             exit_code=1,
         )
     if target == "keras":
+        from convtui.interop.export_keras import keras_source  # the writers load with the command that uses them
+
         return keras_source(stack, stack_info, weights_path)
     if target == "pytorch":
+        from convtui.interop.export_pytorch import pytorch_source
+
         return pytorch_source(stack, stack_info, weights_path)
     raise ConvtuiError(f'unknown export target "{target}"; choose one of {", ".join(EXPORT_TARGETS)}', field_name="--to")
 

@@ -38,7 +38,7 @@ def input_shape_answer(text: str) -> Shape:
 
 
 def seed_answer(text: str) -> int:
-    from convtui.engine.weights import MAX_SEED
+    from convtui.model.preset import MAX_SEED
 
     stripped = text.strip()
     if not stripped.isdigit() or int(stripped) > MAX_SEED:

@@ -2,6 +2,7 @@
 stacks), the display choices, and the forward pass that reruns in a worker after every edit.
 
 Views never hold a stack of their own: they follow `view_state`, which the App replaces.
+The first screen paints before numpy, Pillow or the engine is imported: the forward worker loads them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -20,8 +22,7 @@ from textual.timer import Timer
 from textual.widgets import TabbedContent
 from textual.worker import get_current_worker
 
-from convtui.engine.images import default_sample
-from convtui.engine.weights import StackWeights
+from convtui.samples import default_sample
 from convtui.model.blocks import block_names
 from convtui.model.convention import Convention
 from convtui.model.preset import is_builtin_name
@@ -44,6 +45,9 @@ from convtui.tui.training import TrainingActions
 from convtui.tui.widgets.explain import ExplainView
 from convtui.tui.widgets.feature_maps import FeatureMapsView
 from convtui.tui.widgets.stack_table import StackTable
+
+if TYPE_CHECKING:
+    from convtui.engine.weights import StackWeights
 
 PROGRESS_AFTER_SECONDS = 0.25
 
@@ -256,6 +260,32 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
     def action_step_filter_page(self, step: int) -> None:
         page = self.screen.query_one(FeatureMapsView).page
         self.select_filter(self.view_state.selected_filter + step * (page.capacity if page else 1))
+
+    def action_step_channel_page(self, step: int) -> None:
+        """Page the Kernels view's input channels by as many as it shows across."""
+        from convtui.tui.widgets.kernels import KernelsView
+
+        page = self.screen.query_one(KernelsView).channel_page
+        if page is not None:
+            self.view_state = replace(self.view_state, first_channel=page.first_after(step))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The channel keys only while the Kernels tab is open: the footer shows them there and nowhere else."""
+        if action == "step_channel_page":
+            tabs = self.screen.query(TabbedContent)
+            return bool(tabs) and tabs.first().active == "kernels"
+        return super().check_action(action, parameters)
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        self.refresh_bindings()  # the footer follows the open tab (check_action)
+
+    choices_made_in: EditHistory | None = None
+    """The edit history the filter and channel choices belong to."""
+
+    def validate_view_state(self, state: ViewState) -> ViewState:
+        """A stack opened in place of this one (a new edit history) starts at its first filter and channel page."""
+        made_in, self.choices_made_in = self.choices_made_in, self.history
+        return state.for_another_stack() if made_in is not None and made_in is not self.history else state
 
     def action_toggle_enlarged(self) -> None:
         self.view_state = replace(self.view_state, enlarged=not self.view_state.enlarged)

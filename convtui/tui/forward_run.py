@@ -2,22 +2,26 @@
 
 Plain Python over the engine, so the worker in the App stays a few lines and this is testable
 without a terminal. Layers from the first invalid one on cannot run; the layers before it do.
+The engine (numpy, Pillow) is imported by the first run, in the worker: the app's first screen
+paints without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_allocations, forward
-from convtui.engine.images import LoadedImage, load_image
-from convtui.engine.weights import StackWeights, initial_weight
 from convtui.errors import ConvtuiError
 from convtui.model.graph import INPUT_NAME
 from convtui.model.stack import LayerInfo, Stack, StackInfo
-from convtui.tui.opened_weights import OpenedWeights
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from convtui.engine.images import LoadedImage
+    from convtui.engine.weights import StackWeights
+    from convtui.tui.opened_weights import OpenedWeights
 
 ProgressCallback = Callable[[int, int], None]
 OUT_OF_MEMORY = "the machine ran out of memory for this forward pass; use a smaller input shape or fewer filters"
@@ -57,6 +61,8 @@ class ImageCache:
         self._image: LoadedImage | None = None
 
     def load(self, source: str, shape: tuple[int, ...]) -> LoadedImage:
+        from convtui.engine.images import load_image
+
         key = (source, shape)
         if key != self._key or self._image is None:
             self._image, self._key = load_image(source, shape), key  # type: ignore[arg-type]
@@ -75,6 +81,8 @@ class WeightsCache:
 
     def initial_weights(self, stack_info: StackInfo, seed: int, given: StackWeights | None = None) -> StackWeights:
         """Every valid layer's weights: the `given` arrays where there are some, the seed's for the rest."""
+        from convtui.engine.weights import initial_weight
+
         kept: dict[tuple[object, ...], dict[str, np.ndarray]] = {}
         weights: StackWeights = {}
         for info in stack_info.layers:
@@ -127,6 +135,8 @@ def run_stack(
     max_memory: int | None = None,
 ) -> RunResult | None:
     """Run what can run; None when `should_stop` cancelled the run (a newer edit replaces it)."""
+    from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_allocations, forward
+
     prefix, prefix_info = runnable_prefix(stack, stack_info)
     budget = DEFAULT_MAX_MEMORY if max_memory is None else max_memory
     try:
@@ -143,7 +153,7 @@ def run_stack(
     except MemoryError:
         return RunResult(None, weights, (), OUT_OF_MEMORY, note)
     try:
-        result = forward(prefix_info, image.pixels, weights, should_stop=should_stop, on_layer=on_layer, max_memory=budget)
+        result = forward(prefix_info, image.pixels, weights, should_stop=should_stop, on_layer=on_layer, max_memory=budget, fuse=False)  # every output now, in the worker: the views read them on the UI thread
     except ForwardCancelled:
         return None
     except ConvtuiError as error:

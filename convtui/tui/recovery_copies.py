@@ -16,13 +16,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from convtui.engine.weights import StackWeights, save_arrays, weights_to_arrays
 from convtui.errors import ConvtuiError
 from convtui.files import write_text_atomically
 from convtui.model.preset import is_builtin_name, parse_preset, preset_text, read_preset_text
 from convtui.model.stack import Stack
 from convtui.tui.opened_weights import OpenedWeights, read_weights
+
+if TYPE_CHECKING:
+    from convtui.engine.weights import StackWeights
 
 WRITE_AFTER_SECONDS = 0.5
 """A burst of edits (typing, undoing in a row) writes one copy, this long after the last of them."""
@@ -128,6 +131,8 @@ def write_copy(folder: Path, stem: str, source: str | None, stack: Stack, weight
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     copy = RecoveryCopy(folder / f"{stem}.json", source, stack.name, time.time(), os.getpid(), bool(weights))
     if weights:
+        from convtui.engine.weights import save_arrays, weights_to_arrays
+
         save_arrays(weights_to_arrays(weights), copy.weights_path)
     else:
         copy.weights_path.unlink(missing_ok=True)

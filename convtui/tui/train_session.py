@@ -13,25 +13,25 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-
-from convtui.engine.datasets import GENERATED, Dataset, load_dataset
-from convtui.engine.forward import DEFAULT_MAX_MEMORY, check_memory, forward
-from convtui.engine.gradients.base import TrainContext
-from convtui.engine.losses import Loss, loss_for
-from convtui.engine.optimizers import Optimizer, make_optimizer
-from convtui.engine.train import EpochReport, EpochTally, Evaluation, TrainSettings, batches, evaluate, train_step, writable_weights
-from convtui.engine.weights import StackWeights
+from convtui.samples import GENERATED_CLASSES
 from convtui.model.stack import LayerInfo, StackInfo
-from convtui.tui.forward_run import WeightsCache
-from convtui.tui.opened_weights import carry_weights
+
+if TYPE_CHECKING:  # the engine (numpy) loads when training starts, not with the app's first screen
+    import numpy as np
+
+    from convtui.engine.datasets import Dataset
+    from convtui.engine.losses import Loss
+    from convtui.engine.optimizers import Optimizer
+    from convtui.engine.train import EpochReport, Evaluation, TrainSettings
+    from convtui.engine.weights import StackWeights
 
 PUBLISH_SECONDS = 0.2
 """The worker builds a snapshot (a copy of the filters, one forward pass of the sample) at most this often."""
 DEFAULT_EXAMPLES = 2000
 """Generated examples the view proposes: enough to learn from, few enough for a first epoch in seconds."""
+
 
 Outcome = Literal["paused", "stopped", "finished"]
 Point = tuple[float, float]
@@ -54,8 +54,8 @@ def default_data(stack_info: StackInfo) -> str:
     """The generated set whose classes fill the stack's output best (digits for 10 outputs), drawn at its input size."""
     shape = stack_info.output_shape
     classes = shape[0] if shape is not None and len(shape) == 1 else 10
-    fitting = [name for name, kind in GENERATED.items() if len(kind.class_names) <= classes]
-    name = max(fitting, key=lambda name: len(GENERATED[name].class_names)) if fitting else "digits"
+    fitting = [name for name, names in GENERATED_CLASSES.items() if len(names) <= classes]
+    name = max(fitting, key=lambda name: len(GENERATED_CLASSES[name])) if fitting else "digits"
     return f"{name}:{DEFAULT_EXAMPLES}"
 
 
@@ -70,6 +70,8 @@ def first_filters(stack_info: StackInfo) -> tuple[LayerInfo, str] | None:
 
 def norm(arrays: Iterator[np.ndarray]) -> float:
     """The L2 norm of several arrays taken as one vector."""
+    import numpy as np
+
     return float(np.sqrt(sum(float(np.vdot(array, array)) for array in arrays)))
 
 
@@ -151,6 +153,13 @@ class TrainSession:
     """
 
     def __init__(self, setup: TrainSetup, stack_info: StackInfo, dataset: Dataset, weights: StackWeights, control: TrainControl) -> None:
+        import numpy as np
+
+        from convtui.engine.gradients.base import TrainContext
+        from convtui.engine.losses import loss_for
+        from convtui.engine.optimizers import make_optimizer
+        from convtui.engine.train import EpochTally, writable_weights
+
         self.setup = setup
         self.stack_info = stack_info
         self.dataset = dataset
@@ -172,6 +181,8 @@ class TrainSession:
 
     @property
     def settings(self) -> TrainSettings:
+        from convtui.engine.train import TrainSettings
+
         return TrainSettings(self.setup.epochs, self.setup.batch_size, True, self.setup.seed)
 
     @property
@@ -186,6 +197,8 @@ class TrainSession:
 
     def run(self) -> Outcome:
         """Train from where the last run left off until the epochs are done or the App asks to pause or stop."""
+        from convtui.engine.train import EpochTally, batches
+
         if self.paused_at is not None:  # the pause does not count against examples per second
             self.tally.started += time.perf_counter() - self.paused_at
             self.paused_at = None
@@ -211,6 +224,8 @@ class TrainSession:
         return "finished"
 
     def step(self, indices: np.ndarray) -> None:
+        from convtui.engine.train import train_step
+
         value, right = train_step(
             self.stack_info, self.weights, self.dataset.x_train[indices], self.dataset.y_train[indices], self.optimizer, self.loss, self.context  # type: ignore[arg-type]
         )
@@ -223,6 +238,8 @@ class TrainSession:
 
     def end_epoch(self) -> None:
         """Validate (a stop validates the part of the epoch it did, as the engine's train() does) and move to the next epoch."""
+        from convtui.engine.train import EpochTally
+
         if self.tally.seen:
             seconds = time.perf_counter() - self.tally.started
             validation = self.evaluate()
@@ -237,6 +254,8 @@ class TrainSession:
         self.publish()
 
     def evaluate(self) -> Evaluation | None:
+        from convtui.engine.train import evaluate
+
         if not len(self.dataset.x_validation):
             return None
         return evaluate(self.stack_info, self.weights, self.dataset.x_validation, self.dataset.y_validation, self.loss, self.setup.batch_size)
@@ -247,6 +266,13 @@ class TrainSession:
         """Go on with an edited stack: a layer keeps its weights and optimiser state while its weight
         shapes are unchanged (layers matched as OpenedWeights matches them), the others start from the seed.
         """
+        from convtui.engine.datasets import load_dataset
+        from convtui.engine.forward import DEFAULT_MAX_MEMORY, check_memory
+        from convtui.engine.losses import loss_for
+        from convtui.engine.train import writable_weights
+        from convtui.tui.forward_run import WeightsCache
+        from convtui.tui.opened_weights import carry_weights
+
         check_memory(stack_info, self.setup.batch_size, DEFAULT_MAX_MEMORY)
         if self.dataset.x_train.shape[1:] != stack_info.input_shape or stack_info.output_shape != self.stack_info.output_shape:
             self.dataset = load_dataset(self.setup.data, stack_info, seed=self.setup.seed)  # first: bad data leaves the session as it was
@@ -284,13 +310,15 @@ class TrainSession:
 
     def publish(self) -> None:
         """A fresh snapshot of the curves, the filters, the sample's outputs and the gradients."""
+        from convtui.engine.forward import forward
+
         self.published = time.perf_counter()
         dataset = self.dataset
         found = first_filters(self.stack_info)
         filters = (found[0].name, self.weights[found[0].index][found[1]].copy()) if found is not None else None
         sample = dataset.x_validation[:1] if len(dataset.x_validation) else dataset.x_train[:1]
         labels = dataset.y_validation if len(dataset.x_validation) else dataset.y_train
-        outputs = forward(self.stack_info, sample, self.weights).outputs
+        outputs = forward(self.stack_info, sample, self.weights, fuse=False).outputs  # read later, while training changes the weights
         rows = tuple(
             GradientRow(info.name, info.layer.type_name, self.optimizer.norms.get(info.index, 0.0), norm(iter(self.weights[info.index].values())))
             for info in self.stack_info.layers
@@ -319,6 +347,9 @@ class TrainSession:
 
 def start_session(setup: TrainSetup, stack_info: StackInfo, weights: StackWeights, control: TrainControl) -> TrainSession:
     """Load the data (DataError when it cannot be used) and set up the run; the first snapshot is ready at once."""
+    from convtui.engine.datasets import load_dataset
+    from convtui.engine.forward import DEFAULT_MAX_MEMORY, check_memory
+
     check_memory(stack_info, setup.batch_size, DEFAULT_MAX_MEMORY)  # as the engine's train() does before its first step
     dataset = load_dataset(setup.data, stack_info, seed=setup.seed)
     session = TrainSession(setup, stack_info, dataset, weights, control)

@@ -17,8 +17,6 @@ from typing import Literal
 from textual import work
 from textual.message import Message
 
-from convtui.engine.datasets import output_classes
-from convtui.engine.gradients.graph import trainable_output
 from convtui.errors import ConvtuiError
 from convtui.model.stack import StackInfo
 from convtui.tui.forward_run import WeightsCache, stack_weights
@@ -53,6 +51,9 @@ class TrainingEnded(Message):
 
 def training_problem(stack_info: StackInfo) -> str | None:
     """Why this stack cannot train (invalid, several outputs, not one vector per image), or None."""
+    from convtui.engine.datasets import output_classes
+    from convtui.engine.gradients.graph import trainable_output
+
     try:
         trainable_output(stack_info)
         output_classes(stack_info)

@@ -28,6 +28,18 @@ if TYPE_CHECKING:
     from convtui.tui.app import ConvtuiApp
 
 
+def stack_pane_title(focused: bool) -> str:
+    """The stack pane's title: what its keys do when it has the focus, how to give it the focus when not."""
+    return "Stack · ↑↓ select a layer" if focused else "Stack · Tab or click: focus here"
+
+
+def view_pane_title(tab: str, focused: bool) -> str:
+    """The views pane's title; on Explain it says that the drill-down's arrows work only once it has the focus."""
+    if tab == "explain":
+        return "Views · arrows move (i, j) · Tab: back to the stack" if focused else "Views · Tab: focus here, then arrows move (i, j)"
+    return "Views · Tab: next field" if focused else "Views · 1-6 switch tabs"
+
+
 class ViewScroll(VerticalScroll, can_focus=False):
     """Scrolls a long view with the mouse and page keys; focus goes to the view inside, which has keys of its own."""
 
@@ -75,6 +87,14 @@ class MainScreen(Screen[None]):
         # Tabs switch with 1-6 or a click, so Tab goes straight from the table to the open view.
         self.query_one("#views Tabs", Tabs).can_focus = False
         self.query_one(StackTable).focus()
+        self.watch(self, "focused", self.show_pane_titles)
+
+    @on(TabbedContent.TabActivated)
+    def show_pane_titles(self) -> None:
+        """Which pane has the focus shows in its title (and its style, app.tcss); so does how to move the focus."""
+        stack_pane, view_pane = self.query_one("#stack-pane"), self.query_one("#view-pane")
+        stack_pane.border_title = stack_pane_title(stack_pane.has_focus_within)
+        view_pane.border_title = view_pane_title(self.query_one("#views", TabbedContent).active, view_pane.has_focus_within)
 
     def follow_state(self, state: ViewState) -> None:
         """Redraw the table only when the stack, the convention or the folding changed (not for the run)."""

@@ -4,19 +4,22 @@ output value (filter k at position (i, j)) into what each input channel contribu
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from convtui.engine.contributions import layer_drilldown, supports_drilldown
 from convtui.model.convention import display_shape, shape_text
 from convtui.render.summary import formulas_renderable
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.drilldown import drilldown_renderable
 from convtui.tui.widgets.notices import run_notice
 from convtui.tui.widgets.state_view import StateView
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class ExplainView(StateView):
@@ -40,6 +43,8 @@ class ExplainView(StateView):
         super().follow_state(state)
 
     def render_state(self, state: ViewState) -> RenderableType:
+        from convtui.engine.contributions import supports_drilldown
+
         if state.layer is None:
             shape = shape_text(display_shape(state.stack_info.input_shape, state.convention))
             return self.styled(f"Input {shape}: the image every layer below starts from. Select a layer to see its formulas.", "muted")
@@ -50,6 +55,8 @@ class ExplainView(StateView):
 
     def clamped_position(self, state: ViewState, filter_output: np.ndarray | None) -> tuple[int, int]:
         """The chosen position inside the output; before any move, where the filter responds most."""
+        import numpy as np
+
         output_shape = state.layer.output_shape if state.layer else None
         if not output_shape or len(output_shape) != 3:
             return (0, 0)
@@ -61,6 +68,8 @@ class ExplainView(StateView):
         return (min(self.position[0], output_shape[0] - 1), min(self.position[1], output_shape[1] - 1))
 
     def drilldown(self, state: ViewState) -> RenderableType:
+        from convtui.engine.contributions import layer_drilldown
+
         info = state.layer
         assert info is not None
         filter_index = state.selected_filter

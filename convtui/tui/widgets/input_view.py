@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from convtui.samples import SAMPLE_ENTRIES
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.state_view import StateView
 
@@ -92,13 +93,12 @@ class InputView(Vertical):
             self.source = source
 
     def compose(self) -> ComposeResult:
-        from convtui.engine.images import SAMPLES
 
         yield ImagePreview()
         with Horizontal(id="input-chooser"):
             with Vertical(id="input-samples"):
                 yield Label("Samples", classes="chooser-title")
-                yield OptionList(*(Option(f"{name}: {sample.description}", id=name) for name, sample in SAMPLES.items()))
+                yield OptionList(*(Option(f"{name}: {sample.description}", id=name) for name, sample in SAMPLE_ENTRIES.items()))
             with Vertical(id="input-file"):
                 yield Label("Or a file (PNG, JPEG, BMP, GIF, .npy)", classes="chooser-title")
                 yield Input(placeholder="path/to/image.png, then Enter", id="image-path")

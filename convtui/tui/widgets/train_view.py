@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import numpy as np
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -19,10 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Button, Input, Label, Select
 
-from convtui.engine.optimizers import OPTIMIZERS, make_optimizer
-from convtui.render.confusion import ConfusionMatrix
 from convtui.render.heatmap import Heatmap, HeatmapGrid, format_value
-from convtui.render.line_plot import LinePlot, Series
 from convtui.tui.state import ViewState
 from convtui.tui.train_session import TrainSetup, TrainSnapshot, default_data
 from convtui.tui.widgets.kernels import kernel_tiles
@@ -32,6 +28,9 @@ if TYPE_CHECKING:
     from convtui.tui.app import ConvtuiApp
     from convtui.tui.training import TrainStatus
 
+OPTIMIZER_RATES = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}
+"""convtui.engine.optimizers.OPTIMIZERS's names and their default learning rates, written out so
+that the form on the first screen imports no numpy (a test keeps them equal)."""
 SAMPLE_SECONDS = 0.25
 """How often the view looks at the worker's latest snapshot: at most four redraws a second."""
 PLOT_HEIGHT = 7
@@ -74,10 +73,10 @@ class TrainForm(Vertical):
             yield Label("data")
             yield Input(id="train-data", compact=True, tooltip="shapes, digits, stripes (NAME:COUNT), a folder of class folders, or an .npz")
             yield Label("optimiser")
-            yield Select([(name, name) for name in OPTIMIZERS], value="adam", allow_blank=False, compact=True, id="train-optimizer")
+            yield Select([(name, name) for name in OPTIMIZER_RATES], value="adam", allow_blank=False, compact=True, id="train-optimizer")
         with Horizontal(classes="train-row"):
             yield Label("learning rate")
-            yield Input(str(make_optimizer("adam").learning_rate), id="train-rate", compact=True)
+            yield Input(str(OPTIMIZER_RATES["adam"]), id="train-rate", compact=True)
             yield Label("batch")
             yield Input("32", id="train-batch", compact=True)
             yield Label("epochs")
@@ -93,9 +92,9 @@ class TrainForm(Vertical):
     def optimizer_changed(self, event: Select.Changed) -> None:
         """Each optimiser's own default learning rate, unless the user typed another."""
         rate = self.query_one("#train-rate", Input)
-        defaults = {str(make_optimizer(name).learning_rate) for name in OPTIMIZERS}
+        defaults = {str(learning_rate) for learning_rate in OPTIMIZER_RATES.values()}
         if rate.value in defaults:
-            rate.value = str(make_optimizer(str(event.value)).learning_rate)
+            rate.value = str(OPTIMIZER_RATES[str(event.value)])
 
     def text(self, name: str) -> str:
         return self.query_one(f"#train-{name}", Input).value
@@ -152,6 +151,8 @@ def status_hint(status: TrainStatus, snapshot: TrainSnapshot, state: ViewState) 
 
 def curves(snapshot: TrainSnapshot, width: int) -> RenderableType:
     """Loss and accuracy over the epochs planned, training per step and validation per epoch."""
+    from convtui.render.line_plot import LinePlot, Series  # numpy: loaded once training has begun
+
     x_range = (0.0, float(snapshot.setup.epochs))
     loss = LinePlot(
         [Series("train", snapshot.train_loss, TRAIN_STYLE), Series("validation", snapshot.validation_loss, VALIDATION_STYLE)],
@@ -202,6 +203,8 @@ class TrainCharts(StateView):
             parts.append(self.styled(hint, "progress"))
         parts += [Text(""), curves(snapshot, width), Text("")]
         parts += self.filters(snapshot, state, width) + self.feature_maps(snapshot, state)
+        from convtui.render.confusion import ConfusionMatrix
+
         evaluation = snapshot.evaluation
         confusion = (
             ConfusionMatrix(evaluation.confusion, snapshot.class_names, title=f"confusion matrix, validation: accuracy {evaluation.accuracy:.4f}")
@@ -217,7 +220,7 @@ class TrainCharts(StateView):
         name, kernel = snapshot.filters
         channels = min(kernel.shape[2], 3)
         filters = max(1, MAX_FILTERS // channels)
-        grid, _ = kernel_tiles(kernel[:, :, :channels, :filters], 0, width, state.scale, state.colour)
+        grid, _, _ = kernel_tiles(kernel[:, :, :channels, :filters], 0, 0, width, state.scale, state.colour)
         shown = f"filters 0-{min(filters, kernel.shape[3]) - 1} of {kernel.shape[3]}" + (f", input channels 0-{channels - 1} of {kernel.shape[2]}" if kernel.shape[2] > 1 else "")
         return [Text.assemble(self.styled(f"{name}: the first convolution's filters", "title"), (f"  {shown}", "dim")), grid, Text("")]
 
@@ -234,6 +237,8 @@ class TrainCharts(StateView):
             drawing: RenderableType = HeatmapGrid(maps, scale=state.scale, cell_width=MAP_WIDTH, color=state.colour)
             more = f"  channels 0-{maps.shape[2] - 1} of {output.shape[2]}"
         else:
+            import numpy as np
+
             flat = np.asarray(output).reshape(1, -1)
             drawing = Heatmap(flat, height=2, color=state.colour)
             more = f"  {flat.shape[1]} values, {format_value(flat.min())}..{format_value(flat.max())}"

@@ -1,0 +1,49 @@
+"""The engine's built-in inputs by name, without numpy: the sample images and the generated data sets.
+
+The app's first screen lists them (the Input view, the Train view's defaults) before the engine
+loads; `engine.images` and `engine.datasets` attach the drawing code to these same entries, so
+each fact is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ImageShape = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SampleEntry:
+    """A built-in picture as the menus show it: its name, what it shows, and the size it is drawn at by default."""
+
+    name: str
+    description: str
+    default_shape: ImageShape
+
+
+SAMPLE_ENTRIES: dict[str, SampleEntry] = {
+    entry.name: entry
+    for entry in (
+        SampleEntry("digit", "a handwritten-looking 7, white on black, like MNIST", (28, 28, 1)),
+        SampleEntry("shapes", "a square, a circle and a triangle in greys on black", (64, 64, 1)),
+        SampleEntry("checkerboard", "black and white squares", (32, 32, 1)),
+        SampleEntry("gradient", "a ramp from black (left) to white (right)", (32, 32, 1)),
+        SampleEntry("scene", "a colour picture: sky, ground, sun and a house", (224, 224, 3)),
+    )
+}
+SAMPLE_NAMES: tuple[str, ...] = tuple(SAMPLE_ENTRIES)
+
+
+def default_sample(input_shape: tuple[int, ...]) -> str:
+    """The sample that suits an input: the RGB scene for three channels, the digit otherwise."""
+    return "scene" if input_shape[-1] == 3 else "digit"
+
+
+SHAPE_NAMES = ("circle", "square", "triangle", "cross", "ring", "star", "diamond")
+STRIPE_NAMES = ("horizontal", "vertical", "diagonal \\", "diagonal /")
+GENERATED_CLASSES: dict[str, tuple[str, ...]] = {
+    "shapes": SHAPE_NAMES,
+    "digits": tuple(str(digit) for digit in range(10)),
+    "stripes": STRIPE_NAMES,
+}
+"""The generated data sets (`--data shapes`) and their class names, in label order."""

@@ -1,0 +1,107 @@
+"""The app's first screen paints before numpy, Pillow, h5py, the engine or the Keras import and
+exporters are imported: they load in the forward worker, or when first used (issue 10).
+
+Each check runs in a fresh interpreter, since this test process has imported everything already.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("numpy", "PIL", "h5py", "convtui.engine")
+"""Never imported before the first paint, nor any module of convtui.interop (its package is an index of names that
+imports nothing)."""
+
+REPORT = """
+import json, sys
+heavy = sorted(name for name in sys.modules if name.split(".")[0] in {"numpy", "PIL", "h5py"} and "." not in name
+               or name == "convtui.engine" or name.startswith(("convtui.engine.", "convtui.interop.")))
+print(json.dumps(heavy))
+"""
+
+
+def heavy_modules_after(code: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", code + "\n" + REPORT], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_importing_the_app_imports_nothing_heavy():
+    assert heavy_modules_after("import convtui.tui.app") == []
+
+
+@pytest.mark.parametrize("preset", ["seed-28x28x1", "vgg16"])
+def test_building_the_app_imports_nothing_heavy(preset):
+    code = (
+        "from convtui.model.preset import load_preset\n"
+        "from convtui.tui.app import ConvtuiApp\n"
+        f"app = ConvtuiApp(load_preset({preset!r}), source={preset!r})\n"
+        "app.update_title()\n"
+    )
+    assert heavy_modules_after(code) == []
+
+
+FIRST_PAINT = """
+import asyncio, importlib.abc, json, re, sys, threading
+
+from convtui.model.preset import load_preset
+from convtui.tui.app import ConvtuiApp
+
+painted = []
+numpy_imported = {}
+app = ConvtuiApp(load_preset("seed-28x28x1"), source="seed-28x28x1")
+
+
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy" and not numpy_imported:
+            numpy_imported.update(thread=threading.current_thread().name, after_paints=len(painted))
+        return None
+
+
+sys.meta_path.insert(0, Watch())
+display = app._display
+
+
+def watched_display(screen, renderable):
+    if renderable is not None and not numpy_imported:
+        text = re.sub(r"\\x1b\\[[0-9;?]*[A-Za-z]", "", renderable.render_segments(app.console))
+        painted.append("Total params 18,816" in text)
+    display(screen, renderable)
+
+
+app._display = watched_display
+
+
+async def main():
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        while app.view_state.run.status != "done":
+            await pilot.pause()
+        await pilot.pause()
+
+
+asyncio.run(main())
+print(json.dumps({"painted_before_numpy": any(painted), "numpy": numpy_imported, "main": threading.main_thread().name}))
+"""
+
+
+def test_the_seed_numbers_are_painted_before_the_forward_worker_imports_numpy():
+    result = subprocess.run([sys.executable, "-c", FIRST_PAINT], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["painted_before_numpy"], report
+    assert report["numpy"], "the forward pass never imported numpy"
+    assert report["numpy"]["thread"] != report["main"], report  # in the worker, off the event loop
+
+
+def test_the_train_views_optimiser_rates_are_keras_defaults():
+    """The Train view's form (first screen, no numpy) proposes each optimiser's own default rate."""
+    from convtui.engine.optimizers import OPTIMIZERS, make_optimizer
+    from convtui.tui.widgets.train_view import OPTIMIZER_RATES
+
+    assert OPTIMIZER_RATES == {name: make_optimizer(name).learning_rate for name in OPTIMIZERS}
