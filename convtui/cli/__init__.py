@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from convtui.cli.options import apply_engine_options
 from convtui.cli.parser import build_parser, parse_arguments
 from convtui.errors import ConvtuiError
 
@@ -25,6 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # NumPy is imported, which no command has done yet; a value the user set is kept.
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     arguments = parse_arguments(build_parser(), list(sys.argv[1:] if argv is None else argv))
+    apply_engine_options(arguments, os.environ)
     try:
         return arguments.handler(arguments)
     except ConvtuiError as error:

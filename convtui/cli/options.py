@@ -4,8 +4,9 @@ and how the engine runs."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import MutableMapping
 
-from convtui.cli.values import input_shape_value, memory_size, non_empty, seed_number
+from convtui.cli.values import input_shape_value, memory_size, non_empty, positive_int, seed_number
 
 MODEL_FILE_HELP = "Keras model (.keras, .h5, model.to_json()'s .json)"
 DEFAULT_PRESET = "seed-28x28x1"
@@ -35,6 +36,21 @@ def add_forward_options(parser: argparse.ArgumentParser) -> None:
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
     """Options of every command that runs the NumPy engine (`run`, `train`, the app, `serve`): how it runs, not what.
 
-    The one place for such an option (--threads, say), none yet: added here, it reaches all four;
-    what it sets is best applied once in convtui.cli.main, before the command's handler runs.
+    Added here, an option reaches all four; `apply_engine_options` applies them once, in
+    convtui.cli.main, before the command's handler runs.
     """
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        help="threads the engine and BLAS use (default: OPENBLAS_NUM_THREADS, else OMP_NUM_THREADS, else the machine's cores)",
+    )
+
+
+def apply_engine_options(arguments: argparse.Namespace, environment: MutableMapping[str, str]) -> None:
+    """`--threads N` means OPENBLAS_NUM_THREADS=N for this process, set before numpy loads: OpenBLAS sizes its pool
+    from it when numpy is imported, and the engine (convtui.engine.threads) takes its count from it too. The app
+    thus starts without importing numpy, and `serve` hands the variable on to every tab's app.
+    """
+    threads = getattr(arguments, "threads", None)
+    if threads is not None:
+        environment["OPENBLAS_NUM_THREADS"] = str(threads)

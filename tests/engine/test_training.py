@@ -79,7 +79,6 @@ def test_keras_defaults_and_names() -> None:
     assert (RMSprop().learning_rate, RMSprop().rho, RMSprop().momentum, RMSprop().epsilon, RMSprop().centered) == (0.001, 0.9, 0.0, 1e-7, False)
     assert make_optimizer("rmsprop", 0.5).learning_rate == 0.5
     assert tuple(OPTIMIZERS) == train_command.OPTIMIZER_NAMES  # the parser's choices, written out so it imports no numpy
-    assert tuple(GENERATED) == values.GENERATED_SETS
 
 
 def test_the_optimizer_updates_the_arrays_it_is_given_in_place() -> None:
