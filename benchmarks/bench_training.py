@@ -8,7 +8,11 @@
 
 Prints figures; asserts nothing.
 
-    python benchmarks/bench_training.py [--repeats 7] [--skip-accuracy]
+    python benchmarks/bench_training.py [--repeats 7] [--skip-accuracy] [--threads N]
+
+`--threads` sets both sides' thread count (PyTorch's intra-op threads; convtui's engine threads
+and BLAS's), the machine's cores by default. On a busy machine `--threads 1` is the steadier
+comparison: two-thread BLAS products stall whenever the other core is taken.
 """
 
 from __future__ import annotations
@@ -144,12 +148,21 @@ def step_runner(side: str, stack: Stack, batch_size: int) -> Callable[[], None]:
     return run
 
 
-def throughput_worker(side: str, preset: str, batch_size: int) -> None:
-    """Run in a subprocess, so that neither side's idle threads (OpenBLAS's spin) slow the other: time one run per input line."""
+def set_threads(side: str, count: int) -> None:
+    """The side's thread count: PyTorch's intra-op threads, or convtui's engine threads and BLAS's."""
     if side == "torch":
         import torch
 
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(count)
+    else:
+        from convtui.engine.threads import use_threads
+
+        use_threads(count)
+
+
+def throughput_worker(side: str, preset: str, batch_size: int, threads: int) -> None:
+    """Run in a subprocess, so that neither side's idle threads (OpenBLAS's spin) slow the other: time one run per input line."""
+    set_threads(side, threads)
     run = step_runner(side, seed_net_with_head() if preset == "seed" else load_preset(preset), batch_size)
     print("ready", flush=True)
     for _ in sys.stdin:
@@ -158,11 +171,14 @@ def throughput_worker(side: str, preset: str, batch_size: int) -> None:
         print(time.perf_counter() - started, flush=True)
 
 
-def throughput(preset: str, batch_size: int, repeats: int) -> None:
+def throughput(preset: str, batch_size: int, repeats: int, threads: int) -> None:
     """Both sides in their own worker, asked in turn (alternating), medians of examples per second."""
     workers = {
         side: subprocess.Popen(
-            [sys.executable, __file__, "--throughput-worker", side, preset, str(batch_size)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, __file__, "--throughput-worker", side, preset, str(batch_size), "--threads", str(threads)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for side in ("convtui", "torch")
     }
@@ -236,12 +252,9 @@ def torch_to_accuracy(info: StackInfo, dataset: Dataset) -> tuple[float, int, fl
     return time.perf_counter() - started, epoch, accuracy
 
 
-def accuracy_side(side: str) -> None:
+def accuracy_side(side: str, threads: int) -> None:
     """Run in a subprocess: generate the digits, train one side to the target, print a JSON line."""
-    if side == "torch":
-        import torch
-
-        torch.set_num_threads(os.cpu_count() or 1)
+    set_threads(side, threads)
     info = load_preset("mnist-convnet").infer()
     started = time.perf_counter()
     dataset = load_dataset(DIGITS, info, seed=0)
@@ -250,11 +263,12 @@ def accuracy_side(side: str) -> None:
     print(json.dumps({"generate": generated, "train": seconds, "epochs": epochs, "accuracy": accuracy, "peak_mib": peak_mib()}))
 
 
-def time_to_accuracy() -> None:
+def time_to_accuracy(threads: int) -> None:
     print(f"\nmnist-convnet on {DIGITS} (90% training, 10% validation), Adam, batch {ACCURACY_BATCH}, until {TARGET_ACCURACY:.0%} validation accuracy")
     figures = {}
     for side in ("convtui", "torch"):
-        completed = subprocess.run([sys.executable, __file__, "--accuracy-side", side], capture_output=True, text=True, check=True)
+        command = [sys.executable, __file__, "--accuracy-side", side, "--threads", str(threads)]
+        completed = subprocess.run(command, capture_output=True, text=True, check=True)
         figures[side] = json.loads(completed.stdout.splitlines()[-1])
         found = figures[side]
         print(
@@ -269,23 +283,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--skip-accuracy", action="store_true", help="only the throughput")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for each side (default: the cores)")
     parser.add_argument("--accuracy-side", choices=("convtui", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--throughput-worker", nargs=3, metavar=("SIDE", "PRESET", "BATCH"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.accuracy_side:
-        accuracy_side(arguments.accuracy_side)
+        accuracy_side(arguments.accuracy_side, arguments.threads)
         return
     if arguments.throughput_worker:
         side, preset, batch_size = arguments.throughput_worker
-        throughput_worker(side, preset, int(batch_size))
+        throughput_worker(side, preset, int(batch_size), arguments.threads)
         return
-    print(f"training throughput, one step = forward + loss + backward + Adam, {os.cpu_count()} threads each side, medians of {arguments.repeats}")
+    print(f"training throughput, one step = forward + loss + backward + Adam, {arguments.threads} threads each side, medians of {arguments.repeats}")
     print(f"  load average before: {os.getloadavg()[0]:.2f}")
     for preset in ("seed", "mnist-convnet"):
         for batch_size in (32, 128):
-            throughput(preset, batch_size, arguments.repeats)
+            throughput(preset, batch_size, arguments.repeats, arguments.threads)
     if not arguments.skip_accuracy:
-        time_to_accuracy()
+        time_to_accuracy(arguments.threads)
 
 
 if __name__ == "__main__":

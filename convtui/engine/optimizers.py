@@ -72,15 +72,16 @@ class SGD(Optimizer):
     name = "sgd"
 
     def update(self, key: WeightKey, variable: np.ndarray, gradient: np.ndarray) -> None:
+        scaled = np.multiply(gradient, self.rate, out=self.buffer("step", key, variable))
         if self.momentum == 0:
-            variable -= gradient * self.rate
+            variable -= scaled
             return
         velocity = self.slot("momentum", key, variable)
         velocity *= np.float32(self.momentum)
-        velocity -= gradient * self.rate
+        velocity -= scaled
         if self.nesterov:
-            variable -= gradient * self.rate
-            variable += velocity * np.float32(self.momentum)
+            variable -= scaled
+            variable += np.multiply(velocity, np.float32(self.momentum), out=scaled)
         else:
             variable += velocity
 
@@ -143,15 +144,16 @@ class RMSprop(Optimizer):
     def update(self, key: WeightKey, variable: np.ndarray, gradient: np.ndarray) -> None:
         rho = np.float32(self.rho)
         velocity = self.slot("velocity", key, variable)
+        scratch, denominator = self.buffer("step", key, variable), self.buffer("denominator", key, variable)
         velocity *= rho
-        velocity += np.square(gradient) * (1 - rho)
-        denominator = velocity + np.float32(self.epsilon)
+        velocity += np.multiply(np.square(gradient, out=scratch), 1 - rho, out=scratch)
+        np.add(velocity, np.float32(self.epsilon), out=denominator)
         if self.centered:
             average = self.slot("average_gradient", key, variable)
             average *= rho
-            average += gradient * (1 - rho)
-            denominator -= np.square(average)
-        increment = gradient * self.rate / np.sqrt(denominator)
+            average += np.multiply(gradient, 1 - rho, out=scratch)
+            denominator -= np.square(average, out=scratch)
+        increment = np.divide(np.multiply(gradient, self.rate, out=scratch), np.sqrt(denominator, out=denominator), out=scratch)
         if self.momentum > 0:
             momentum = self.slot("momentum", key, variable)
             momentum *= np.float32(self.momentum)

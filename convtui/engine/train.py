@@ -117,15 +117,22 @@ def store_updates(weights: StackWeights, updates: StackWeights) -> None:
 def train_step(
     stack_info: StackInfo, weights: StackWeights, images: np.ndarray, labels: np.ndarray, optimizer: Optimizer, loss: Loss, context: TrainContext
 ) -> tuple[float, int]:
-    """One batch: forward in training mode, loss, backward, optimiser step, moving statistics; the loss and how many were right."""
-    training_pass = training_forward(stack_info, images, weights, context)
-    output = training_pass.output
-    value, d_output = loss(output, labels)
-    gradients = training_backward(training_pass, d_output)
-    updates = moving_updates(training_pass)
-    optimizer.step(weights, gradients)
-    store_updates(weights, updates)
-    return value, int(np.count_nonzero(output.argmax(axis=-1) == labels))
+    """One batch: forward in training mode, loss, backward, optimiser step, moving statistics; the loss and how many were right.
+
+    The layers' outputs and gradients come from the context's arena and go back to it at the end,
+    for the next step to reuse: nothing of the pass outlives the step.
+    """
+    try:
+        training_pass = training_forward(stack_info, images, weights, context)
+        output = training_pass.output
+        value, d_output = loss(output, labels)
+        gradients = training_backward(training_pass, d_output)
+        updates = moving_updates(training_pass)
+        optimizer.step(weights, gradients)
+        store_updates(weights, updates)
+        return value, int(np.count_nonzero(output.argmax(axis=-1) == labels))
+    finally:
+        context.arena.release()
 
 
 def output_index(stack_info: StackInfo) -> int:

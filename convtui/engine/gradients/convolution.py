@@ -12,6 +12,10 @@ The training forward keeps the layer's input (never modified in place by the lay
 and the pre-activation; nothing it keeps lives in the workspace's scratch, which the next layer
 overwrites. It never uses the workspace's Winograd filters either: they are cached by kernel
 identity, stale once an optimiser updates a kernel in place.
+
+With several engine threads a Conv2D's training forward and its whole backward run per range of
+images, one range per core (base.batch_parts), each with BLAS on one thread and its own scratch;
+outputs and input gradients come from the step's arena (base.StepArena), reused step after step.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy as np
 
 from convtui.engine import ops
 from convtui.engine.gradients.activations import activation_backward
-from convtui.engine.gradients.base import Forwarded, LayerGradient, TrainContext, Weights
+from convtui.engine.gradients.base import Forwarded, LayerGradient, StepArena, TrainContext, Weights, batch_parts, run_parts
 from convtui.engine.im2col import (
     FLOAT_BYTES,
     Epilogue,
@@ -83,10 +87,14 @@ class Geometry:
         buffer.fill(0.0)
         return buffer
 
-    def cropped(self, padded_gradient: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
-        """The input's own pixels of a padded gradient, as a fresh array (the buffer is scratch)."""
+    def cropped(self, padded_gradient: np.ndarray, input_shape: tuple[int, ...], out: np.ndarray | None = None) -> np.ndarray:
+        """The input's own pixels of a padded gradient, as a fresh array (the buffer is scratch) or into `out`."""
         top, left = self.pads[0][0], self.pads[1][0]
-        return padded_gradient[:, top : top + input_shape[1], left : left + input_shape[2]].copy()
+        own = padded_gradient[:, top : top + input_shape[1], left : left + input_shape[2]]
+        if out is None:
+            return own.copy()
+        np.copyto(out, own)
+        return out
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,8 @@ class Saved:
     pre_activation: np.ndarray
     output: np.ndarray
     workspace: ops.Workspace
+    arena: StepArena | None = None
+    """Where the backward takes the input's gradient from (None: a fresh array)."""
 
 
 @dataclass(frozen=True)
@@ -113,22 +123,58 @@ class SavedSeparable:
 
 
 def conv_forward(
-    x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, geometry: Geometry, scratch: Scratch, write: Write | None = None
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    geometry: Geometry,
+    scratch: Scratch,
+    write: Write | None = None,
+    parts: list[tuple[range, Scratch]] | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Conv2D by the inference engine's algorithm, Winograd's filters transformed afresh; `write` applies an activation while storing.
 
     The same algorithm as inference gives the same output; transforming on every call (cheap next
     to the products) is what keeps an in-place optimiser update from being missed. Few input
-    channels take the transposed patches of `thin_patches` instead of im2col's rows.
+    channels take the transposed patches of `thin_patches` instead of im2col's rows, split over
+    `parts` (ranges of images, each with its own scratch) when given; the other algorithms thread themselves.
+    `out` (the output's shape, float32) is where the thin and split paths write; the others return their own array.
     """
     g = geometry
     algorithm = ops.choose_conv_algorithm(x.shape, kernel.shape, g.strides, g.dilation, g.groups)
     if algorithm == "im2col" and g.groups == 1 and kernel.shape[2] <= THIN_CHANNELS:
-        return thin_conv2d(x, kernel, g, Epilogue(bias, write), scratch)
+        return thin_conv2d(x, kernel, g, Epilogue(bias, write), scratch, parts, out)
+    if parts is not None and len(parts) > 1:
+        return split_conv_forward(x, kernel, bias, g, write, parts, out)
     if algorithm == "im2col":
         return im2col_conv2d(x, kernel, g.strides, g.pads, g.dilation, g.groups, Epilogue(bias, write), scratch)
     tile = ops.WINOGRAD_OUTPUT_TILES[algorithm]
     return winograd_conv3x3(x, transform_filters(kernel, tile), g.pads, tile, Epilogue(bias, write), scratch)
+
+
+def split_conv_forward(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    geometry: Geometry,
+    write: Write | None,
+    parts: list[tuple[range, Scratch]],
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """conv_forward on each range of images on its own core, each with its own scratch, into one output.
+
+    Whole convolutions side by side share no barrier: the layer's own band threading (products,
+    then transforms, each a join of both cores) measured 1.5-7x slower at training batch sizes
+    on two shared cores. Inside a part the engine's splitting runs on that part's core alone.
+    """
+    output = np.empty(output_shape(x.shape, kernel.shape, geometry), np.float32) if out is None else out
+
+    def part_forward(number: int, images: range) -> None:
+        piece = slice(images.start, images.stop)
+        output[piece] = conv_forward(x[piece], kernel, bias, geometry, parts[number][1], write)
+
+    run_parts([images for images, _ in parts], part_forward)
+    return output
 
 
 def thin_patches(source: np.ndarray, geometry: Geometry, images: slice, rows: slice, size: tuple[int, int, int], channels: int, scratch: Scratch) -> np.ndarray:
@@ -141,14 +187,40 @@ def thin_patches(source: np.ndarray, geometry: Geometry, images: slice, rows: sl
     return columns.reshape(kernel_h * kernel_w * channels, -1)
 
 
-def thin_conv2d(x: np.ndarray, kernel: np.ndarray, geometry: Geometry, epilogue: Epilogue, scratch: Scratch) -> np.ndarray:
+def output_shape(input_shape: tuple[int, ...], kernel_shape: tuple[int, ...], geometry: Geometry) -> tuple[int, int, int, int]:
+    """A convolution's output shape: Keras's valid-size rule on the padded input."""
+    (kernel_h, kernel_w), (stride_h, stride_w), (dilation_h, dilation_w) = geometry.kernel_size, geometry.strides, geometry.dilation
+    (top, bottom), (left, right) = geometry.pads
+    out_h = (input_shape[1] + top + bottom - dilation_h * (kernel_h - 1) - 1) // stride_h + 1
+    out_w = (input_shape[2] + left + right - dilation_w * (kernel_w - 1) - 1) // stride_w + 1
+    return (input_shape[0], out_h, out_w, kernel_shape[-1])
+
+
+def thin_conv2d(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    geometry: Geometry,
+    epilogue: Epilogue,
+    scratch: Scratch,
+    parts: list[tuple[range, Scratch]] | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """An ungrouped Conv2D on few channels: one product per block with the transposed patches (BLAS reads them transposed as they lie)."""
+    output = np.empty(output_shape(x.shape, kernel.shape, geometry), np.float32) if out is None else out
+    if parts is not None and len(parts) > 1:
+        run_parts(
+            [images for images, _ in parts],
+            lambda number, images: thin_conv2d_into(x[images.start : images.stop], kernel, geometry, epilogue, parts[number][1], output[images.start : images.stop]),
+        )  # fmt: skip
+        return output
+    return thin_conv2d_into(x, kernel, geometry, epilogue, scratch, output)
+
+
+def thin_conv2d_into(x: np.ndarray, kernel: np.ndarray, geometry: Geometry, epilogue: Epilogue, scratch: Scratch, output: np.ndarray) -> np.ndarray:
+    """thin_conv2d's work on one range of images, into `output` (their rows of the layer's output)."""
     kernel_h, kernel_w, channels, filters = kernel.shape
     source = padded(x, geometry.pads, 0.0, scratch)
-    (stride_h, stride_w), (dilation_h, dilation_w) = geometry.strides, geometry.dilation
-    out_h = (source.shape[1] - dilation_h * (kernel_h - 1) - 1) // stride_h + 1
-    out_w = (source.shape[2] - dilation_w * (kernel_w - 1) - 1) // stride_w + 1
-    output = np.empty((x.shape[0], out_h, out_w, filters), np.float32)
+    out_h, out_w = output.shape[1:3]
     matrix = kernel.reshape(-1, filters)
     for images, rows in row_blocks(x.shape[0], out_h, out_w * kernel_h * kernel_w * channels * FLOAT_BYTES, BLOCK_BYTES):
         block = output[images, rows]
@@ -215,6 +287,7 @@ def input_gradient(
     input_shape: tuple[int, ...],
     scratch: Scratch,
     byte_limit: int = BLOCK_BYTES,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Each tap's d_output @ kernel[tap]^T (per group) added back where that tap read (col2im), pads cropped.
 
@@ -238,7 +311,48 @@ def input_gradient(
         target = by_group[images]
         for tap, (a, b) in enumerate(geometry.taps()):
             geometry.tap(target, rows.start, d_block.shape[1:3], a, b)[...] += per_tap[tap]
-    return geometry.cropped(gradient, input_shape)
+    return geometry.cropped(gradient, input_shape, out)
+
+
+def full_convolution_geometry(geometry: Geometry, input_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> Geometry | None:
+    """The stride-1 convolution of d_output (padded by k - 1 - pad) with the flipped kernel that gives the input's gradient,
+    or None where the layer's geometry has no such form (strides, dilation, groups, pads wider than the kernel)."""
+    g = geometry
+    if g.strides != (1, 1) or g.dilation != (1, 1) or g.groups != 1:
+        return None
+    (top, bottom), (left, right) = g.pads
+    kernel_h, kernel_w = g.kernel_size
+    pads = ((kernel_h - 1 - top, input_shape[1] + kernel_h - 1 - output_shape[1] - (kernel_h - 1 - top)),
+            (kernel_w - 1 - left, input_shape[2] + kernel_w - 1 - output_shape[2] - (kernel_w - 1 - left)))  # fmt: skip
+    if min(pads[0] + pads[1]) < 0:
+        return None
+    return Geometry(g.kernel_size, (1, 1), (pads[0], pads[1]))
+
+
+WINOGRAD_GRADIENT_MIN_CHANNELS = 64
+"""Input channels from which the input's gradient goes through Winograd. Measured on one core against
+col2im: 1.5-1.9x faster with 64 or 128 channels (56x56, 28x28, 24x24 maps), but 0.8-1.05x with 32
+(the seed net's second layer, batch 16-128), where the transforms outweigh the products they save."""
+
+
+def convolved_input_gradient(
+    d_output: np.ndarray, kernel: np.ndarray, geometry: Geometry, input_shape: tuple[int, ...], scratch: Scratch
+) -> np.ndarray | None:
+    """The input's gradient as the forward's own (Winograd) convolution of d_output with the flipped, transposed kernel,
+    where the forward would pick Winograd for it (stride 1, 3x3, enough channels) and the input has at least
+    WINOGRAD_GRADIENT_MIN_CHANNELS channels; None elsewhere (`input_gradient` then).
+
+    Winograd does about a quarter of im2col's multiplications and writes each input pixel once, where
+    `input_gradient` adds every tap's columns back one strided pass at a time.
+    """
+    full = full_convolution_geometry(geometry, input_shape, d_output.shape)
+    if full is None or d_output.dtype != np.float32 or input_shape[-1] < WINOGRAD_GRADIENT_MIN_CHANNELS:
+        return None
+    flipped_shape = (*kernel.shape[:2], kernel.shape[3], kernel.shape[2])
+    if ops.choose_conv_algorithm(d_output.shape, flipped_shape, (1, 1), (1, 1), 1) == "im2col":
+        return None
+    flipped = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
+    return conv_forward(d_output, flipped, None, full, scratch)
 
 
 def depthwise_gradients(
@@ -300,26 +414,82 @@ convolution writes them while storing (as inference does) and keeps no separate 
 def conv2d_forward(layer: catalogue.Conv2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
     geometry = window_geometry(layer, x, layer.groups)
     kernel, bias, scratch = weights["kernel"], weights.get("bias"), context.workspace.scratch
+    parts = worker_parts(context.workspace, len(x), x.size * kernel.shape[-1] // max(kernel.shape[2], 1))
+    algorithm = ops.choose_conv_algorithm(x.shape, kernel.shape, geometry.strides, geometry.dilation, geometry.groups)
+    writes_out = parts is not None or (algorithm == "im2col" and geometry.groups == 1 and kernel.shape[2] <= THIN_CHANNELS)
+    out = context.arena.take(output_shape(x.shape, kernel.shape, geometry)) if writes_out and x.dtype == np.float32 else None
     if layer.activation in OUTPUT_DERIVED:
-        output = conv_forward(x, kernel, bias, geometry, scratch, ops.FUSED_ACTIVATIONS[layer.activation])
-        return Forwarded(output, Saved(x, geometry, output, output, context.workspace))
-    return forwarded(layer, x, geometry, conv_forward(x, kernel, bias, geometry, scratch), context)
+        output = conv_forward(x, kernel, bias, geometry, scratch, ops.FUSED_ACTIVATIONS[layer.activation], parts, out)
+        return Forwarded(output, Saved(x, geometry, output, output, context.workspace, context.arena))
+    pre_activation = conv_forward(x, kernel, bias, geometry, scratch, parts=parts, out=out)
+    output = activate(pre_activation, layer.activation)
+    return Forwarded(output, Saved(x, geometry, pre_activation, output, context.workspace, context.arena))
+
+
+def worker_parts(workspace: ops.Workspace, batch: int, values: int) -> list[tuple[range, Scratch]] | None:
+    """batch_parts with a worker scratch each, or None when the work stays on one thread."""
+    parts = batch_parts(batch, values)
+    return None if len(parts) == 1 else list(zip(parts, workspace.worker_scratches(len(parts))))
 
 
 def conv2d_backward(layer: catalogue.Conv2D, cache: Saved, d_output: np.ndarray, weights: Weights) -> tuple[np.ndarray, Weights]:
-    d_pre = pre_activation_gradient(layer, cache, d_output)
-    d_input = input_gradient(d_pre, weights["kernel"], cache.geometry, cache.x.shape, cache.workspace.scratch)
-    return d_input, conv2d_weight_gradients(cache, d_pre, weights)
+    d_input, gradients = conv2d_gradients(layer, cache, d_output, weights, with_input=True)
+    assert d_input is not None
+    return d_input, gradients
 
 
 def conv2d_weights_backward(layer: catalogue.Conv2D, cache: Saved, d_output: np.ndarray, weights: Weights) -> Weights:
     """The kernel's and bias's gradients only: the first layer's input (the batch) needs none."""
-    return conv2d_weight_gradients(cache, pre_activation_gradient(layer, cache, d_output), weights)
+    return conv2d_gradients(layer, cache, d_output, weights, with_input=False)[1]
 
 
-def conv2d_weight_gradients(cache: Saved, d_pre: np.ndarray, weights: Weights) -> Weights:
-    d_kernel = kernel_gradient(cache.x, d_pre, weights["kernel"].shape, cache.geometry, cache.workspace.scratch)
-    return with_bias({"kernel": d_kernel}, weights, d_pre)
+def conv2d_gradients(
+    layer: catalogue.Conv2D, cache: Saved, d_output: np.ndarray, weights: Weights, with_input: bool
+) -> tuple[np.ndarray | None, Weights]:
+    """The whole backward (activation's derivative, input's gradient, kernel's and bias's) per range of images, one range per
+    core (batch_parts): each range's products, copies and elementwise passes run on their own core, the weights'
+    gradients summed after. One range (small layers, one thread) is the plain single-threaded path."""
+    kernel, geometry = weights["kernel"], cache.geometry
+    parts = batch_parts(len(d_output), d_output.size)
+    scratches = [cache.workspace.scratch] if len(parts) == 1 else cache.workspace.worker_scratches(len(parts))
+    d_input = None
+    if with_input and len(parts) > 1:
+        d_input = np.empty(cache.x.shape, np.float32) if cache.arena is None else cache.arena.take(cache.x.shape)
+    kernels: list[np.ndarray] = [np.empty(0)] * len(parts)
+    biases: list[np.ndarray] = [np.empty(0)] * len(parts)
+
+    def part_gradients(number: int, images: range) -> None:
+        nonlocal d_input
+        piece, scratch = slice(images.start, images.stop), scratches[number]
+        x = cache.x[piece]
+        d_pre = activation_backward(layer.activation, cache.pre_activation[piece], cache.output[piece], d_output[piece])
+        d_pre = np.ascontiguousarray(d_pre, np.float32)
+        if with_input:
+            found = convolved_input_gradient(d_pre, kernel, geometry, x.shape, scratch)
+            if d_input is None:
+                into = None if found is not None or cache.arena is None else cache.arena.take(x.shape)
+                d_input = found if found is not None else input_gradient(d_pre, kernel, geometry, x.shape, scratch, out=into)
+            elif found is not None:
+                d_input[piece] = found
+            else:
+                input_gradient(d_pre, kernel, geometry, x.shape, scratch, out=d_input[piece])
+        kernels[number] = kernel_gradient(x, d_pre, kernel.shape, geometry, scratch)
+        if "bias" in weights:
+            biases[number] = with_bias({}, weights, d_pre)["bias"]
+
+    run_parts(parts, part_gradients)
+    gradients = {"kernel": summed(kernels)}
+    if "bias" in weights:
+        gradients["bias"] = summed(biases)
+    return d_input, gradients
+
+
+def summed(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts' sum, added into the first (each part's gradient is its own fresh array)."""
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def depthwise_forward(layer: catalogue.DepthwiseConv2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convtui.engine.gradients.base import Forwarded, LayerGradient, TrainContext, Weights
+from convtui.engine.gradients.base import Forwarded, LayerGradient, StepArena, TrainContext, Weights, batch_parts, run_parts
 from convtui.engine.runners import image_pads
 from convtui.model import layers as catalogue
 
@@ -92,7 +92,8 @@ def windows_of(layer: catalogue.Pooling2D, x: np.ndarray) -> Windows:
 
 
 def max_pooling_forward(layer: catalogue.MaxPooling2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
-    """Padding is -inf, so it never wins; the cache is the winning tap's number per output (uint8 up to 16x16 windows).
+    """Padding is -inf, so it never wins; the cache is the winning tap's number per output (uint8 up to 16x16 windows)
+    and the step's arena, where the output, the winners and the backward's gradient are taken from.
 
     Taps are visited in row-major order and a later one wins only when strictly greater, so the
     winner's number only grows: max(winner, better * number) keeps it without a masked write
@@ -100,34 +101,50 @@ def max_pooling_forward(layer: catalogue.MaxPooling2D, x: np.ndarray, weights: W
     """
     windows = windows_of(layer, x)
     image = windows.pad(x, -np.inf)
-    taps = iter(windows.taps())
-    output = windows.tap(image, *next(taps)).copy()
-    winner = np.zeros(output.shape, np.uint8 if windows.pool_size[0] * windows.pool_size[1] <= 256 else np.int32)
-    better, numbered = np.empty(output.shape, bool), np.empty_like(winner)
-    for number, (a, b) in enumerate(taps, start=1):
-        values = windows.tap(image, a, b)
-        np.greater(values, output, out=better)
-        np.maximum(output, values, out=output)
-        np.multiply(better, winner.dtype.type(number), out=numbered)
-        np.maximum(winner, numbered, out=winner)
-    return Forwarded(output, (windows, winner))
+    output = context.arena.take((x.shape[0], *windows.output_hw, x.shape[3]), x.dtype)
+    winner = context.arena.take(output.shape, np.uint8 if windows.pool_size[0] * windows.pool_size[1] <= 256 else np.int32)
+
+    def part_forward(number: int, images: range) -> None:
+        piece = slice(images.start, images.stop)
+        part, best, part_image = output[piece], winner[piece], image[piece]
+        taps = iter(windows.taps())
+        np.copyto(part, windows.tap(part_image, *next(taps)))
+        best.fill(0)
+        better, numbered = np.empty(part.shape, bool), np.empty_like(best)
+        for tap_number, (a, b) in enumerate(taps, start=1):
+            values = windows.tap(part_image, a, b)
+            np.greater(values, part, out=better)
+            np.maximum(part, values, out=part)
+            np.multiply(better, best.dtype.type(tap_number), out=numbered)
+            np.maximum(best, numbered, out=best)
+
+    run_parts(batch_parts(len(x), x.size), part_forward)
+    return Forwarded(output, (windows, winner, context.arena))
 
 
 def max_pooling_backward(
-    layer: catalogue.MaxPooling2D, cache: tuple[Windows, np.ndarray], d_output: np.ndarray, weights: Weights
+    layer: catalogue.MaxPooling2D, cache: tuple[Windows, np.ndarray, StepArena], d_output: np.ndarray, weights: Weights
 ) -> tuple[np.ndarray, Weights]:
     """d_output goes to each window's winning tap: written straight into its pixels when windows do not
     overlap (no zero fill when they also cover the input), added otherwise."""
-    windows, winner = cache
-    padded = (np.empty if windows.covering else np.zeros)(windows.padded_shape, d_output.dtype)
-    chosen = np.empty(winner.shape, bool)
-    for number, (a, b) in enumerate(windows.taps()):
-        np.equal(winner, number, out=chosen)
-        target = windows.tap(padded, a, b)
-        if windows.disjoint:
-            np.multiply(chosen, d_output, out=target)
-        else:
-            target += chosen * d_output
+    windows, winner, arena = cache
+    padded = arena.take(windows.padded_shape, d_output.dtype)
+    if not windows.covering:
+        padded.fill(0)
+
+    def part_backward(number: int, images: range) -> None:
+        piece = slice(images.start, images.stop)
+        part_winner, part_d, part_padded = winner[piece], d_output[piece], padded[piece]
+        chosen = np.empty(part_winner.shape, bool)
+        for tap_number, (a, b) in enumerate(windows.taps()):
+            np.equal(part_winner, tap_number, out=chosen)
+            target = windows.tap(part_padded, a, b)
+            if windows.disjoint:
+                np.multiply(chosen, part_d, out=target)
+            else:
+                target += chosen * part_d
+
+    run_parts(batch_parts(len(d_output), padded[0].size * len(d_output)), part_backward)
     return windows.crop(padded), {}
 
 
