@@ -16,6 +16,7 @@ import naive
 import numpy as np
 import pytest
 
+from array_checks import random, relative_error
 from convtui.engine.gradients.base import TrainContext
 from convtui.engine.gradients.convolution import (
     CONVOLUTION_GRADIENTS,
@@ -44,18 +45,6 @@ TORCH_ACTIVATIONS: dict[str | None, Callable] = {
     "swish": functional.silu,
     "gelu": functional.gelu,
 }
-
-
-def random(rng: np.random.Generator, *shape: int) -> np.ndarray:
-    return rng.standard_normal(shape).astype(np.float32)
-
-
-def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    scale = float(np.abs(expected).max()) or 1.0
-    return float(np.abs(actual.astype(np.float64) - expected).max()) / scale
-
-
 def nchw(x: np.ndarray) -> torch.Tensor:
     return torch.tensor(x.transpose(0, 3, 1, 2), dtype=torch.float64, requires_grad=True)
 

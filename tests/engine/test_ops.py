@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from array_checks import random, relative_error
 from convtui.engine import activations, ops
 from convtui.engine.im2col import Epilogue, copy_shifted, im2col_conv2d, row_blocks
 from convtui.engine.winograd import TRANSFORMS, toom_cook, transform_filters, winograd_conv3x3
@@ -28,21 +29,9 @@ SETTINGS = settings(max_examples=30, deadline=None, derandomize=True)
 FLOAT32_TOLERANCE = 2e-6
 WINOGRAD_TOLERANCE = {2: 2e-6, 4: 5e-6}  # F(4x4)'s transforms (points 1/2 and -2) amplify rounding more
 
-
-def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    scale = max(float(np.abs(expected).max()), 1e-30) if expected.size else 1.0
-    return float(np.abs(actual.astype(np.float64) - expected).max() / scale) if expected.size else 0.0
-
-
 def assert_matches(actual: np.ndarray, expected: np.ndarray, tolerance: float = FLOAT32_TOLERANCE) -> None:
     assert actual.dtype == np.float32
     assert relative_error(actual, expected) <= tolerance
-
-
-def random(rng: np.random.Generator, *shape: int) -> np.ndarray:
-    return rng.standard_normal(shape, dtype=np.float32)
-
 
 class PoisonedWorkspace(ops.Workspace):
     """Every scratch buffer arrives full of NaN: an op that reads scratch it did not write shows it."""

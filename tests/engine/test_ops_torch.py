@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from array_checks import random
 from convtui.engine import activations, ops
 
 torch = pytest.importorskip("torch")
@@ -40,11 +41,6 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, tolerance: float = TO
     assert actual.dtype == np.float32 and actual.shape == expected.shape
     scale = float(np.abs(expected).max()) or 1.0
     assert float(np.abs(actual - expected).max()) / scale <= tolerance
-
-
-def random(rng: np.random.Generator, *shape: int) -> np.ndarray:
-    return rng.standard_normal(shape, dtype=np.float32)
-
 
 def torch_pads(pads: tuple) -> tuple[int, int, int, int]:
     """((top, bottom), (left, right)) in F.pad's order: last axis first."""

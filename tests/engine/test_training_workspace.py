@@ -10,24 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from array_checks import random, relative_error
 from convtui.engine.gradients import GRADIENTS, base
 from convtui.engine.gradients.base import TrainContext
 from convtui.engine.gradients.convolution import Geometry, convolved_input_gradient, input_gradient
 from convtui.engine.ops import Workspace
 from convtui.engine.optimizers import SGD, Adam, AdamW, RMSprop
 from convtui.model import layers as catalogue
-
-
-def random(rng: np.random.Generator, *shape: int) -> np.ndarray:
-    return rng.standard_normal(shape).astype(np.float32)
-
-
-def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    scale = float(np.abs(expected).max()) or 1.0
-    return float(np.abs(actual.astype(np.float64) - expected).max()) / scale
-
-
 @pytest.fixture
 def split(monkeypatch: pytest.MonkeyPatch):
     """A function that runs a callable with the batch split in `count` parts (even small layers), or on one thread (count 1)."""
