@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="convtui",
         description="Build a convolutional network and watch every shape, weight and feature map. "
-        "`convtui [PRESET] [--seed N] [--image IMAGE] [--max-memory SIZE] [--input-shape H,W,C]` opens the app"
+        "`convtui [PRESET] [--seed N] [--image IMAGE] [--max-memory SIZE] [--input-shape H,W,C] [--threads N]` opens the app"
         " (the same as `convtui app ...`).",
     )
     parser.add_argument("--version", action="version", version=f"convtui {__version__}")

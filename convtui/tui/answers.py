@@ -142,6 +142,8 @@ def file_path_answer(text: str, suffix: str, default_name: str | None, *, keep_o
 
 def file_in_folder(folder: Path, default_name: str | None) -> Path:
     """`default_name` inside an existing folder; a folder that does not exist, or no name to give, is refused."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, not a folder; type it without the final /")
     if not folder.is_dir():
         raise ValueError(f"the folder {folder} does not exist; create it first, or type a file name")
     if default_name is None:

@@ -231,6 +231,9 @@ def test_a_folder_typed_as_the_path_means_the_stacks_name_in_it(tmp_path: Path) 
     with pytest.raises(ValueError, match="is a folder"):
         save_path_answer(str(tmp_path))  # no name to give it
     assert save_path_answer(str(tmp_path / "nodir"), "net.toml") == tmp_path / "nodir.toml", "no slash, no folder: a file name"
+    (tmp_path / "mnist.py").write_text("")
+    with pytest.raises(ValueError, match="mnist.py is a file, not a folder"):
+        export_path_answer(str(tmp_path / "mnist.py") + "/", "net_keras.py")
 
 
 def test_save_as_and_export_into_a_folder_write_the_stacks_name_there(make_app: MakeApp, tmp_path: Path) -> None:
