@@ -110,6 +110,8 @@ class TrainingActions:
         stack_info, opened = self.view_state.stack_info, self.opened_weights
         if not self.can_train(stack_info):
             return
+        if self.train_status in ("stopped", "finished"):
+            self.notify(f"A new run of {setup.epochs} epoch(s), from the weights trained so far (the optimiser starts afresh).", title="Training again")
         self.training, self.train_history, self.train_control = None, self.history, TrainControl()
         control = self.train_control
         self.set_train_status("loading")

@@ -114,6 +114,12 @@ def test_start_trains_and_the_views_run_on_the_trained_weights(make_app: MakeApp
         weights = current_weights(app)
         assert np.array_equal(weights[0]["kernel"], session.weights[0]["kernel"])
         assert not np.array_equal(weights[0]["kernel"], seeded[0]["kernel"])
+        assert not any(notification.title == "Training again" for notification in app._notifications)
+        await pilot.press("t")
+        await settle(pilot)
+        again = [notification.message for notification in app._notifications if notification.title == "Training again"]
+        assert again == ["A new run of 2 epoch(s), from the weights trained so far (the optimiser starts afresh)."]
+        assert app.train_status == "finished" and app.training is not session
 
     run_app(app, scenario)
 
