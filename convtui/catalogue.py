@@ -1,8 +1,9 @@
-"""The engine's built-in inputs by name, without numpy: the sample images and the generated data sets.
+"""What the engine offers by name, without numpy: the sample images, the generated data sets and
+the optimisers with their default learning rates.
 
-The app's first screen lists them (the Input view, the Train view's defaults) before the engine
-loads; `engine.images` and `engine.datasets` attach the drawing code to these same entries, so
-each fact is written once.
+The parser and the app's first screen list them (the Input view, the Train view's form) before
+the engine loads; `engine.images`, `engine.datasets` and `engine.optimizers` attach their code to
+these same entries, so each fact is written once.
 """
 
 from __future__ import annotations
@@ -47,3 +48,7 @@ GENERATED_CLASSES: dict[str, tuple[str, ...]] = {
     "stripes": STRIPE_NAMES,
 }
 """The generated data sets (`--data shapes`) and their class names, in label order."""
+
+
+OPTIMIZER_DEFAULT_RATES: dict[str, float] = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}
+"""Keras's optimisers by the name compile(optimizer=...) takes, with their default learning rates."""

@@ -139,7 +139,7 @@ def shows_color(console: Console) -> bool:
 
 def handle(arguments: argparse.Namespace) -> int:
     from convtui.engine.forward import check_memory, forward
-    from convtui.samples import default_sample
+    from convtui.catalogue import default_sample
     from convtui.engine.images import image_summary_line, load_image
     from convtui.render.run_report import run_report
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from convtui.catalogue import OPTIMIZER_DEFAULT_RATES
 from convtui.cli.options import MODEL_FILE_HELP, add_engine_options, add_input_shape_option
 from convtui.cli.output import output_console, print_notes, warn_unused
 from convtui.cli.sources import chosen_seed, load_source, stack_weights
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 
 EXIT_STOPPED = 130
 """As a shell reports a command Ctrl+C ended: the weights are saved, but training did not finish."""
-OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop")
-"""convtui.engine.optimizers.OPTIMIZERS's names, written out so that building the parser imports no numpy (a test keeps them equal)."""
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -51,7 +50,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the training data (default 5)")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per step (default 32, as Keras)")
-    parser.add_argument("--optimizer", choices=OPTIMIZER_NAMES, default="adam", help="Keras's optimiser, with its defaults (default adam)")
+    parser.add_argument("--optimizer", choices=tuple(OPTIMIZER_DEFAULT_RATES), default="adam", help="Keras's optimiser, with its defaults (default adam)")
     parser.add_argument("--learning-rate", type=positive_float, help="replaces the optimiser's default (sgd 0.01; adam, adamw, rmsprop 0.001)")
     parser.add_argument(
         "--validation-split",

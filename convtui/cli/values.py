@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
-from convtui.samples import GENERATED_CLASSES
+from convtui.catalogue import GENERATED_CLASSES
 
 MEMORY_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20, "g": 2**30, "gb": 2**30, "gib": 2**30}
 GENERATED_SETS = tuple(GENERATED_CLASSES)

@@ -2,7 +2,7 @@
 
 Importing any part of it brings numpy, the forward pass and Pillow: the app's first screen and
 the commands that need no engine import nothing from here (tests/unit/test_startup_imports.py);
-what the first screen lists by name (samples, generated data sets) is in convtui.samples.
+what the first screen lists by name (samples, generated data sets) is in convtui.catalogue.
 """
 
 from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, ForwardResult, forward

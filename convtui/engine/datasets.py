@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convtui.samples import GENERATED_CLASSES, SHAPE_NAMES
+from convtui.catalogue import GENERATED_CLASSES, SHAPE_NAMES
 from convtui.engine.images import Canvas, LoadedImage, fit_channels, load_image, quadratic_curve, render, resize
 from convtui.errors import ConvtuiError, EngineError
 from convtui.model.info import StackInfo

@@ -24,7 +24,7 @@ from types import MappingProxyType
 import numpy as np
 from PIL import ExifTags, Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 
-from convtui.samples import SAMPLE_ENTRIES, SAMPLE_NAMES, ImageShape
+from convtui.catalogue import SAMPLE_ENTRIES, SAMPLE_NAMES, ImageShape
 from convtui.errors import EngineError
 Point = tuple[float, float]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from convtui.catalogue import OPTIMIZER_DEFAULT_RATES
 from convtui.engine.weights import StackWeights
 
 WeightKey = tuple[int, str]
@@ -65,7 +66,7 @@ class Optimizer:
 class SGD(Optimizer):
     """m = momentum * m - lr * g; w += m (Nesterov: w += momentum * m - lr * g); plain w -= lr * g without momentum."""
 
-    learning_rate: float = 0.01
+    learning_rate: float = OPTIMIZER_DEFAULT_RATES["sgd"]
     momentum: float = 0.0
     nesterov: bool = False
 
@@ -90,7 +91,7 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Keras's Adam: the bias corrections folded into the step size, epsilon added outside the square root."""
 
-    learning_rate: float = 0.001
+    learning_rate: float = OPTIMIZER_DEFAULT_RATES["adam"]
     beta_1: float = 0.9
     beta_2: float = 0.999
     epsilon: float = 1e-7
@@ -120,6 +121,7 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam after a decoupled weight decay, applied first: w *= 1 - weight_decay * lr."""
 
+    learning_rate: float = OPTIMIZER_DEFAULT_RATES["adamw"]
     weight_decay: float = 0.004
 
     name = "adamw"
@@ -133,7 +135,7 @@ class AdamW(Adam):
 class RMSprop(Optimizer):
     """v = rho * v + (1 - rho) * g^2; w -= lr * g / sqrt(v + epsilon) (epsilon inside the root, unlike Adam's)."""
 
-    learning_rate: float = 0.001
+    learning_rate: float = OPTIMIZER_DEFAULT_RATES["rmsprop"]
     rho: float = 0.9
     momentum: float = 0.0
     epsilon: float = 1e-7

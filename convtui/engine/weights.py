@@ -20,7 +20,6 @@ import numpy as np
 from convtui.errors import EngineError
 from convtui.files import atomic_file
 from convtui.model.layers import Layer, WeightInfo
-from convtui.model.preset import MAX_SEED
 from convtui.model.stack import Stack, StackInfo
 
 StackWeights = dict[int, dict[str, np.ndarray]]

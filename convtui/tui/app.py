@@ -22,7 +22,7 @@ from textual.timer import Timer
 from textual.widgets import TabbedContent
 from textual.worker import get_current_worker
 
-from convtui.samples import default_sample
+from convtui.catalogue import default_sample
 from convtui.model.blocks import block_names
 from convtui.model.convention import Convention
 from convtui.model.preset import is_builtin_name

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from convtui.samples import GENERATED_CLASSES
+from convtui.catalogue import GENERATED_CLASSES
 from convtui.model.stack import LayerInfo, StackInfo
 
 if TYPE_CHECKING:  # the engine (numpy) loads when training starts, not with the app's first screen

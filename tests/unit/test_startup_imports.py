@@ -99,9 +99,10 @@ def test_the_seed_numbers_are_painted_before_the_forward_worker_imports_numpy():
     assert report["numpy"]["thread"] != report["main"], report  # in the worker, off the event loop
 
 
-def test_the_train_views_optimiser_rates_are_keras_defaults():
-    """The Train view's form (first screen, no numpy) proposes each optimiser's own default rate."""
-    from convtui.engine.optimizers import OPTIMIZERS, make_optimizer
-    from convtui.tui.widgets.train_view import OPTIMIZER_RATES
+def test_the_catalogue_names_every_optimiser_the_engine_has_with_its_default_rate():
+    """The parser's choices and the Train view's form (no numpy) come from the catalogue: it must list them all."""
+    from convtui.catalogue import OPTIMIZER_DEFAULT_RATES
+    from convtui.engine.optimizers import OPTIMIZERS
 
-    assert OPTIMIZER_RATES == {name: make_optimizer(name).learning_rate for name in OPTIMIZERS}
+    assert set(OPTIMIZERS) == set(OPTIMIZER_DEFAULT_RATES)
+    assert {name: kind().learning_rate for name, kind in OPTIMIZERS.items()} == {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from convtui.samples import SAMPLE_ENTRIES
+from convtui.catalogue import SAMPLE_ENTRIES
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.state_view import StateView
 

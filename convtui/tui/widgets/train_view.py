@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Button, Input, Label, Select
 
+from convtui.catalogue import OPTIMIZER_DEFAULT_RATES
 from convtui.render.heatmap import Heatmap, HeatmapGrid, format_value
 from convtui.tui.state import ViewState
 from convtui.tui.train_session import TrainSetup, TrainSnapshot, default_data
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
     from convtui.tui.app import ConvtuiApp
     from convtui.tui.training import TrainStatus
 
-OPTIMIZER_RATES = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}
-"""convtui.engine.optimizers.OPTIMIZERS's names and their default learning rates, written out so
-that the form on the first screen imports no numpy (a test keeps them equal)."""
 SAMPLE_SECONDS = 0.25
 """How often the view looks at the worker's latest snapshot: at most four redraws a second."""
 PLOT_HEIGHT = 7
@@ -73,10 +71,10 @@ class TrainForm(Vertical):
             yield Label("data")
             yield Input(id="train-data", compact=True, tooltip="shapes, digits, stripes (NAME:COUNT), a folder of class folders, or an .npz")
             yield Label("optimiser")
-            yield Select([(name, name) for name in OPTIMIZER_RATES], value="adam", allow_blank=False, compact=True, id="train-optimizer")
+            yield Select([(name, name) for name in OPTIMIZER_DEFAULT_RATES], value="adam", allow_blank=False, compact=True, id="train-optimizer")
         with Horizontal(classes="train-row"):
             yield Label("learning rate")
-            yield Input(str(OPTIMIZER_RATES["adam"]), id="train-rate", compact=True)
+            yield Input(str(OPTIMIZER_DEFAULT_RATES["adam"]), id="train-rate", compact=True)
             yield Label("batch")
             yield Input("32", id="train-batch", compact=True)
             yield Label("epochs")
@@ -92,9 +90,9 @@ class TrainForm(Vertical):
     def optimizer_changed(self, event: Select.Changed) -> None:
         """Each optimiser's own default learning rate, unless the user typed another."""
         rate = self.query_one("#train-rate", Input)
-        defaults = {str(learning_rate) for learning_rate in OPTIMIZER_RATES.values()}
+        defaults = {str(learning_rate) for learning_rate in OPTIMIZER_DEFAULT_RATES.values()}
         if rate.value in defaults:
-            rate.value = str(OPTIMIZER_RATES[str(event.value)])
+            rate.value = str(OPTIMIZER_DEFAULT_RATES[str(event.value)])
 
     def text(self, name: str) -> str:
         return self.query_one(f"#train-{name}", Input).value
