@@ -262,18 +262,26 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         self.select_filter(self.view_state.selected_filter + step * (page.capacity if page else 1))
 
     def action_step_channel_page(self, step: int) -> None:
-        """Page the Kernels view's input channels by as many as it shows across."""
+        """Page the Kernels view's input channels by as many as it shows across, from the view state as it
+        is now (not from the last drawing), so that every press of a burst counts."""
         from convtui.tui.widgets.kernels import KernelsView
 
-        page = self.screen.query_one(KernelsView).channel_page
+        views = self.screen.query(KernelsView)
+        page = views.first().page_for(self.view_state) if views else None
         if page is not None:
             self.view_state = replace(self.view_state, first_channel=page.first_after(step))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The channel keys only while the Kernels tab is open: the footer shows them there and nowhere else."""
+        """The channel keys only while the Kernels tab is open and the selected layer has more input channels
+        than it shows: the footer offers them there and nowhere else (False hides them)."""
         if action == "step_channel_page":
-            tabs = self.screen.query(TabbedContent)
-            return bool(tabs) and tabs.first().active == "kernels"
+            from convtui.tui.widgets.kernels import KernelsView
+
+            tabs, views = self.screen.query(TabbedContent), self.screen.query(KernelsView)
+            if not tabs or tabs.first().active != "kernels" or not views:
+                return False
+            page = views.first().page_for(self.view_state)
+            return page is not None and page.count < page.total
         return super().check_action(action, parameters)
 
     def on_tabbed_content_tab_activated(self) -> None:

@@ -61,6 +61,13 @@ TRAIN_BINDINGS = [
     Binding("p", "pause_training", "Train: pause", show=False, tooltip="Pause after the current step: the views show the weights so far; edit the stack or the learning rate"),
     Binding("T", "stop_training", "Train: stop", show=False, tooltip="Stop after the current step; the weights trained so far stay the stack's"),
 ]
+TABLE_BINDINGS = [
+    Binding("home", "first_layer", "First layer"),
+    Binding("end,ctrl+end", "scroll_bottom", "Last layer"),
+    Binding("ctrl+home", "scroll_top", "The input row"),
+    Binding("pageup,pagedown", "page", "A page of layers up / down"),
+]
+"""The layer table's own keys (its widget and Textual's DataTable bind them), listed here for the help only."""
 APP_BINDINGS = [*EDIT_BINDINGS, *VIEW_BINDINGS, *FILE_BINDINGS, *GRAPH_BINDINGS, *TRAIN_BINDINGS]
 
 
