@@ -80,14 +80,19 @@ class LayerPicker(Dialog[type[Layer] | None]):
 
     def on_key(self, event: events.Key) -> None:
         """Letters and digits extend the search, Backspace shortens it; OptionList keeps the other keys."""
-        if event.character and event.character.isalnum():
-            self.search(self.typed + event.character)
-        elif event.key == "backspace" and self.typed:
+        if self.typeahead(event.key, event.character):
+            event.stop()
+            event.prevent_default()
+
+    def typeahead(self, key: str, character: str | None) -> bool:
+        """The search takes letters and digits, and Backspace, typed before the picker had the keyboard as after."""
+        if character and character.isalnum():
+            self.search(self.typed + character)
+        elif key == "backspace" and self.typed:
             self.search(self.typed[:-1])
         else:
-            return
-        event.stop()
-        event.prevent_default()
+            return False
+        return True
 
     def search(self, typed: str) -> None:
         """Show only the types that match, the cursor on the best one."""

@@ -23,7 +23,7 @@ from convtui.errors import ConvtuiError
 from convtui.interop import is_model_file
 from convtui.model.preset import builtin_preset_names, closest_builtin, load_preset
 from convtui.tui.answers import OpenedStack, stack_answer
-from convtui.tui.screens.dialog import Dialog
+from convtui.tui.screens.dialog import Dialog, TypeaheadInput
 
 OPEN_HINT = "Type to filter the list, or the path to a .toml file or a Keras model (.keras, .h5, .json)."
 NAME_WIDTH = 20
@@ -123,12 +123,14 @@ class OpenStack(Dialog[OpenedStack | None]):
         """None until the worker has counted them (once per process)."""
         self.moved = False
         """Whether up or down chose a line since the last key typed: then Enter opens it, whatever was typed."""
+        self.filtered_for = ""
+        """The text the list was last filtered for as typed (Input.Changed comes after the key that changed it)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="prompt open-stack"):
             yield Label("Open", classes="dialog-title")
             yield Static(OPEN_HINT, classes="dialog-description")
-            yield Input(id="answer", placeholder="lenet5, ~/nets/mine.toml, model.keras")
+            yield TypeaheadInput(id="answer", placeholder="lenet5, ~/nets/mine.toml, model.keras")
             yield Static(id="reason", classes="field-note", markup=False)
             choices = OptionList(id="choices")
             choices.can_focus = False
@@ -185,6 +187,8 @@ class OpenStack(Dialog[OpenedStack | None]):
         reason.set_class(error, "-error")
 
     def action_move(self, step: int) -> None:
+        if self.query_one("#answer", Input).value != self.filtered_for:
+            self.typed()  # keys typed just before, their Input.Changed not handled yet: up and down move in their list
         options = self.query_one("#choices", OptionList)
         if not options.option_count:
             return
@@ -197,6 +201,10 @@ class OpenStack(Dialog[OpenedStack | None]):
 
     @on(Input.Changed)
     def typed(self) -> None:
+        value = self.query_one("#answer", Input).value
+        if value == self.filtered_for:  # filtered already, when up or down came before this Input.Changed
+            return
+        self.filtered_for = value
         self.moved = False
         self.show_choices()
 

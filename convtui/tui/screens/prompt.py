@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Static
 
-from convtui.tui.screens.dialog import Dialog
+from convtui.tui.screens.dialog import Dialog, TypeaheadInput
 
 Check = Callable[[str], Any]
 Note = Callable[[str, Any], str]
@@ -44,7 +44,7 @@ class Prompt(Dialog[Any]):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(self.hint, classes="dialog-description")
             suggester = SuggestFromList(self.suggestions, case_sensitive=False) if self.suggestions else None
-            yield Input(self.initial_value, id="answer", suggester=suggester)
+            yield TypeaheadInput(self.initial_value, id="answer", suggester=suggester)
             yield Static(id="reason", classes="field-note", markup=False)  # the reason quotes what was typed: "[/x" is no markup
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK (Enter)", variant="primary", id="accept", compact=True)
