@@ -171,7 +171,10 @@ def im2col_conv2d(
     weights = grouped_kernel(kernel, groups)
     output = np.empty((batch, out_h, out_w, filters), np.float32)
     row_bytes = out_w * kernel_h * kernel_w * group_channels * groups * FLOAT_BYTES
-    mode, tasks = _parallel_plan(batch * out_h * out_w, kernel.nbytes, filters, groups, len(workers))
+    # A 1x1 kernel gathers nothing: the layer is one product, which BLAS's own threads split better
+    # than bands with single-threaded BLAS (ResNet50 on 2 cores: 112 ms banded, 83 ms whole).
+    splittable = len(workers) if kernel_h * kernel_w > 1 else 0
+    mode, tasks = _parallel_plan(batch * out_h * out_w, kernel.nbytes, filters, groups, splittable)
     workers = workers[:tasks]
     if mode == "rows":
         enough = MIN_PIXELS_PER_TASK_SMALL_KERNEL if kernel.nbytes <= SMALL_KERNEL_BYTES else MIN_PIXELS_PER_TASK

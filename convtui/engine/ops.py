@@ -34,7 +34,7 @@ from convtui.engine.im2col import (
     row_blocks,
     windows,
 )
-from convtui.engine.threads import run_parallel, split_evenly, thread_count
+from convtui.engine.threads import conv_thread_count, run_parallel, split_evenly, thread_count
 from convtui.engine.winograd import transform_filters, winograd_conv3x3
 from convtui.model.geometry import transpose_crop, transpose_output_side
 
@@ -173,7 +173,7 @@ def conv2d(
     workspace = workspace or Workspace()
     epilogue = _epilogue(bias, activation)
     algorithm = choose_conv_algorithm(x.shape, kernel.shape, strides, dilation, groups)
-    workers = workspace.worker_scratches(thread_count())
+    workers = workspace.worker_scratches(conv_thread_count())
     if algorithm == "im2col":
         output = im2col_conv2d(x, kernel, tuple(strides), pads, tuple(dilation), groups, epilogue, workspace.scratch, workers=workers)
     else:
