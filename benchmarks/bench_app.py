@@ -156,7 +156,8 @@ def floor_seconds(preset: str) -> tuple[float, float, float]:
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")  # as the command line does, before numpy is imported
     begun = time.perf_counter()
     from convtui.engine.forward import forward
-    from convtui.engine.images import default_sample, load_image
+    from convtui.catalogue import default_sample
+    from convtui.engine.images import load_image
     from convtui.engine.weights import initial_weights
     from convtui.model.preset import load_preset
 
@@ -192,12 +193,17 @@ def terminal_figures(repeats: int, app_only: bool) -> None:
         elif not Path(convtui[0]).exists():
             convtui = [sys.executable, "-m", "convtui"]
         bare, seed, vgg16 = [], [], []
+        # One idle session keeps the tmux server up between runs: a server that exits as the last
+        # session ends can refuse the next new-session ("server exited unexpectedly").
+        keeper = f"convtui-bench-keeper-{os.getpid()}"
+        subprocess.run(["tmux", "new-session", "-d", "-s", keeper, "sleep", "3600"], check=True)
         on_screen_seconds([sys.executable, str(bare_script)], SEED_NUMBERS)  # warm-up: bytecode written, files in the page cache
         on_screen_seconds([*convtui, "vgg16"], FEATURE_MAP_CELLS)
         for _ in range(repeats):  # alternating, so a busy moment of the machine hits all three alike
             bare.append(on_screen_seconds([sys.executable, str(bare_script)], SEED_NUMBERS))
             seed.append(on_screen_seconds(convtui, SEED_NUMBERS))
             vgg16.append(on_screen_seconds([*convtui, "vgg16"], FEATURE_MAP_CELLS))
+        subprocess.run(["tmux", "kill-session", "-t", keeper], capture_output=True)
     print(f"in tmux at {SIZE[0]}x{SIZE[1]}, {repeats} runs alternating, from the command started to the figure on screen")
     print(f"  bare Textual app, a DataTable               {milliseconds(bare)}")
     print(f"  convtui, the seed's total params            {milliseconds(seed)}")
