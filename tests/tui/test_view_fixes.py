@@ -195,3 +195,26 @@ def test_a_colour_image_too_narrow_for_three_tiles_shows_in_its_colours(make_app
         assert "#0 red" not in render_text(app.screen.query_one(ImagePreview).render())
 
     run_app(app, scenario, size=SMALL)
+
+
+def test_a_page_of_feature_maps_fits_its_width_whatever_the_captions() -> None:
+    """The first map's caption ("0..0.5") is narrower than others' ("0..0.0835", "-0.0123..0.0456"): every tile
+    the page counts is drawn within the width, none spills onto a line of its own."""
+    import numpy as np
+    from rich.console import Console
+
+    from convtui.render.heatmap import HeatmapGrid
+    from convtui.tui.widgets.feature_maps import plan_page
+
+    ramp = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    maps = [ramp * 0.5, ramp * 0.0835, ramp * 0.0579 - 0.0123, *(ramp * 0.25 for _ in range(13))]
+    for width in (60, 80, 100):
+        page = plan_page(maps, 0, width, 12, color=True)
+        shown = range(page.first, page.first + page.count)
+        grid = HeatmapGrid([maps[index] for index in shown], indices=list(shown), labels=["◀"] + [""] * (page.count - 1), cell_width=page.map_width)
+        console = Console(width=width, record=True, color_system=None)
+        console.print(grid)
+        lines = console.export_text().splitlines()
+        captions = [line for line in lines if ".." in line]
+        assert sum(line.count("..") for line in captions) == page.count, (width, lines)
+        assert len(captions) == -(-page.count // page.tiles_per_row), (width, page, lines)

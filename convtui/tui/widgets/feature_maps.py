@@ -85,8 +85,20 @@ def tiles_fitting(probe: HeatmapGrid, map_width: int, width: int, height: int) -
 
 
 def plan_page(maps: list[np.ndarray], selected: int, width: int, height: int, color: bool, widest_label: str = SELECTED_MARK) -> Page:
-    """The largest tiles that show every map in width x height; pages of the smallest when even those do not."""
-    probe = HeatmapGrid([maps[0]], color=color, indices=[len(maps) - 1], labels=[widest_label])
+    """The largest tiles that show every map in width x height; pages of the smallest when even those do not.
+
+    Planned for the first map's caption, then again for the widest min..max caption of the page that
+    gives, so that no tile of a row spills past the edge ("0..0.0835" is wider than "0..0.231").
+    """
+    page = page_for_probe(maps, maps[0], selected, width, height, color, widest_label)
+    shown = maps[page.first : page.first + page.count]
+    widest = max(shown, key=lambda data: len(f"{format_value(data.min())}..{format_value(data.max())}"))
+    return page if widest is maps[0] else page_for_probe(maps, widest, selected, width, height, color, widest_label)
+
+
+def page_for_probe(maps: list[np.ndarray], probe_map: np.ndarray, selected: int, width: int, height: int, color: bool, widest_label: str) -> Page:
+    """`plan_page` with every tile as wide as `probe_map`'s."""
+    probe = HeatmapGrid([probe_map], color=color, indices=[len(maps) - 1], labels=[widest_label])
     columns_per_pixel = geometry_for(color).columns_per_pixel
     smallest = min(MIN_MAP_PIXELS * columns_per_pixel, width)
     while smallest > columns_per_pixel and tiles_fitting(probe, smallest, width, height) == 0:
