@@ -10,6 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.lazy import Lazy
 from textual.widgets import Footer, Header, TabbedContent, TabPane, Tabs
 
 from convtui.tui.state import ViewState
@@ -66,19 +67,20 @@ class MainScreen(Screen[None]):
                 with TabbedContent(id="views"):
                     with TabPane("Feature maps", id="feature-maps"):
                         yield FeatureMapsView(id="feature-maps-view")
+                    # The hidden tabs mount after the first paint (Lazy): the table and its figures show sooner.
                     with TabPane("Explain", id="explain"):
-                        with ViewScroll():
+                        with Lazy(ViewScroll()):
                             yield ExplainView(id="explain-view")
                     with TabPane("Kernels", id="kernels"):
-                        with ViewScroll():
+                        with Lazy(ViewScroll()):
                             yield KernelsView(id="kernels-view")
                     with TabPane("Input", id="input"):
-                        yield InputView(id="input-view")
+                        yield Lazy(InputView(id="input-view"))
                     with TabPane("Compare", id="compare"):
-                        with ViewScroll():
+                        with Lazy(ViewScroll()):
                             yield CompareView(id="compare-view")
                     with TabPane("Train", id="train"):
-                        yield TrainView(id="train-view")
+                        yield Lazy(TrainView(id="train-view"))
                 yield RunStatus()
         yield Footer()
 
