@@ -162,3 +162,22 @@ def test_the_help_hint_follows_the_scroll_position(make_app: MakeApp) -> None:
         assert "More keys below" in hint()
 
     run_app(app, scenario, size=SMALL)
+
+
+def test_each_filters_channels_fit_on_one_row_whatever_their_captions() -> None:
+    """The first slice's caption is short ("0..0.5"), another's long ("-0.0833..0.0786"): the channels a page
+    claims fit across really do, so a filter's row does not spill its last channel onto the next line."""
+    import numpy as np
+    from rich.console import Console
+
+    from convtui.tui.widgets.kernels import kernel_tiles
+
+    rng = np.random.default_rng(0)
+    kernel = rng.uniform(-0.0833, 0.0786, (3, 3, 32, 4)).astype(np.float32)
+    kernel[:, :, 0, 0] = np.linspace(0, 0.5, 9, dtype=np.float32).reshape(3, 3)
+    for width in (60, 80, 120):
+        grid, page, _ = kernel_tiles(kernel, 0, 0, width, "map", True)
+        console = Console(width=width, record=True, color_system=None)
+        console.print(grid)
+        title_rows = [line for line in console.export_text().splitlines() if "#0 c" in line or "#1 c" in line]
+        assert [row.count("#") for row in title_rows][:2] == [page.count, page.count], (width, page, title_rows)

@@ -47,11 +47,25 @@ class ChannelPage:
         return text + (" < >" if self.count < self.total else "")
 
 
+PROBED_SLICES = 16
+"""Channels and filters (from the first) whose min..max captions size the tiles: enough to meet the widest
+caption a kernel has ("-0.0833..0.0786"), few enough to stay instant on VGG16's 512x512 slices."""
+
+
 def tiles_per_row(kernel: np.ndarray, width: int, color: bool) -> int:
-    """How many kernel tiles fit across `width` (a probe tile: the widest index and channel label)."""
+    """How many kernel tiles fit across `width` (a probe tile: the widest index, channel label and caption)."""
     _, _, channels, filters = kernel.shape
-    probe = HeatmapGrid([kernel[:, :, 0, 0]], indices=[filters], labels=[f"c{channels}"], cell_width=KERNEL_TILE_WIDTH, color=color)
+    probe = HeatmapGrid([widest_caption_slice(kernel)], indices=[filters], labels=[f"c{channels}"], cell_width=KERNEL_TILE_WIDTH, color=color)
     return probe.layout(width, probe.captions()).tiles_per_row
+
+
+def widest_caption_slice(kernel: np.ndarray) -> np.ndarray:
+    """The (kh, kw) slice, among the first PROBED_SLICES channels and filters, whose min..max caption is the longest."""
+    sample = kernel[:, :, :PROBED_SLICES, :PROBED_SLICES]
+    lows, highs = sample.min(axis=(0, 1)), sample.max(axis=(0, 1))
+    widths = [[len(f"{format_value(low)}..{format_value(high)}") for low, high in zip(row_low, row_high)] for row_low, row_high in zip(lows, highs)]
+    channel, unit = max(((c, f) for c in range(len(widths)) for f in range(len(widths[c]))), key=lambda at: widths[at[0]][at[1]])
+    return kernel[:, :, channel, unit]
 
 
 def channel_page(kernel: np.ndarray, first_channel: int, width: int, color: bool) -> ChannelPage:
