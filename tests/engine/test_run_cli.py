@@ -19,9 +19,8 @@ import numpy as np
 import pytest
 
 from convtui.engine import forward, initial_weights, load_image
-from convtui.model.preset import load_preset
+from convtui.model.preset import MAX_SEED, load_preset
 from convtui.model.units import readable_size
-from convtui.engine.weights import MAX_SEED
 
 RAMP = " .:-=+*#%@"
 NUMBER = r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
