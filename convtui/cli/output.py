@@ -17,14 +17,15 @@ SHOWN_UNUSED = 6
 
 
 def output_console() -> Console:
-    """A terminal's own width; a pipe or file gets lines wide enough for the whole table, unless COLUMNS says
-    how wide (`COLUMNS=80 convtui diff a b | less`)."""
-    import os
+    """A terminal's own width; a pipe or file gets lines wide enough for the whole table.
 
+    COLUMNS is not taken for a pipe: libraries and test runners set it (80) in children's environments
+    without anyone asking for that width.
+    """
     from rich.console import Console
 
     console = Console()
-    return console if console.is_terminal or os.environ.get("COLUMNS", "").isdigit() else Console(width=PIPE_WIDTH)
+    return console if console.is_terminal else Console(width=PIPE_WIDTH)
 
 
 def print_notes(notes: tuple[str, ...]) -> None:
