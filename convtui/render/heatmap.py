@@ -74,6 +74,11 @@ def format_value(x: float) -> str:
     return "0" if text == "-0" else text
 
 
+def range_text(low: float, high: float) -> str:
+    """ "low..high" as captions, titles and tiles write a range ("-0.0833..0.0786")."""
+    return f"{format_value(low)}..{format_value(high)}"
+
+
 def finite_range(data: np.ndarray) -> tuple[float, float]:
     """Min and max of the finite values, so one NaN or inf cannot blow up a scale; (0, 0) if none."""
     import numpy as np
@@ -341,7 +346,7 @@ def caption_for(data: np.ndarray, index: int, label: str | None) -> Caption:
     low, high = (np.nan, np.nan) if missing.all() else (np.nanmin(data), np.nanmax(data))
     markers = ("dead",) * (not data.any()) + ("nan",) * bool(missing.any())
     title = f"#{index}" if not label else f"#{index} {label}"
-    return Caption(title, markers, f"{format_value(low)}..{format_value(high)}")
+    return Caption(title, markers, range_text(low, high))
 
 
 def split_maps(maps: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:

@@ -17,7 +17,7 @@ from textual import events
 from textual.message import Message
 
 from convtui.model.convention import display_shape, shape_text
-from convtui.render.heatmap import TILE_GAP, Heatmap, HeatmapGrid, format_value, geometry_for
+from convtui.render.heatmap import TILE_GAP, Heatmap, HeatmapGrid, format_value, geometry_for, range_text
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.notices import run_notice
 from convtui.tui.widgets.state_view import StateView
@@ -92,7 +92,7 @@ def plan_page(maps: list[np.ndarray], selected: int, width: int, height: int, co
     """
     page = page_for_probe(maps, maps[0], selected, width, height, color, widest_label)
     shown = maps[page.first : page.first + page.count]
-    widest = max(shown, key=lambda data: len(f"{format_value(data.min())}..{format_value(data.max())}"))
+    widest = max(shown, key=lambda data: len(range_text(data.min(), data.max())))
     return page if widest is maps[0] else page_for_probe(maps, widest, selected, width, height, color, widest_label)
 
 

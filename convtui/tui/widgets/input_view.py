@@ -43,9 +43,9 @@ class ImagePreview(StateView):
 
 
 def value_range(pixels: np.ndarray) -> str:
-    from convtui.render.heatmap import format_value
+    from convtui.render.heatmap import range_text
 
-    return f"{format_value(pixels.min())}..{format_value(pixels.max())}"
+    return range_text(pixels.min(), pixels.max())
 
 
 def fitted_image(pixels: np.ndarray, width: int, height: int, colour: bool) -> RenderableType:

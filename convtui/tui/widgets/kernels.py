@@ -17,7 +17,7 @@ from rich.text import Text
 from convtui.model.convention import display_weight, shape_text
 from convtui.model.layers import Conv2DTranspose, Dense, Flatten
 from convtui.model.stack import LayerInfo, StackInfo
-from convtui.render.heatmap import Heatmap, HeatmapGrid, format_value
+from convtui.render.heatmap import Heatmap, HeatmapGrid, range_text
 from convtui.tui.state import Scale, ViewState
 from convtui.tui.widgets.state_view import StateView
 
@@ -63,7 +63,7 @@ def widest_caption_slice(kernel: np.ndarray) -> np.ndarray:
     """The (kh, kw) slice, among the first PROBED_SLICES channels and filters, whose min..max caption is the longest."""
     sample = kernel[:, :, :PROBED_SLICES, :PROBED_SLICES]
     lows, highs = sample.min(axis=(0, 1)), sample.max(axis=(0, 1))
-    widths = [[len(f"{format_value(low)}..{format_value(high)}") for low, high in zip(row_low, row_high)] for row_low, row_high in zip(lows, highs)]
+    widths = [[len(range_text(low, high)) for low, high in zip(row_low, row_high)] for row_low, row_high in zip(lows, highs)]
     channel, unit = max(((c, f) for c in range(len(widths)) for f in range(len(widths[c]))), key=lambda at: widths[at[0]][at[1]])
     return kernel[:, :, channel, unit]
 
@@ -162,7 +162,7 @@ def matrix_renderable(matrix: np.ndarray, width: int, color: bool, rows_name: st
     if per_column > 1 or per_row > 1:
         mean_of = f"{per_column} {rows_name}" if per_row == 1 else f"{per_row} {columns_name} x {per_column} {rows_name}"
         text += f", each cell the mean of about {mean_of}"
-    return heatmap, f"{text}  {format_value(matrix.min())}..{format_value(matrix.max())}"
+    return heatmap, f"{text}  {range_text(matrix.min(), matrix.max())}"
 
 
 def weight_renderable(info: LayerInfo, name: str, array: np.ndarray, width: int, state: ViewState) -> tuple[RenderableType, str, ChannelPage | None]:
@@ -179,7 +179,7 @@ def weight_renderable(info: LayerInfo, name: str, array: np.ndarray, width: int,
         heatmap, summary = matrix_renderable(array.reshape(-1, array.shape[-1]), width, state.colour, *names)
         return heatmap, summary, None
     heatmap = Heatmap(array.reshape(1, -1), width=width, height=2, color=state.colour, colormap=KERNEL_COLORMAP)
-    return heatmap, f"{format_value(array.min())}..{format_value(array.max())}", None
+    return heatmap, range_text(array.min(), array.max()), None
 
 
 class KernelsView(StateView):

@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.widgets import Button, Input, Label, Select
 
 from convtui.catalogue import OPTIMIZER_DEFAULT_RATES
-from convtui.render.heatmap import Heatmap, HeatmapGrid, format_value
+from convtui.render.heatmap import Heatmap, HeatmapGrid, range_text
 from convtui.tui.state import ViewState
 from convtui.tui.train_session import TrainSetup, TrainSnapshot, default_data
 from convtui.tui.widgets.kernels import kernel_tiles
@@ -239,7 +239,7 @@ class TrainCharts(StateView):
 
             flat = np.asarray(output).reshape(1, -1)
             drawing = Heatmap(flat, height=2, color=state.colour)
-            more = f"  {flat.shape[1]} values, {format_value(flat.min())}..{format_value(flat.max())}"
+            more = f"  {flat.shape[1]} values, {range_text(flat.min(), flat.max())}"
         return [Text.assemble(self.styled(title, "title"), (more, "dim")), drawing]
 
 
