@@ -14,6 +14,7 @@ from typing import overload
 
 import numpy as np
 
+from convtui.engine.allocator import keep_freed_memory
 from convtui.engine.fusion import FusionPlan, plan_fusion, run_chain
 from convtui.engine.runners import RUNNERS, Context, cached_filter_bytes, scratch_bytes
 from convtui.engine.weights import StackWeights, initial_weights
@@ -220,6 +221,7 @@ def forward(
     BN is folded into the kernels when a `context` is passed (kept there for the next runs), and
     applied in place on the convolution's output otherwise.
     """
+    keep_freed_memory()  # the next run reuses this run's pages (allocator.py)
     stack_info = stack.infer() if isinstance(stack, Stack) else stack
     invalid = stack_info.first_invalid
     if invalid is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from convtui.engine.allocator import keep_freed_memory
 from convtui.engine.datasets import Dataset
 from convtui.engine.forward import DEFAULT_MAX_MEMORY, check_memory, forward
 from convtui.engine.gradients.base import TrainContext
@@ -198,6 +199,7 @@ def train(
 
     A stop ends the epoch early: its report (and validation) covers the steps it did.
     """
+    keep_freed_memory()  # evaluation's outputs and the optimiser's temporaries reuse pages (allocator.py)
     check_memory(stack_info, settings.batch_size, DEFAULT_MAX_MEMORY)  # the inference forward's guard, before the first step
     loss = loss or loss_for(stack_info)
     shuffle_rng, dropout_rng = np.random.default_rng(settings.seed).spawn(2)
