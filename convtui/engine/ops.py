@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
@@ -197,48 +198,62 @@ def depthwise_conv2d(
 ) -> np.ndarray:
     """Keras DepthwiseConv2D: kernel (kh, kw, C, depth_multiplier); output channel c*dm + m.
 
-    One multiply-add over the map per kernel tap: per-channel products have no matrix product to
-    batch into BLAS. Each image row is seen as one run of out_w*C values and each tap's weights are
-    tiled along it, so NumPy's inner loop spans a whole row rather than C values (1.4x faster); a
-    strided convolution's columns are first split into `stride` contiguous phases for that. A
-    multiplier M > 1 is a multiplier of 1 over each channel repeated M times. Large maps run in
-    bands of rows, one per thread: these loops are NumPy's own, single-threaded, even on 2 cores.
+    Per-channel products have no matrix product to batch into BLAS. From DEPTHWISE_EINSUM_MIN_CHANNELS
+    channels one `np.einsum` over the window view sums each pixel's taps in a single pass (its
+    inner loop runs along the channels); fewer channels make that loop too short, and the layer
+    is one multiply-add per tap over whole rows instead (`_tap_rows`). A multiplier M > 1 is a
+    multiplier of 1 over each channel repeated M times. Large maps run in bands of rows, one per
+    thread: both are NumPy's own single-threaded loops, so even 2 cores share them.
     """
     workspace = workspace or Workspace()
     kernel_h, kernel_w, channels, multiplier = depthwise_kernel.shape
     if multiplier > 1:
         x = np.repeat(x, multiplier, axis=3)
+    kernel = depthwise_kernel.reshape(kernel_h, kernel_w, channels * multiplier)
     image = padded(x, pads, 0.0, workspace.scratch)
-    batch, height, width, depth = image.shape
-    (stride_h, stride_w), (dilation_h, dilation_w) = strides, dilation
-    out_h = (height - dilation_h * (kernel_h - 1) - 1) // stride_h + 1
-    out_w = (width - dilation_w * (kernel_w - 1) - 1) // stride_w + 1
-    phases = _column_phases(image, stride_w, workspace.scratch)
-    taps = [
-        DepthwiseTap(i * dilation_h, phases[j * dilation_w % stride_w], j * dilation_w // stride_w * depth)
-        for i, j in itertools.product(range(kernel_h), range(kernel_w))
-    ]
-    tiled_kernel = np.tile(depthwise_kernel.reshape(kernel_h * kernel_w, depth), (1, out_w))
-    epilogue = _epilogue(None if bias is None else np.tile(bias, out_w), activation)
-    output = np.empty((batch, out_h, out_w * depth), np.float32)
-    band = partial(_depthwise_band, taps, tiled_kernel, stride_h, epilogue, output)
+    source = windows(image, (kernel_h, kernel_w), tuple(strides), tuple(dilation))
+    batch, out_h, out_w = source.shape[:3]
+    output = np.empty((batch, out_h, out_w, kernel.shape[2]), np.float32)
+    if kernel.shape[2] >= DEPTHWISE_EINSUM_MIN_CHANNELS:
+        write_rows = partial(_einsum_rows, source, kernel)
+    else:
+        write_rows = partial(_tap_rows, _row_taps(image, kernel, strides, dilation, workspace.scratch), np.tile(kernel, out_w), strides[0])
+    band = partial(_depthwise_band, write_rows, _epilogue(bias, activation), output)
     workers = workspace.worker_scratches(thread_count())
     tasks = min(len(workers), output.size // DEPTHWISE_MIN_VALUES_PER_TASK, batch * out_h)
     if tasks > 1:
         run_parallel([partial(band, part, worker) for part, worker in zip(split_evenly(batch * out_h, tasks), workers)])
     else:
         band(range(batch * out_h), workspace.scratch)
-    return _activated(output.reshape(batch, out_h, out_w, depth), activation)
+    return _activated(output, activation)
 
 
-DEPTHWISE_MIN_VALUES_PER_TASK = 2**17
-"""A depthwise convolution's output is split across threads in bands of at least this many values.
-On 2 cores smaller bands lost to one thread (the passes share the memory bandwidth), and bands
-sized for the core's cache were slower than whole maps (more, shorter NumPy calls)."""
+DEPTHWISE_EINSUM_MIN_CHANNELS = 64
+"""einsum's inner loop runs along the channels: on 32 it measured 2.8x slower than tap by tap, on
+96 and more 1.1-2.5x faster (MobileNetV2's layers, one thread)."""
+DEPTHWISE_MIN_VALUES_PER_TASK = 2**16
+"""A depthwise convolution's output is split across threads in bands of at least this many values:
+on 2 cores smaller bands lost to one thread."""
+
+RowWriter = Callable[[slice, range, np.ndarray, Scratch], None]
+"""`write(images, rows, target, scratch)`: a depthwise convolution's output rows `rows` of `images` into target."""
+
+
+def _depthwise_band(write_rows: RowWriter, epilogue: Epilogue, output: np.ndarray, part: range, scratch: Scratch) -> None:
+    """Output rows `part` (image * out_h + row) of a depthwise convolution, then their epilogue."""
+    for images, rows in image_segments(part, output.shape[1]):
+        target = output[images, rows.start : rows.stop]
+        write_rows(images, rows, target, scratch)
+        epilogue.finish_in_place(target)
+
+
+def _einsum_rows(source: np.ndarray, kernel: np.ndarray, images: slice, rows: range, target: np.ndarray, scratch: Scratch) -> None:
+    """Each output pixel's kh*kw taps summed in one pass over the window view (N, out_h, out_w, kh, kw, C)."""
+    np.einsum("nhwijc,ijc->nhwc", source[images, rows.start : rows.stop], kernel, out=target)
 
 
 @dataclass(frozen=True)
-class DepthwiseTap:
+class RowTap:
     """Where one kernel tap (i, j) reads: rows from `row_offset` of `phase` (N, rows, columns*C), values from `start`."""
 
     row_offset: int
@@ -246,40 +261,43 @@ class DepthwiseTap:
     start: int
 
 
-def _column_phases(image: np.ndarray, stride: int, scratch: Scratch) -> list[np.ndarray]:
-    """The image as (N, H, W'*C) row runs, one per column phase: columns p, p + stride, ... contiguous."""
+def _row_taps(image: np.ndarray, kernel: np.ndarray, strides: Pair, dilation: Pair, scratch: Scratch) -> list[RowTap]:
+    """Each tap's source as a run of whole rows: a strided convolution's columns split into `stride` contiguous phases."""
     batch, height, width, depth = image.shape
+    stride = strides[1]
     if stride == 1:
-        return [np.ascontiguousarray(image).reshape(batch, height, width * depth)]
-    phases = []
-    for phase in range(stride):
-        columns = image[:, :, phase::stride]
-        copy = scratch(f"depthwise_phase_{phase}", columns.shape)
-        np.copyto(copy, columns)
-        phases.append(copy.reshape(batch, height, -1))
-    return phases
+        phases = [np.ascontiguousarray(image).reshape(batch, height, width * depth)]
+    else:
+        phases = []
+        for phase in range(stride):
+            columns = image[:, :, phase::stride]
+            copy = scratch(f"depthwise_phase_{phase}", columns.shape)
+            np.copyto(copy, columns)
+            phases.append(copy.reshape(batch, height, -1))
+    return [
+        RowTap(i * dilation[0], phases[j * dilation[1] % stride], j * dilation[1] // stride * depth)
+        for i, j in itertools.product(range(kernel.shape[0]), range(kernel.shape[1]))
+    ]
 
 
-def _depthwise_band(
-    taps: list[DepthwiseTap], kernel: np.ndarray, stride: int, epilogue: Epilogue, output: np.ndarray, part: range, scratch: Scratch
-) -> None:
-    """Output rows `part` (image * out_h + row) of a depthwise convolution: a multiply-add per tap, then the epilogue.
+def _tap_rows(taps: list[RowTap], row_kernel: np.ndarray, stride: int, images: slice, rows: range, target: np.ndarray, scratch: Scratch) -> None:
+    """One multiply-add per tap over whole rows (out_w*C values, the tap's weights tiled along them in `row_kernel`).
 
-    The first tap is written straight into the output (0 + t is t: no zeros pass).
+    NumPy's inner loop then spans a row rather than C values (1.4x faster). The first tap is
+    written straight into the output (0 + t is t: no zeros pass).
     """
-    run = output.shape[2]
-    for images, rows in image_segments(part, output.shape[1]):
-        target = output[images, rows.start : rows.stop]
-        term = scratch("depthwise_term", target.shape)
-        for index, tap in enumerate(taps):
-            first = rows.start * stride + tap.row_offset
-            source = tap.phase[images, first : first + stride * (len(rows) - 1) + 1 : stride, tap.start : tap.start + run]
-            if index == 0:
-                np.multiply(source, kernel[index], out=target)
-            else:
-                np.multiply(source, kernel[index], out=term)
-                target += term
-        epilogue.finish_in_place(target)
+    target = target.reshape(*target.shape[:2], -1)
+    term = scratch("depthwise_term", target.shape)
+    run = target.shape[2]
+    for index, tap in enumerate(taps):
+        first = rows.start * stride + tap.row_offset
+        source = tap.phase[images, first : first + stride * (len(rows) - 1) + 1 : stride, tap.start : tap.start + run]
+        weights = row_kernel[divmod(index, row_kernel.shape[1])]
+        if index == 0:
+            np.multiply(source, weights, out=target)
+        else:
+            np.multiply(source, weights, out=term)
+            target += term
 
 
 def separable_conv2d(

@@ -288,6 +288,20 @@ def test_a_shared_workspace_gives_the_same_results_as_none() -> None:
             np.testing.assert_array_equal(shared, ops.conv2d(x, kernel, None, (1, 1), ((1, 1), (1, 1))))
 
 
+@pytest.mark.parametrize("filters", [1, 5, 96, 3000])
+@pytest.mark.parametrize("pixels", [1, 409, 410, 2051])
+@pytest.mark.parametrize("layout", ["contiguous", "strided"])
+def test_the_epilogue_adds_the_bias_to_every_pixel(filters: int, pixels: int, layout: str) -> None:
+    """Along runs of the repeated bias, with the pixels past the last whole run, and on a strided view."""
+    rng = np.random.default_rng(filters + pixels)
+    bias = random(rng, filters)
+    values = random(rng, pixels, 2 * filters)
+    block = np.ascontiguousarray(values[:, :filters]) if layout == "contiguous" else values[:, ::2]
+    expected = np.maximum(block + bias, 0)
+    Epilogue(bias, ops.FUSED_ACTIVATIONS["relu"]).finish_in_place(block)
+    np.testing.assert_array_equal(block, expected)
+
+
 # ---------------------------------------------------------------- depthwise, separable, transpose
 
 DEPTHWISE_CASES = {
@@ -299,8 +313,14 @@ DEPTHWISE_CASES = {
 }
 
 
+DEPTHWISE_PATHS = {"einsum": 1, "tap by tap": 10**9}
+"""DEPTHWISE_EINSUM_MIN_CHANNELS for each of depthwise_conv2d's two ways."""
+
+
 @pytest.mark.parametrize("case", DEPTHWISE_CASES.values(), ids=DEPTHWISE_CASES.keys())
-def test_depthwise_conv2d_matches_the_definition(case: tuple) -> None:
+@pytest.mark.parametrize("min_channels", DEPTHWISE_PATHS.values(), ids=DEPTHWISE_PATHS.keys())
+def test_depthwise_conv2d_matches_the_definition(monkeypatch: pytest.MonkeyPatch, case: tuple, min_channels: int) -> None:
+    monkeypatch.setattr(ops, "DEPTHWISE_EINSUM_MIN_CHANNELS", min_channels)
     x_shape, kernel_shape, strides, pads, dilation = case
     rng = np.random.default_rng(5)
     x, kernel = random(rng, *x_shape), random(rng, *kernel_shape)

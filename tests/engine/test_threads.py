@@ -11,7 +11,7 @@ import threading
 import naive
 import numpy as np
 import pytest
-from test_ops import WINOGRAD_TOLERANCE, assert_matches, poisoned_scratch, random, relative_error
+from test_ops import DEPTHWISE_PATHS, WINOGRAD_TOLERANCE, assert_matches, poisoned_scratch, random, relative_error
 
 from convtui.engine import im2col, ops, threads, winograd
 from convtui.engine.im2col import Epilogue, im2col_conv2d, image_segments
@@ -249,8 +249,10 @@ DEPTHWISE_SPLIT_CASES = {
 
 @pytest.mark.parametrize("case", DEPTHWISE_SPLIT_CASES.values(), ids=DEPTHWISE_SPLIT_CASES.keys())
 @pytest.mark.parametrize("count", THREAD_COUNTS)
-def test_split_depthwise_matches_the_definition(monkeypatch: pytest.MonkeyPatch, case: tuple, count: int) -> None:
+@pytest.mark.parametrize("min_channels", DEPTHWISE_PATHS.values(), ids=DEPTHWISE_PATHS.keys())
+def test_split_depthwise_matches_the_definition(monkeypatch: pytest.MonkeyPatch, case: tuple, count: int, min_channels: int) -> None:
     """Bands of rows that start and end inside images, each thread with its own term buffer."""
+    monkeypatch.setattr(ops, "DEPTHWISE_EINSUM_MIN_CHANNELS", min_channels)
     x_shape, kernel_shape, strides, pads, dilation = case
     rng = np.random.default_rng(count)
     x, kernel = random(rng, *x_shape), random(rng, *kernel_shape)
