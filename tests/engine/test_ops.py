@@ -310,17 +310,15 @@ DEPTHWISE_CASES = {
     "depth multiplier 2, strided": ((1, 7, 7, 2), (3, 3, 2, 2), (2, 2), ((1, 1), (1, 1)), (1, 1)),
     "depth multiplier 3, asymmetric": ((1, 6, 8, 2), (2, 3, 2, 3), (1, 2), ((0, 1), (1, 1)), (1, 1)),
     "dilated": ((1, 8, 8, 3), (3, 3, 3, 1), (1, 1), ((2, 2), (2, 2)), (2, 2)),
+    "stride 2, dilated 2: one phase": ((2, 9, 9, 5), (3, 3, 5, 1), (2, 2), ((2, 2), (2, 2)), (2, 2)),
+    "stride 3, dilated 2: three phases": ((1, 13, 14, 4), (3, 4, 4, 1), (3, 3), ((1, 2), (3, 2)), (2, 2)),
+    "1x1, stride 3: phases no tap reads": ((2, 7, 8, 70), (1, 1, 70, 2), (3, 3), ((0, 0), (0, 0)), (1, 1)),
+    "5x5 stride 2, many channels": ((1, 11, 10, 130), (5, 5, 130, 1), (2, 2), ((2, 2), (1, 2)), (1, 1)),
 }
 
 
-DEPTHWISE_PATHS = {"einsum": 1, "tap by tap": 10**9}
-"""DEPTHWISE_EINSUM_MIN_CHANNELS for each of depthwise_conv2d's two ways."""
-
-
 @pytest.mark.parametrize("case", DEPTHWISE_CASES.values(), ids=DEPTHWISE_CASES.keys())
-@pytest.mark.parametrize("min_channels", DEPTHWISE_PATHS.values(), ids=DEPTHWISE_PATHS.keys())
-def test_depthwise_conv2d_matches_the_definition(monkeypatch: pytest.MonkeyPatch, case: tuple, min_channels: int) -> None:
-    monkeypatch.setattr(ops, "DEPTHWISE_EINSUM_MIN_CHANNELS", min_channels)
+def test_depthwise_conv2d_matches_the_definition(case: tuple) -> None:
     x_shape, kernel_shape, strides, pads, dilation = case
     rng = np.random.default_rng(5)
     x, kernel = random(rng, *x_shape), random(rng, *kernel_shape)

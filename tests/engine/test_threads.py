@@ -11,7 +11,7 @@ import threading
 import naive
 import numpy as np
 import pytest
-from test_ops import DEPTHWISE_PATHS, WINOGRAD_TOLERANCE, assert_matches, poisoned_scratch, random, relative_error
+from test_ops import WINOGRAD_TOLERANCE, assert_matches, poisoned_scratch, random, relative_error
 
 from convtui.engine import im2col, ops, threads, winograd
 from convtui.engine.im2col import Epilogue, im2col_conv2d, image_segments
@@ -240,31 +240,6 @@ def test_split_pooling_equals_the_single_pass(monkeypatch: pytest.MonkeyPatch, c
     np.testing.assert_array_equal(actual, single)
 
 
-DEPTHWISE_SPLIT_CASES = {
-    "3x3 same, batch 3": ((3, 7, 6, 4), (3, 3, 4, 1), (1, 1), ((1, 1), (1, 1)), (1, 1)),
-    "strided, multiplier 2": ((2, 9, 8, 3), (3, 3, 3, 2), (2, 2), ((0, 1), (0, 1)), (1, 1)),
-    "stride 3, dilated": ((2, 11, 13, 2), (3, 2, 2, 1), (1, 3), ((2, 2), (1, 0)), (2, 2)),
-}
-
-
-@pytest.mark.parametrize("case", DEPTHWISE_SPLIT_CASES.values(), ids=DEPTHWISE_SPLIT_CASES.keys())
-@pytest.mark.parametrize("count", THREAD_COUNTS)
-@pytest.mark.parametrize("min_channels", DEPTHWISE_PATHS.values(), ids=DEPTHWISE_PATHS.keys())
-def test_split_depthwise_matches_the_definition(monkeypatch: pytest.MonkeyPatch, case: tuple, count: int, min_channels: int) -> None:
-    """Bands of rows that start and end inside images, each thread with its own term buffer."""
-    monkeypatch.setattr(ops, "DEPTHWISE_EINSUM_MIN_CHANNELS", min_channels)
-    x_shape, kernel_shape, strides, pads, dilation = case
-    rng = np.random.default_rng(count)
-    x, kernel = random(rng, *x_shape), random(rng, *kernel_shape)
-    bias = random(rng, kernel_shape[2] * kernel_shape[3])
-    monkeypatch.setattr(ops, "DEPTHWISE_MIN_VALUES_PER_TASK", 1)
-    threads.use_threads(count)
-    workspace = poisoned_scratch()
-    actual = ops.depthwise_conv2d(x, kernel, bias, strides, pads, dilation, activation="relu6", workspace=workspace)
-    assert_matches(actual, np.clip(naive.depthwise_conv2d(x, kernel, bias, strides, pads, dilation), 0, 6))
-    assert len(workspace._workers) == (count if count > 1 else 0)
-
-
 def test_with_one_thread_nothing_is_split(monkeypatch: pytest.MonkeyPatch) -> None:
     """One thread: today's single pass (BLAS keeps its own threads), even for a layer that would split."""
 
@@ -279,7 +254,6 @@ def test_with_one_thread_nothing_is_split(monkeypatch: pytest.MonkeyPatch) -> No
     ops.conv2d(random(rng, 1, 64, 64, 32), random(rng, 3, 3, 32, 32), None, pads=((1, 1), (1, 1)), workspace=workspace)
     ops.conv2d(random(rng, 1, 64, 64, 3), random(rng, 3, 3, 3, 32), None, pads=((1, 1), (1, 1)), workspace=workspace)
     ops.max_pool2d(random(rng, 1, 256, 256, 8), (2, 2), (2, 2), workspace=workspace)
-    ops.depthwise_conv2d(random(rng, 1, 128, 128, 32), random(rng, 3, 3, 32, 1), None, pads=((1, 1), (1, 1)), workspace=workspace)
     assert workspace._workers == []
 
 
