@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from functools import partial
 
 __all__ = [
+    "blas_single_threaded",
     "blas_threads",
     "parallel_ufunc",
     "resolve_thread_count",
@@ -117,6 +118,11 @@ def unsplit() -> Iterator[None]:
         yield
     finally:
         _count = before
+
+
+def blas_single_threaded() -> bool:
+    """Whether BLAS runs on one thread here and now: one thread in all, or inside a split's tasks (BLAS limited meanwhile)."""
+    return thread_count() == 1 or getattr(_in_worker, "active", False)
 
 
 def blas_threads() -> list[int]:

@@ -10,13 +10,14 @@ must equal the inference runners, and nothing it keeps may be overwritten by lat
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import naive
 import numpy as np
 import pytest
 
 from array_checks import random, relative_error
+from convtui.engine import threads
 from convtui.engine.gradients.base import TrainContext
 from convtui.engine.gradients.convolution import (
     CONVOLUTION_GRADIENTS,
@@ -217,8 +218,18 @@ def train_step(layer: Layer, x: np.ndarray, weights: Arrays, d_output: np.ndarra
     return forwarded.output, d_input, d_weights
 
 
+@pytest.fixture(params=[1, 2], ids=["BLAS on one thread", "BLAS threaded"])
+def blas_threads(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Both layouts of the input gradient's columns: by tap (one thread) and side by side (threaded)."""
+    before = threads.thread_count()
+    threads.use_threads(request.param)
+    yield request.param
+    threads.use_threads(before)
+
+
 @pytest.mark.parametrize(("layer", "x_shape"), CASES.values(), ids=CASES.keys())
-def test_gradients_match_torch_autograd(layer: Layer, x_shape: tuple[int, ...]) -> None:
+def test_gradients_match_torch_autograd(blas_threads: int, layer: Layer, x_shape: tuple[int, ...]) -> None:
+    assert threads.blas_single_threaded() == (blas_threads == 1)
     rng = np.random.default_rng(1)
     x, weights = random(rng, *x_shape), random_weights(layer, x_shape, rng)
     d_output = random(rng, x_shape[0], *layer.infer(x_shape[1:]).output_shape)

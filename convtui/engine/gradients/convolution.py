@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convtui.engine import ops
+from convtui.engine import ops, threads
 from convtui.engine.gradients.activations import activation_backward
 from convtui.engine.gradients.base import Forwarded, LayerGradient, StepArena, TrainContext, Weights, batch_parts, run_parts
 from convtui.engine.im2col import (
@@ -291,23 +291,34 @@ def input_gradient(
 ) -> np.ndarray:
     """Each tap's d_output @ kernel[tap]^T (per group) added back where that tap read (col2im), pads cropped.
 
-    One product per block (and group) gives every tap's columns side by side: a product per tap
-    is a barrier per tap for OpenBLAS's threads, measured 3-10x slower on two shared cores.
+    With BLAS on one thread (a part of the batch on its own core, or one thread in all), one
+    batched product gives each tap's columns contiguous, so that its add runs along whole rows:
+    half the adds' time of columns side by side (seed net, 16 images). With BLAS threaded, one
+    product per block (and group) gives every tap's columns side by side: a product per tap is a
+    barrier per tap for OpenBLAS's threads, measured 3-10x slower on two shared cores.
     Blocks of output rows keep the column gradients under `byte_limit`.
     """
     kernel_h, kernel_w, group_channels, filters = kernel.shape
     groups, taps = geometry.groups, kernel_h * kernel_w
     group_filters = filters // groups
-    tap_kernels = np.ascontiguousarray(kernel.reshape(taps, group_channels, groups, group_filters).transpose(2, 3, 0, 1))
+    by_tap = threads.blas_single_threaded()
+    order = (0, 2, 3, 1) if by_tap else (2, 3, 0, 1)  # (taps, groups, gf, gc), or (groups, gf, taps, gc)
+    tap_kernels = np.ascontiguousarray(kernel.reshape(taps, group_channels, groups, group_filters).transpose(order))
     gradient = geometry.padded_zeros(input_shape, scratch)
     by_group = gradient.reshape(*gradient.shape[:3], groups, group_channels)
     batch, out_h, out_w, _ = d_output.shape
     for images, rows in row_blocks(batch, out_h, out_w * taps * group_channels * groups * FLOAT_BYTES, byte_limit):
         d_block = d_output[images, rows]
         count = d_block.size // filters
-        columns = scratch("column_gradients", (groups, count, taps * group_channels))
-        np.matmul(d_block.reshape(count, groups, group_filters).transpose(1, 0, 2), tap_kernels.reshape(groups, group_filters, -1), out=columns)
-        per_tap = columns.reshape(groups, *d_block.shape[:3], taps, group_channels).transpose(4, 1, 2, 3, 0, 5)
+        d_groups = d_block.reshape(count, groups, group_filters).transpose(1, 0, 2)
+        if by_tap:
+            columns = scratch("column_gradients", (taps, groups, count, group_channels))
+            np.matmul(d_groups, tap_kernels, out=columns)
+            per_tap = columns.reshape(taps, groups, *d_block.shape[:3], group_channels).transpose(0, 2, 3, 4, 1, 5)
+        else:
+            columns = scratch("column_gradients", (groups, count, taps * group_channels))
+            np.matmul(d_groups, tap_kernels.reshape(groups, group_filters, -1), out=columns)
+            per_tap = columns.reshape(groups, *d_block.shape[:3], taps, group_channels).transpose(4, 1, 2, 3, 0, 5)
         target = by_group[images]
         for tap, (a, b) in enumerate(geometry.taps()):
             geometry.tap(target, rows.start, d_block.shape[1:3], a, b)[...] += per_tap[tap]
