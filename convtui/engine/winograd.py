@@ -317,3 +317,50 @@ def _write_band(products: np.ndarray, target: np.ndarray, write: Write, transfor
     tiles = scratch("winograd_transformed", (step, step, batch, rows // step, columns // step, filters))  # dead after the products
     np.matmul(transform.output, products.reshape(positions, count * filters), out=tiles.reshape(step * step, count * filters))
     write(target.reshape(batch, rows // step, step, columns // step, step, filters), tiles.transpose(2, 3, 0, 4, 1, 5))
+
+
+def winograd_kernel_gradient(
+    x: np.ndarray, d_output: np.ndarray, pads: Pads, output_tile: int, scratch: Scratch, band_bytes: int = BAND_BYTES
+) -> np.ndarray:
+    """The (3, 3, C, F) kernel gradient of a 3x3, stride-1, ungrouped convolution, the forward's algorithm run backwards.
+
+    The forward is linear in the transformed filters U = G g G^T, so with M = U . V (V = B^T d B,
+    the input tiles as the forward transforms them) and y = A^T M A per tile, the gradient of U
+    at each of the a*a positions is sum over tiles of V^T (A^T dy A): one batched product over
+    the positions of (C x tiles) by (tiles x F), then G^T . G once. About a quarter of im2col's
+    multiplications (m = 4); partial tiles at the edges see zero output gradients.
+    """
+    transform = TRANSFORMS[output_tile]
+    batch, out_h, out_w, filters = d_output.shape
+    channels = x.shape[-1]
+    step, positions = output_tile, transform.input_tile**2
+    tile_rows, tile_columns = -(-out_h // step), -(-out_w // step)
+    offsets = (pads[0][0], pads[1][0])
+    gradient = np.zeros((positions, channels, filters), np.float32)
+    row_bytes = positions * tile_columns * (channels + filters) * FLOAT_BYTES
+    for images, rows in row_blocks(batch, tile_rows, row_bytes, band_bytes):
+        images = slice(images.start, min(images.stop, batch))
+        first, end = rows.start, min(rows.stop, tile_rows)
+        inputs = _transformed_band(x[images], first, end, tile_columns, offsets, transform, scratch)
+        outputs = _transformed_output_gradients(d_output[images], first, end, tile_columns, transform, scratch)
+        gradient += inputs.transpose(0, 2, 1) @ outputs
+    flat = transform.filter.T @ gradient.reshape(positions, channels * filters).astype(np.float64)
+    return flat.astype(np.float32).reshape(KERNEL_SIZE, KERNEL_SIZE, channels, filters)
+
+
+def _transformed_output_gradients(
+    d_output: np.ndarray, first_row: int, end_row: int, tile_columns: int, transform: TileTransform, scratch: Scratch
+) -> np.ndarray:
+    """A^T dy A (the adjoint of the output transform) for every m x m tile of output gradients in tile rows
+    [first_row, end_row): (a*a, tiles, F), zeros past the map's edge."""
+    batch, _, _, filters = d_output.shape
+    step = transform.output_tile
+    rows = end_row - first_row
+    image = scratch("winograd_gradient_input", (batch, rows * step, tile_columns * step, filters))
+    copy_shifted(image, d_output, first_row * step, 0, 0.0)
+    tiles = scratch("winograd_gradient_tiles", (step, step, batch, rows, tile_columns, filters))
+    np.copyto(tiles, image.reshape(batch, rows, step, tile_columns, step, filters).transpose(2, 4, 0, 1, 3, 5))
+    count = batch * rows * tile_columns
+    transformed = scratch("winograd_gradient_transformed", (transform.input_tile**2, count, filters))
+    np.matmul(transform.output.T, tiles.reshape(step * step, count * filters), out=transformed.reshape(-1, count * filters))
+    return transformed

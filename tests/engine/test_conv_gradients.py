@@ -17,8 +17,11 @@ import numpy as np
 import pytest
 
 from array_checks import random, relative_error
+from test_ops import poisoned_scratch
+
 from convtui.engine import threads
 from convtui.engine.gradients.base import TrainContext
+from convtui.engine.gradients import convolution
 from convtui.engine.gradients.convolution import (
     CONVOLUTION_GRADIENTS,
     Geometry,
@@ -27,6 +30,7 @@ from convtui.engine.gradients.convolution import (
 )
 from convtui.engine.ops import Workspace
 from convtui.engine.runners import RUNNERS, Context
+from convtui.engine.winograd import TRANSFORMS, winograd_kernel_gradient
 from convtui.model import layers as catalogue
 from convtui.model.layers import Layer
 
@@ -330,6 +334,53 @@ def test_row_blocks_give_the_same_gradients(byte_limit: int) -> None:
     expected_input = input_gradient(d_output, kernel, geometry, x.shape, scratch)
     assert relative_error(kernel_gradient(x, d_output, kernel.shape, geometry, scratch, byte_limit), expected_kernel) <= 1e-6
     assert relative_error(input_gradient(d_output, kernel, geometry, x.shape, scratch, byte_limit), expected_input) <= 1e-6
+
+
+def kernel_gradient_reference(x: np.ndarray, d_output: np.ndarray, pads: tuple, kernel_size: int = 3) -> np.ndarray:
+    """sum over images and pixels of each tap's input times the output's gradient, in float64 (stride 1)."""
+    padded = np.pad(x.astype(np.float64), ((0, 0), *pads, (0, 0)))
+    out_h, out_w = d_output.shape[1:3]
+    return np.stack(
+        [
+            np.stack([np.einsum("nhwc,nhwf->cf", padded[:, a : a + out_h, b : b + out_w], d_output.astype(np.float64)) for b in range(kernel_size)])
+            for a in range(kernel_size)
+        ]
+    )
+
+
+WINOGRAD_GRADIENT_CASES = {
+    # name: (x shape, filters, pads)
+    "valid, whole tiles": ((2, 10, 10, 3), 5, ((0, 0), (0, 0))),
+    "same, partial tiles": ((3, 9, 7, 4), 6, ((1, 1), (1, 1))),
+    "asymmetric pads": ((1, 11, 6, 2), 3, ((0, 1), (1, 0))),
+}
+
+
+@pytest.mark.parametrize("case", WINOGRAD_GRADIENT_CASES.values(), ids=WINOGRAD_GRADIENT_CASES.keys())
+@pytest.mark.parametrize("tile", sorted(TRANSFORMS))
+@pytest.mark.parametrize("band_bytes", [1, 2**30], ids=["one tile row per band", "one band"])
+def test_winograd_kernel_gradient_matches_the_definition(case: tuple, tile: int, band_bytes: int) -> None:
+    x_shape, filters, pads = case
+    rng = np.random.default_rng(tile)
+    x = random(rng, *x_shape)
+    out_h, out_w = x_shape[1] + sum(pads[0]) - 2, x_shape[2] + sum(pads[1]) - 2
+    d_output = random(rng, x_shape[0], out_h, out_w, filters)
+    actual = winograd_kernel_gradient(x, d_output, pads, tile, poisoned_scratch().scratch, band_bytes)
+    assert actual.shape == (3, 3, x_shape[3], filters)
+    assert relative_error(actual, kernel_gradient_reference(x, d_output, pads)) <= 1e-5
+
+
+@pytest.mark.parametrize("channels", [32, 64])
+def test_the_kernel_gradient_takes_winograd_from_64_channels(monkeypatch: pytest.MonkeyPatch, channels: int) -> None:
+    """A layer the forward runs by Winograd: its kernel gradient too, from 64 channels, and the same gradient either way."""
+    calls: list[int] = []
+    monkeypatch.setattr(convolution, "winograd_kernel_gradient", lambda *arguments: calls.append(1) or winograd_kernel_gradient(*arguments))
+    rng = np.random.default_rng(channels)
+    x, d_output = random(rng, 2, 16, 16, channels), random(rng, 2, 16, 16, 8)
+    geometry = Geometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    actual = kernel_gradient(x, d_output, (3, 3, channels, 8), geometry, Workspace().scratch)
+    assert len(calls) == (channels >= convolution.WINOGRAD_GRADIENT_MIN_CHANNELS)
+    assert relative_error(actual, kernel_gradient_reference(x, d_output, geometry.pads)) <= 1e-5
 
 
 def test_a_stack_sharing_one_workspace_keeps_its_caches() -> None:

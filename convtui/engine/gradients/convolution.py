@@ -42,7 +42,7 @@ from convtui.engine.im2col import (
     windows,
 )
 from convtui.engine.runners import activate, image_pads
-from convtui.engine.winograd import transform_filters, winograd_conv3x3
+from convtui.engine.winograd import transform_filters, winograd_conv3x3, winograd_kernel_gradient
 from convtui.model import layers as catalogue
 from convtui.model.geometry import transpose_crop, transpose_output_side
 from convtui.model.layers import Layer
@@ -238,11 +238,23 @@ def kernel_gradient(
     scratch: Scratch,
     byte_limit: int = BLOCK_BYTES,
 ) -> np.ndarray:
-    """patches^T @ d_output per group, in row blocks of at most `byte_limit` of patches: the kernel's gradient."""
-    kernel_h, kernel_w, group_channels, filters = kernel_shape
-    groups = geometry.groups
+    """The kernel's gradient by the forward's own algorithm: Winograd where the forward runs it
+    (`winograd_kernel_gradient`), else patches^T @ d_output (transposed patches for few channels)."""
+    groups, group_channels = geometry.groups, kernel_shape[2]
     if groups == 1 and group_channels <= THIN_CHANNELS:
         return thin_kernel_gradient(x, d_output, kernel_shape, geometry, scratch, byte_limit)
+    algorithm = ops.choose_conv_algorithm(x.shape, kernel_shape, geometry.strides, geometry.dilation, groups)
+    if algorithm != "im2col" and x.shape[-1] >= WINOGRAD_GRADIENT_MIN_CHANNELS and x.dtype == d_output.dtype == np.float32:
+        return winograd_kernel_gradient(x, d_output, geometry.pads, ops.WINOGRAD_OUTPUT_TILES[algorithm], scratch, byte_limit)
+    return im2col_kernel_gradient(x, d_output, kernel_shape, geometry, scratch, byte_limit)
+
+
+def im2col_kernel_gradient(
+    x: np.ndarray, d_output: np.ndarray, kernel_shape: tuple[int, ...], geometry: Geometry, scratch: Scratch, byte_limit: int
+) -> np.ndarray:
+    """patches^T @ d_output per group, in row blocks of at most `byte_limit` of patches."""
+    kernel_h, kernel_w, group_channels, filters = kernel_shape
+    groups = geometry.groups
     source = windows(padded(x, geometry.pads, 0.0, scratch), (kernel_h, kernel_w), geometry.strides, geometry.dilation)
     batch, out_h, out_w = source.shape[:3]
     by_group = source.reshape(*source.shape[:5], groups, group_channels).transpose(5, 0, 1, 2, 3, 4, 6)
@@ -341,9 +353,11 @@ def full_convolution_geometry(geometry: Geometry, input_shape: tuple[int, ...], 
 
 
 WINOGRAD_GRADIENT_MIN_CHANNELS = 64
-"""Input channels from which the input's gradient goes through Winograd. Measured on one core against
-col2im: 1.5-1.9x faster with 64 or 128 channels (56x56, 28x28, 24x24 maps), but 0.8-1.05x with 32
-(the seed net's second layer, batch 16-128), where the transforms outweigh the products they save."""
+"""Input channels from which the gradients go through Winograd. The input's, measured on one core
+against col2im: 1.5-1.9x faster with 64 or 128 channels (56x56, 28x28, 24x24 maps), but 0.8-1.05x
+with 32 (the seed net's second layer, batch 16-128), where the transforms outweigh the products
+they save. The kernel's, two parts of a batch on two cores against im2col: 0.63-0.79x the time with
+64 or 128 channels (56x56, 28x28, 14x14 maps), 1.17x with 32 (the seed net's second layer)."""
 
 
 def convolved_input_gradient(
