@@ -30,6 +30,7 @@ from convtui.engine.im2col import (
     Pair,
     Scratch,
     Write,
+    copy_shifted,
     im2col_conv2d,
     image_segments,
     padded,
@@ -209,12 +210,12 @@ def depthwise_conv2d(
     if multiplier > 1:
         x = np.repeat(x, multiplier, axis=3)
     kernel = depthwise_kernel.reshape(kernel_h, kernel_w, channels * multiplier)
-    image = padded(x, pads, 0.0, workspace.scratch)
-    batch, height, width, depth = image.shape
+    (top, bottom), (left, right) = pads
+    batch, height, width, depth = x.shape[0], x.shape[1] + top + bottom, x.shape[2] + left + right, x.shape[3]
     out_h = (height - dilation[0] * (kernel_h - 1) - 1) // strides[0] + 1
     out_w = (width - dilation[1] * (kernel_w - 1) - 1) // strides[1] + 1
     output = np.empty((batch, out_h, out_w, depth), np.float32)
-    groups = _phase_groups(image, kernel, out_w, strides[1], dilation[1], workspace.scratch)
+    groups = _phase_groups(x, pads, kernel, out_w, strides[1], dilation[1], workspace.scratch)
     runs = output.reshape(batch, out_h, out_w * depth)
     term = workspace.scratch("depthwise_term", runs.shape) if len(groups) > 1 else None
     for index, group in enumerate(groups):
@@ -243,24 +244,27 @@ class PhaseGroup:
     """Those columns' weights, each tiled along a row run: (kh, len(columns), out_w*C)."""
 
 
-def _phase_groups(image: np.ndarray, kernel: np.ndarray, out_w: int, stride: int, dilation: int, scratch: Scratch) -> list[PhaseGroup]:
-    """The image as (N, H, W'*C) row runs, columns p, p + stride, ... contiguous for each phase p, with the taps that read each.
+def _phase_groups(x: np.ndarray, pads: Pads, kernel: np.ndarray, out_w: int, stride: int, dilation: int, scratch: Scratch) -> list[PhaseGroup]:
+    """The padded image as (N, H, W'*C) row runs, columns p, p + stride, ... contiguous for each phase p, with the taps that read each.
 
     Kernel column j reads phase (j*dilation) % stride from column (j*dilation) // stride; within a
-    phase those columns are evenly spaced, so one strided view covers them.
+    phase those columns are evenly spaced, so one strided view covers them. Each phase is copied
+    straight from x with its share of the padding: one pass over the input, not two.
     """
-    batch, height, width, depth = image.shape
+    (top, bottom), (left, right) = pads
+    batch, height, width, depth = x.shape[0], x.shape[1] + top + bottom, x.shape[2] + left + right, x.shape[3]
     groups = []
     for phase in range(stride):
         columns = [j for j in range(kernel.shape[1]) if j * dilation % stride == phase]
         if not columns:
             continue
-        if stride == 1:
-            runs = np.ascontiguousarray(image).reshape(batch, height, width * depth)
+        if stride == 1 and pads == NO_PADS:
+            runs = np.ascontiguousarray(x).reshape(batch, height, width * depth)
         else:
-            source = image[:, :, phase::stride]
-            copy = scratch(f"depthwise_phase_{phase}", source.shape)
-            np.copyto(copy, source)
+            first = (phase - left) % stride  # x's first column in this phase; it lands at phase column `shift`
+            shift = (first + left - phase) // stride
+            copy = scratch(f"depthwise_phase_{phase}", (batch, height, len(range(phase, width, stride)), depth))
+            copy_shifted(copy, x[:, :, first::stride], -top, -shift, 0.0)
             runs = copy.reshape(batch, height, -1)
         offsets = [j * dilation // stride * depth for j in columns]
         step = (offsets[1] - offsets[0]) * FLOAT_BYTES if len(offsets) > 1 else 0
