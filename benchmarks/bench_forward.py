@@ -75,6 +75,28 @@ def alternate(sides: dict[str, Callable[[], object]], repeats: int) -> dict[str,
     return {name: median_ms(samples) for name, samples in timings.items()}
 
 
+def in_blocks(sides: dict[str, Callable[[], object]], repeats: int, block: int = 4, pause: float = 0.3) -> dict[str, float]:
+    """Each side `block` times in a row after a pause, the sides in turn, `repeats` times; the first run
+    of each block is dropped. Medians in ms.
+
+    Each side runs as it would alone, yet both sample the same stretches of this shared machine's
+    time: measured one after the other, the two sides' figures varied by up to 30% between runs.
+    The pause lets the other side's idle threads stop spinning first (OpenBLAS's spin for up to
+    ~0.1 s after its last call, libgomp's for a few ms): without it a block of convtui after torch
+    measured 25% slower, and torch after convtui up to 80%.
+    """
+    timings: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(repeats):
+        for name, run in sides.items():
+            time.sleep(pause)
+            run()
+            for _ in range(block - 1):
+                start = time.perf_counter()
+                run()
+                timings[name].append(time.perf_counter() - start)
+    return {name: median_ms(samples) for name, samples in timings.items()}
+
+
 def _unsplit_forward(stack_info: StackInfo, pixels: np.ndarray, weights: dict, context: Context) -> object:
     """The engine before bands: no layer split, BLAS on all the threads (for --unsplit)."""
     with unsplit():

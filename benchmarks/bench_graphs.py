@@ -3,8 +3,9 @@
 The PyTorch side is the network as convtui exports it (`convtui export --to pytorch`: an
 nn.Module whose forward() follows the graph, NCHW, eval mode) with the same weights; torchvision
 itself does not install beside this machine's torch, and its ResNet50 differs from Keras's
-(stride on the 3x3, no conv biases). Same thread count; the sides alternate and repeat, medians
-are quoted. convtui runs as `forward` does by default (conv -> BN -> activation chains fused, see
+(stride on the 3x3, no conv biases). Same thread count; medians are quoted, of the sides
+alternating run by run and, for the goal's ratio, of blocks of runs back to back with the sides in
+turn (`in_blocks`: each side as if alone, both over the same stretches of the machine's time). convtui runs as `forward` does by default (conv -> BN -> activation chains fused, see
 convtui/engine/fusion.py) and, for comparison, with fuse=False (every layer's output made).
 Prints figures; asserts nothing.
 
@@ -26,7 +27,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_forward import alternate  # noqa: E402
+from bench_forward import alternate, in_blocks  # noqa: E402
 
 from convtui import load_preset  # noqa: E402
 from convtui.engine import forward, initial_weights, load_image  # noqa: E402
@@ -80,13 +81,13 @@ def compare(preset: str, repeats: int, folder: Path) -> None:
             },
             repeats,
         )
-        torch_alone = alternate({"torch alone": lambda: model(nchw)}, repeats)["torch alone"]
-    alone = alternate({"convtui alone": lambda: forward(stack_info, pixels, weights, context=context)}, repeats)["convtui alone"]
+        blocks = in_blocks({"torch": lambda: model(nchw), "convtui": lambda: forward(stack_info, pixels, weights, context=context)}, repeats)
+    torch_alone, alone = blocks["torch"], blocks["convtui"]
     print(f"\n{preset} ({stack_info.total_macs / 1e9:.2f} G MACs, {len(stack_info.layers)} layers), threads: torch {torch.get_num_threads()}, median of {repeats}")
     for name, value in medians.items():
         print(f"  {name:<20} {value:9.2f} ms  (alternating)")
-    print(f"  {'torch alone':<20} {torch_alone:9.2f} ms  (back to back)")
-    print(f"  {'convtui alone':<20} {alone:9.2f} ms  (back to back)")
+    print(f"  {'torch alone':<20} {torch_alone:9.2f} ms  (in blocks of runs back to back, the sides in turn)")
+    print(f"  {'convtui alone':<20} {alone:9.2f} ms  (in blocks of runs back to back, the sides in turn)")
     print(f"  ratio convtui / torch NCHW, alternating   {medians['convtui'] / medians['torch NCHW']:.2f}  (each side's idle threads spin into the other's)")
     print(f"  ratio convtui / torch NCHW, back to back  {alone / torch_alone:.2f}  (goal <= 1.0)")
     print(f"  ratio fused / fuse=False, alternating     {medians['convtui'] / medians['convtui fuse=False']:.2f}")
