@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from torch import nn
 
 TARGET_ACCURACY = 0.97
+PAUSE_SECONDS = 0.3
+"""Before each side's run, so that the other side's idle threads have stopped spinning (OpenBLAS's
+for up to ~0.1 s after its last call): without it either side's figure varied by up to 30%."""
 DIGITS = "digits:3000"
 ACCURACY_BATCH = 32
 MAX_EPOCHS = 20
@@ -188,6 +191,7 @@ def throughput(preset: str, batch_size: int, repeats: int, threads: int) -> None
     for _ in range(repeats):
         for side, worker in workers.items():
             assert worker.stdin is not None and worker.stdout is not None
+            time.sleep(PAUSE_SECONDS)
             worker.stdin.write("go\n")
             worker.stdin.flush()
             timings[side].append(float(worker.stdout.readline()))
