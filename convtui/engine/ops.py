@@ -207,9 +207,10 @@ def depthwise_conv2d(
     """
     workspace = workspace or Workspace()
     kernel_h, kernel_w, channels, multiplier = depthwise_kernel.shape
+    x = np.asarray(x, np.float32)  # the views below step in float32 bytes
     if multiplier > 1:
         x = np.repeat(x, multiplier, axis=3)
-    kernel = depthwise_kernel.reshape(kernel_h, kernel_w, channels * multiplier)
+    kernel = np.asarray(depthwise_kernel, np.float32).reshape(kernel_h, kernel_w, channels * multiplier)
     (top, bottom), (left, right) = pads
     batch, height, width, depth = x.shape[0], x.shape[1] + top + bottom, x.shape[2] + left + right, x.shape[3]
     out_h = (height - dilation[0] * (kernel_h - 1) - 1) // strides[0] + 1
