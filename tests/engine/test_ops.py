@@ -327,6 +327,15 @@ def test_depthwise_conv2d_matches_the_definition(case: tuple) -> None:
     assert_matches(actual, naive.depthwise_conv2d(x, kernel, bias, strides, pads, dilation))
 
 
+def test_depthwise_conv2d_takes_float64_arrays() -> None:
+    """An API caller's float64 image and kernel: a float32 output, as the other layers give."""
+    rng = np.random.default_rng(6)
+    x, kernel, bias = rng.random((1, 7, 6, 3)), rng.random((3, 3, 3, 2)), rng.random(6)
+    actual = ops.depthwise_conv2d(x, kernel, bias, (2, 1), ((1, 1), (1, 1)))
+    assert actual.dtype == np.float32
+    assert_matches(actual, naive.depthwise_conv2d(x, kernel, bias, (2, 1), ((1, 1), (1, 1)), (1, 1)))
+
+
 @SETTINGS
 @given(geometry=conv_geometries(), multiplier=st.integers(1, 3))
 def test_depthwise_conv2d_matches_the_definition_for_any_geometry(geometry: dict, multiplier: int) -> None:
