@@ -85,6 +85,8 @@ def in_blocks(sides: dict[str, Callable[[], object]], repeats: int, block: int =
     ~0.1 s after its last call, libgomp's for a few ms): without it a block of convtui after torch
     measured 25% slower, and torch after convtui up to 80%.
     """
+    if block < 2:
+        raise ValueError("a block needs a run to drop and one to time: block >= 2")
     timings: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(repeats):
         for name, run in sides.items():

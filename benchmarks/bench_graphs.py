@@ -83,7 +83,7 @@ def compare(preset: str, repeats: int, folder: Path) -> None:
         )
         blocks = in_blocks({"torch": lambda: model(nchw), "convtui": lambda: forward(stack_info, pixels, weights, context=context)}, repeats)
     torch_alone, alone = blocks["torch"], blocks["convtui"]
-    print(f"\n{preset} ({stack_info.total_macs / 1e9:.2f} G MACs, {len(stack_info.layers)} layers), threads: torch {torch.get_num_threads()}, median of {repeats}")
+    print(f"\n{preset} ({stack_info.total_macs / 1e9:.2f} G MACs, {len(stack_info.layers)} layers), threads: torch {torch.get_num_threads()}, medians of {repeats} alternating runs and of {repeats} blocks of 3 timed runs per side")
     for name, value in medians.items():
         print(f"  {name:<20} {value:9.2f} ms  (alternating)")
     print(f"  {'torch alone':<20} {torch_alone:9.2f} ms  (in blocks of runs back to back, the sides in turn)")

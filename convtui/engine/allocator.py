@@ -39,4 +39,6 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):  # not glibc
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    # Both or neither: the trim threshold alone would also freeze the mapping threshold at 128 KB,
+    # mapping every output afresh (a 32-bit glibc refuses 32 MB and keeps its defaults).
     return bool(mallopt(M_MMAP_THRESHOLD, MAX_MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES))

@@ -53,7 +53,7 @@ class Epilogue:
     bias_run: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.bias is not None:
+        if self.bias is not None and self.bias.size:
             object.__setattr__(self, "bias_run", np.tile(self.bias, -(-BIAS_RUN_VALUES // self.bias.size)))
 
     def finish_in_place(self, block: np.ndarray) -> None:
@@ -64,9 +64,9 @@ class Epilogue:
             self.write(block, block)
 
 
-def add_bias(block: np.ndarray, bias: np.ndarray, bias_run: np.ndarray) -> None:
+def add_bias(block: np.ndarray, bias: np.ndarray, bias_run: np.ndarray | None) -> None:
     """block += bias (filters on the last axis), along runs of `bias_run` (the bias repeated) where the block is contiguous."""
-    if not block.flags.c_contiguous:
+    if bias_run is None or not block.flags.c_contiguous:
         np.add(block, bias, out=block)
         return
     pixels = block.reshape(-1, bias.size)

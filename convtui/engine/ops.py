@@ -259,14 +259,15 @@ def _phase_groups(x: np.ndarray, pads: Pads, kernel: np.ndarray, out_w: int, str
         columns = [j for j in range(kernel.shape[1]) if j * dilation % stride == phase]
         if not columns:
             continue
-        if stride == 1 and pads == NO_PADS:
+        if stride == 1 and top == bottom == left == right == 0:
             runs = np.ascontiguousarray(x).reshape(batch, height, width * depth)
         else:
             first = (phase - left) % stride  # x's first column in this phase; it lands at phase column `shift`
             shift = (first + left - phase) // stride
-            copy = scratch(f"depthwise_phase_{phase}", (batch, height, len(range(phase, width, stride)), depth))
+            columns_in_phase = len(range(phase, width, stride))
+            copy = scratch(f"depthwise_phase_{phase}", (batch, height, columns_in_phase, depth))
             copy_shifted(copy, x[:, :, first::stride], -top, -shift, 0.0)
-            runs = copy.reshape(batch, height, -1)
+            runs = copy.reshape(batch, height, columns_in_phase * depth)
         offsets = [j * dilation // stride * depth for j in columns]
         step = (offsets[1] - offsets[0]) * FLOAT_BYTES if len(offsets) > 1 else 0
         groups.append(PhaseGroup(runs, columns, offsets[0], step, np.tile(kernel[:, columns], (1, 1, out_w))))

@@ -121,8 +121,9 @@ def unsplit() -> Iterator[None]:
 
 
 def blas_single_threaded() -> bool:
-    """Whether BLAS runs on one thread here and now: one thread in all, or inside a split's tasks (BLAS limited meanwhile)."""
-    return thread_count() == 1 or getattr(_in_worker, "active", False)
+    """Whether BLAS runs on one thread here and now: inside a split's tasks (BLAS limited meanwhile), or set so
+    (one thread in all; not within `unsplit`, where the engine splits nothing while BLAS keeps its threads)."""
+    return getattr(_in_worker, "active", False) or all(controller.get_num_threads() == 1 for controller in _controllers())
 
 
 def blas_threads() -> list[int]:

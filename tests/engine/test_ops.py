@@ -288,6 +288,12 @@ def test_a_shared_workspace_gives_the_same_results_as_none() -> None:
             np.testing.assert_array_equal(shared, ops.conv2d(x, kernel, None, (1, 1), ((1, 1), (1, 1))))
 
 
+def test_the_epilogue_of_no_filters_is_empty() -> None:
+    block = np.zeros((4, 0), np.float32)
+    Epilogue(np.zeros(0, np.float32), ops.FUSED_ACTIVATIONS["relu"]).finish_in_place(block)
+    assert block.shape == (4, 0)
+
+
 @pytest.mark.parametrize("filters", [1, 5, 96, 3000])
 @pytest.mark.parametrize("pixels", [1, 409, 410, 2051])
 @pytest.mark.parametrize("layout", ["contiguous", "strided"])
@@ -325,6 +331,20 @@ def test_depthwise_conv2d_matches_the_definition(case: tuple) -> None:
     bias = random(rng, kernel_shape[2] * kernel_shape[3])
     actual = ops.depthwise_conv2d(x, kernel, bias, strides, pads, dilation, workspace=poisoned_scratch())
     assert_matches(actual, naive.depthwise_conv2d(x, kernel, bias, strides, pads, dilation))
+
+
+@pytest.mark.parametrize("strides", [(1, 1), (2, 2)])
+def test_depthwise_conv2d_on_an_empty_batch_and_array_pads(strides: tuple[int, int]) -> None:
+    """No images gives no images; pads as a NumPy array (as a caller may hold them) mean the same as tuples."""
+    rng = np.random.default_rng(7)
+    kernel, bias = random(rng, 3, 3, 4, 2), random(rng, 8)
+    empty = ops.depthwise_conv2d(np.zeros((0, 9, 9, 4), np.float32), kernel, bias, strides, ((1, 1), (1, 1)))
+    side = (9 + 2 - 3) // strides[0] + 1
+    assert empty.shape == (0, side, side, 8) and empty.dtype == np.float32
+    x = random(rng, 2, 9, 9, 4)
+    for pads in (np.array([[1, 1], [1, 1]]), np.zeros((2, 2), int)):
+        expected = naive.depthwise_conv2d(x, kernel, bias, strides, tuple(map(tuple, pads.tolist())), (1, 1))
+        assert_matches(ops.depthwise_conv2d(x, kernel, bias, strides, pads), expected)
 
 
 def test_depthwise_conv2d_takes_float64_arrays() -> None:

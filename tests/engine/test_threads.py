@@ -240,6 +240,19 @@ def test_split_pooling_equals_the_single_pass(monkeypatch: pytest.MonkeyPatch, c
     np.testing.assert_array_equal(actual, single)
 
 
+def test_blas_counts_as_single_threaded_only_when_it_is() -> None:
+    """Inside `unsplit` the engine splits nothing while BLAS keeps its threads: not single-threaded there."""
+    threads.use_threads(2)
+    assert not threads.blas_single_threaded()
+    with threads.unsplit():
+        assert threads.thread_count() == 1 and not threads.blas_single_threaded()
+    seen: list[bool] = []
+    threads.run_parallel([lambda: seen.append(threads.blas_single_threaded()) for _ in range(2)])
+    assert seen == [True, True]
+    threads.use_threads(1)
+    assert threads.blas_single_threaded()
+
+
 def test_with_one_thread_nothing_is_split(monkeypatch: pytest.MonkeyPatch) -> None:
     """One thread: today's single pass (BLAS keeps its own threads), even for a layer that would split."""
 

@@ -238,8 +238,9 @@ def kernel_gradient(
     scratch: Scratch,
     byte_limit: int = BLOCK_BYTES,
 ) -> np.ndarray:
-    """The kernel's gradient by the forward's own algorithm: Winograd where the forward runs it
-    (`winograd_kernel_gradient`), else patches^T @ d_output (transposed patches for few channels)."""
+    """The kernel's gradient: by Winograd (`winograd_kernel_gradient`) where the forward runs it on
+    WINOGRAD_GRADIENT_MIN_CHANNELS or more float32 channels, else patches^T @ d_output (transposed
+    patches for few channels)."""
     groups, group_channels = geometry.groups, kernel_shape[2]
     if groups == 1 and group_channels <= THIN_CHANNELS:
         return thin_kernel_gradient(x, d_output, kernel_shape, geometry, scratch, byte_limit)
