@@ -21,6 +21,7 @@ from functools import partial
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from convtui.engine import threads
 from convtui.engine.threads import run_parallel, run_shared, split_evenly
 
 Pair = tuple[int, int]
@@ -201,7 +202,7 @@ def im2col_conv2d(
     workers = workers[:tasks]
     if mode == "rows":
         enough = MIN_PIXELS_PER_TASK_SMALL_KERNEL if kernel.nbytes <= SMALL_KERNEL_BYTES else MIN_PIXELS_PER_TASK
-        bands = min(tasks * BANDS_PER_THREAD, batch * out_h, batch * out_h * out_w // enough)
+        bands = min(tasks * threads.BANDS_PER_THREAD, batch * out_h, batch * out_h * out_w // enough)
         parts = split_evenly(batch * out_h, max(bands, tasks))
         limit = byte_limit // tasks
         run_shared(
@@ -228,16 +229,11 @@ MIN_PIXELS_PER_TASK_SMALL_KERNEL = 32
 SMALL_KERNEL_BYTES = 4 * 2**20
 MIN_FILTERS_PER_TASK = 16
 """Split by filters, fewer per task make the products' rows too short."""
-BANDS_PER_THREAD = 3
-"""Bands of rows are dealt from a queue, several per thread, so a core slowed by another process
-does fewer of them (each still gets its floor of pixels)."""
-MIN_MACS_PER_TASK = 2**21
-"""A task of fewer multiply-adds (~50 us on one core) would not repay waking a thread: fewer tasks."""
 
 
 def _parallel_plan(pixels: int, kernel_bytes: int, filters: int, groups: int, workers: int) -> tuple[str, int]:
     """("rows" | "filters" | "whole", task count) for `workers` threads; "whole" is the single-threaded pass."""
-    workers = min(workers, pixels * (kernel_bytes // FLOAT_BYTES) // groups // MIN_MACS_PER_TASK)
+    workers = min(workers, pixels * (kernel_bytes // FLOAT_BYTES) // groups // threads.MIN_MACS_PER_TASK)
     if workers <= 1:
         return "whole", 1
     enough = MIN_PIXELS_PER_TASK_SMALL_KERNEL if kernel_bytes <= SMALL_KERNEL_BYTES else MIN_PIXELS_PER_TASK

@@ -94,6 +94,13 @@ the bands lost to BLAS's own two threads on every layer measured alone (VGG16's 
 slower, ResNet50 83 -> 112 ms), while with more cores the one-core gathers and transforms dominate."""
 
 
+BANDS_PER_THREAD = 3
+"""A split layer's bands of rows are dealt from a queue, several per thread, so a core slowed by another
+process does fewer of them (each band still gets its layer's floor of work)."""
+MIN_MACS_PER_TASK = 2**21
+"""A task of fewer multiply-adds (~50 us on one core) would not repay waking a thread: fewer tasks."""
+
+
 def conv_thread_count() -> int:
     """Threads a convolution is split across: the count in effect from MIN_CONV_SPLIT_THREADS, else 1 (BLAS threads alone)."""
     count = thread_count()

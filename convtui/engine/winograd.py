@@ -35,6 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from convtui.engine.im2col import FLOAT_BYTES, Epilogue, Pads, Scratch, Write, copy_shifted, image_segments, row_blocks
+from convtui.engine import threads
 from convtui.engine.threads import run_parallel, run_shared, split_evenly
 
 KERNEL_SIZE = 3
@@ -156,7 +157,7 @@ def winograd_conv3x3(
     workers = workers[:tasks]
     if mode == "rows":
         enough = MIN_TILES_PER_TASK_SMALL_FILTERS if transformed_filters.nbytes <= SMALL_FILTER_BYTES else MIN_TILES_PER_TASK
-        bands = min(tasks * BANDS_PER_THREAD, batch * tile_rows, batch * tile_rows * tile_columns // enough)
+        bands = min(tasks * threads.BANDS_PER_THREAD, batch * tile_rows, batch * tile_rows * tile_columns // enough)
         parts = split_evenly(batch * tile_rows, max(bands, tasks))
         per_task_bytes = max(band_bytes // tasks, MIN_TASK_BAND_BYTES)
         run_shared(lambda index, worker: _row_task(layer, parts[index], tile_rows, worker, per_task_bytes), len(parts), workers)
@@ -182,11 +183,6 @@ MIN_TILES_PER_TASK_SMALL_FILTERS = 16
 SMALL_FILTER_BYTES = 4 * 2**20
 MIN_FILTERS_PER_TASK = 16
 """Split by filters, fewer per task make the products' and the output transform's rows too short."""
-BANDS_PER_THREAD = 3
-"""Bands of rows are dealt from a queue, several per thread, so a core slowed by another process
-does fewer of them (each still gets its floor of tiles)."""
-MIN_MACS_PER_TASK = 2**21
-"""A task of fewer multiply-adds (~50 us on one core) would not repay waking a thread: fewer tasks."""
 MIN_TASK_BAND_BYTES = 2**20
 """The band target per task is BAND_BYTES shared by the tasks (so the scratch of all of them is
 about one single-threaded band, plus a tile row each at worst), but not below this."""
@@ -199,7 +195,7 @@ def _parallel_plan(units: int, tiles: int, filter_bytes: int, filters: int, work
     transformed once (deep layers on small maps: each task reads only its share of the filters);
     else one pass, today's single-threaded path (with BLAS's own threads).
     """
-    workers = min(workers, tiles * (filter_bytes // FLOAT_BYTES) // MIN_MACS_PER_TASK)
+    workers = min(workers, tiles * (filter_bytes // FLOAT_BYTES) // threads.MIN_MACS_PER_TASK)
     if workers <= 1:
         return "whole", 1
     enough = MIN_TILES_PER_TASK_SMALL_FILTERS if filter_bytes <= SMALL_FILTER_BYTES else MIN_TILES_PER_TASK

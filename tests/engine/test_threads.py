@@ -131,14 +131,14 @@ def test_image_segments_cover_every_row_of_the_batch_once(rows: int, batch: int,
 def split_winograd_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(winograd, "MIN_TILES_PER_TASK", 1)
     monkeypatch.setattr(winograd, "MIN_TILES_PER_TASK_SMALL_FILTERS", 1)
-    monkeypatch.setattr(winograd, "MIN_MACS_PER_TASK", 1)
+    monkeypatch.setattr(threads, "MIN_MACS_PER_TASK", 1)
 
 
 @pytest.fixture
 def split_winograd_filters(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(winograd, "MIN_TILES_PER_TASK", 10**9)
     monkeypatch.setattr(winograd, "MIN_TILES_PER_TASK_SMALL_FILTERS", 10**9)
-    monkeypatch.setattr(winograd, "MIN_MACS_PER_TASK", 1)
+    monkeypatch.setattr(threads, "MIN_MACS_PER_TASK", 1)
     monkeypatch.setattr(winograd, "MIN_FILTERS_PER_TASK", 1)
 
 
@@ -169,14 +169,14 @@ def test_winograd_split_matches_the_definition(
 def split_im2col_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(im2col, "MIN_PIXELS_PER_TASK", 1)
     monkeypatch.setattr(im2col, "MIN_PIXELS_PER_TASK_SMALL_KERNEL", 1)
-    monkeypatch.setattr(im2col, "MIN_MACS_PER_TASK", 1)
+    monkeypatch.setattr(threads, "MIN_MACS_PER_TASK", 1)
 
 
 @pytest.fixture
 def split_im2col_filters(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(im2col, "MIN_PIXELS_PER_TASK", 10**9)
     monkeypatch.setattr(im2col, "MIN_PIXELS_PER_TASK_SMALL_KERNEL", 10**9)
-    monkeypatch.setattr(im2col, "MIN_MACS_PER_TASK", 1)
+    monkeypatch.setattr(threads, "MIN_MACS_PER_TASK", 1)
     monkeypatch.setattr(im2col, "MIN_FILTERS_PER_TASK", 1)
 
 
