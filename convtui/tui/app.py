@@ -34,16 +34,13 @@ from convtui.tui.editing import EditingActions
 from convtui.tui.files import FileActions
 from convtui.tui.forward_run import ImageCache, RunResult, WeightsCache, run_stack
 from convtui.tui.history import EditHistory
-from convtui.tui.messages import ForwardFinished, ForwardProgress
+from convtui.tui.messages import ForwardEarly, ForwardFinished, ForwardProgress
 from convtui.tui.opened_weights import OpenedWeights, opened_weights
 from convtui.tui.recovery import RecoveryActions
 from convtui.tui.recovery_copies import RecoveryKeeper, recovery_folder
-from convtui.tui.screens.help import HelpScreen
 from convtui.tui.screens.main import MainScreen
 from convtui.tui.state import RunState, ViewState
 from convtui.tui.training import TrainingActions
-from convtui.tui.widgets.explain import ExplainView
-from convtui.tui.widgets.feature_maps import FeatureMapsView
 from convtui.tui.widgets.stack_table import StackTable
 
 if TYPE_CHECKING:
@@ -195,7 +192,8 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
             self.progress_timer.stop()
         self.progress_timer = self.set_timer(PROGRESS_AFTER_SECONDS, self.reveal_progress)
         # After the next paint: the new shapes reach the screen before the engine takes the CPU.
-        self.call_after_refresh(self.run_forward, self.stack, stack_info, self.seed, self.image_source, self.opened_weights)
+        selected = self.view_state.selected_layer
+        self.call_after_refresh(self.run_forward, self.stack, stack_info, self.seed, self.image_source, self.opened_weights, selected)
 
     def reveal_progress(self) -> None:
         """Show progress only for a run long enough to notice, so quick reruns redraw nothing extra."""
@@ -203,8 +201,9 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
             self.run_progress = (self.layers_done, len(self.view_state.stack_info.layers))
 
     @work(thread=True, exclusive=True, group="forward", exit_on_error=False)
-    def run_forward(self, stack: Stack, stack_info: StackInfo, seed: int, image_source: str, opened: OpenedWeights | None) -> None:
-        """Runs off the event loop; a newer edit cancels it between layers."""
+    def run_forward(self, stack: Stack, stack_info: StackInfo, seed: int, image_source: str, opened: OpenedWeights | None, selected: int) -> None:
+        """Runs off the event loop; a newer edit cancels it between layers. A long run shows the selected
+        layer early when it comes early (VGG16's first convolution before its 138 M weights are made)."""
         worker = get_current_worker()
         try:
             result = run_stack(
@@ -218,6 +217,8 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
                 should_stop=lambda: worker.is_cancelled,
                 on_layer=lambda done, total: self.post_message(ForwardProgress(stack_info, done, total)),
                 max_memory=self.max_memory,
+                selected=selected,
+                on_early=lambda result: self.post_message(ForwardEarly(stack_info, result)),
             )
         except Exception as error:  # an engine bug must show as a message, not end the app
             result = RunResult(None, {}, (), f"the forward pass failed: {type(error).__name__}: {error}")
@@ -229,6 +230,11 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
             self.layers_done = message.layers_done
             if self.run_progress is not None:
                 self.run_progress = (message.layers_done, message.layers_total)
+
+    def on_forward_early(self, message: ForwardEarly) -> None:
+        state = self.view_state
+        if state.stack_info is message.stack_info and state.run.status == "running" and state.run.is_for(message.stack_info):
+            self.view_state = replace(state, run=RunState(message.stack_info, "running", message.result))
 
     def on_forward_finished(self, message: ForwardFinished) -> None:
         state = self.view_state
@@ -258,6 +264,8 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         self.select_filter(self.view_state.selected_filter + step)
 
     def action_step_filter_page(self, step: int) -> None:
+        from convtui.tui.widgets.feature_maps import FeatureMapsView
+
         page = self.screen.query_one(FeatureMapsView).page
         self.select_filter(self.view_state.selected_filter + step * (page.capacity if page else 1))
 
@@ -322,6 +330,9 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         self.view_state = replace(self.view_state, scale="layer" if self.view_state.scale == "map" else "map")
 
     def action_help(self) -> None:
+        from convtui.tui.screens.help import HelpScreen
+        from convtui.tui.widgets.explain import ExplainView
+
         sections = [
             ("Stack", EDIT_BINDINGS),
             ("Graph", GRAPH_BINDINGS),

@@ -17,7 +17,6 @@ from textual.screen import ModalScreen
 from convtui.model.preset import builtin_preset_names, load_preset
 from convtui.tui.bindings import APP_BINDINGS, key_text
 from convtui.tui.screens.dialog import DismissesOnlyItself
-from convtui.tui.widgets.explain import ExplainView
 
 if TYPE_CHECKING:
     from convtui.tui.app import ConvtuiApp
@@ -30,6 +29,8 @@ class ConvtuiCommands(Provider):
 
     def commands(self) -> Iterator[Command]:
         """None over a dialog (ctrl+p opens the palette anywhere): the app's actions act on the main screen."""
+        from convtui.tui.widgets.explain import ExplainView
+
         app: ConvtuiApp = self.app  # type: ignore[assignment]
         if isinstance(self.screen, ModalScreen):
             return

@@ -11,7 +11,6 @@ from typing import Literal
 from convtui.model.preset import builtin_preset_names
 from convtui.model.stack import Stack, StackInfo
 from convtui.tui.answers import STACK_HINT, OpenedStack, stack_answer
-from convtui.tui.screens.prompt import Prompt
 from convtui.tui.state import Comparison, ViewState
 
 COMPARE_TAB = "compare"
@@ -29,6 +28,8 @@ class CompareActions:
     view_state: ViewState
 
     def action_compare_with_file(self) -> None:
+        from convtui.tui.screens.prompt import Prompt
+
         def chosen(answer: OpenedStack | None) -> None:
             if answer is not None:
                 self.compare_with(answer.title, answer.stack)

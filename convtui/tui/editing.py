@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from convtui.errors import PresetError
 from convtui.model.graph import INPUT_NAME
@@ -23,12 +24,11 @@ from convtui.tui.graph_edits import (
     with_residual,
 )
 from convtui.tui.history import EditHistory
-from convtui.tui.screens.choose_node import ChooseNode, NodeOption
-from convtui.tui.screens.layer_form import LayerForm
-from convtui.tui.screens.layer_picker import LayerPicker
-from convtui.tui.screens.prompt import Prompt
-from convtui.tui.screens.residual import ResidualDialog, WrapChoice
 from convtui.tui.state import ViewState
+
+if TYPE_CHECKING:
+    from convtui.tui.screens.choose_node import NodeOption
+    from convtui.tui.screens.residual import WrapChoice
 
 
 class EditingActions:
@@ -58,6 +58,8 @@ class EditingActions:
 
     def open_layer_form(self, layer_type: type[Layer], position: int, *, inputs: tuple[str, ...] | None = None, aside: bool = False) -> None:
         """The form for a new layer at `position` (taking the layer above unless `inputs` says otherwise)."""
+        from convtui.tui.screens.layer_form import LayerForm
+
         context = node_context(self.stack, self.view_state.stack_info, position, inserting=True, layer_type=layer_type)
         if inputs is not None:
             context = replace(context, inputs=inputs)
@@ -69,6 +71,8 @@ class EditingActions:
         self.push_screen(LayerForm(layer_type, context), added)
 
     def action_add_layer(self) -> None:
+        from convtui.tui.screens.layer_picker import LayerPicker
+
         position = self.selection() + 1
 
         def chosen(layer_type: type[Layer] | None) -> None:
@@ -86,6 +90,9 @@ class EditingActions:
 
     def action_branch(self) -> None:
         """A layer after the selected one that takes an earlier layer: the layers below keep what they take."""
+        from convtui.tui.screens.choose_node import ChooseNode
+        from convtui.tui.screens.layer_picker import LayerPicker
+
         position = self.selection() + 1
         chooser = ChooseNode(
             f"Branch: what does the new layer at position {position} take?",
@@ -109,6 +116,8 @@ class EditingActions:
         self.open_layer_form(Concatenate, position, inputs=merge_inputs(self.stack, position))
 
     def action_wrap_residual(self) -> None:
+        from convtui.tui.screens.residual import ResidualDialog
+
         last = self.selection()
         if last < 0:
             self.notify("Select the last layer to wrap in a residual connection.", severity="warning")
@@ -125,6 +134,8 @@ class EditingActions:
         self.push_screen(dialog, wrapped)
 
     def action_edit_layer(self) -> None:
+        from convtui.tui.screens.layer_form import LayerForm
+
         index = self.selection()
         if index < 0:
             self.action_input_shape()
@@ -140,6 +151,8 @@ class EditingActions:
 
     def action_delete_layer(self) -> None:
         """Delete; what took the layer takes its input, or the input the user picks when a merge makes that ambiguous."""
+        from convtui.tui.screens.choose_node import ChooseNode
+
         index = self.selection()
         if index < 0:
             self.notify("Select a layer to delete (the input row stays).", severity="warning")
@@ -169,6 +182,8 @@ class EditingActions:
             self.edit(self.stack.with_moved(index, offset), select=index + offset)
 
     def action_input_shape(self) -> None:
+        from convtui.tui.screens.prompt import Prompt
+
         current = ", ".join(map(str, self.stack.input_shape))
         prompt = Prompt("Input shape", "height, width, channels (Keras order, whatever the convention shown)", current, input_shape_answer)
 
@@ -179,6 +194,8 @@ class EditingActions:
         self.push_screen(prompt, chosen)
 
     def action_seed(self) -> None:
+        from convtui.tui.screens.prompt import Prompt
+
         def chosen(seed: int | None) -> None:
             if seed is not None and seed != self.seed:
                 self.seed = seed

@@ -19,10 +19,6 @@ from convtui.tui.answers import OpenedStack, export_path_answer, folder_note, sa
 from convtui.tui.history import EditHistory
 from convtui.tui.opened_weights import OpenedWeights, opened_weights
 from convtui.tui.recent_files import recent_files, remember_file
-from convtui.tui.screens.confirm import ReplaceFile
-from convtui.tui.screens.open_stack import OpenStack
-from convtui.tui.screens.prompt import Prompt
-from convtui.tui.screens.unsaved import UnsavedChanges
 
 if TYPE_CHECKING:
     from convtui.engine.weights import StackWeights
@@ -48,6 +44,8 @@ class FileActions:
     """The path of a save as that could not be written: the next save as offers it again, to correct."""
 
     def action_open(self) -> None:
+        from convtui.tui.screens.open_stack import OpenStack
+
         def chosen(answer: OpenedStack | None) -> None:
             if answer is not None:
                 self.open_answer(answer)
@@ -152,6 +150,8 @@ class FileActions:
         return True
 
     def action_save_as(self) -> None:
+        from convtui.tui.screens.prompt import Prompt
+
         folder = self.save_folder or Path.cwd()
         default = str(self.failed_save_as or save_target(self.source, self.stack, folder)[0])
         check = partial(save_path_answer, default_name=f"{self.stack.name}{PRESET_SUFFIX}")
@@ -177,6 +177,8 @@ class FileActions:
 
     def unless_kept(self, paths: list[Path], write: Callable[[], object]) -> None:
         """Write now when none of `paths` exists but as the open stack's own files; else only if the user agrees to replace them."""
+        from convtui.tui.screens.confirm import ReplaceFile
+
         own = {Path(self.source).resolve()} if self.source is not None else set()
         own |= {self.weights_on_disk.resolve()} if self.weights_on_disk is not None else set()
         existing = [path for path in paths if path.exists() and path.resolve() not in own]
@@ -195,6 +197,8 @@ class FileActions:
     # --- export ----------------------------------------------------------------------------
 
     def action_export(self, target: ExportTarget) -> None:
+        from convtui.tui.screens.prompt import Prompt
+
         name = EXPORT_NAMES[target]
         folder = self.save_folder or Path.cwd()
         default = folder / f"{self.stack.name}_{'torch' if target == 'pytorch' else target}.py"
@@ -248,6 +252,8 @@ class FileActions:
 
     def guard_unsaved(self, verb: str, then: Callable[[], object]) -> None:
         """Run `then` now, or after asking what to do with the unsaved changes."""
+        from convtui.tui.screens.unsaved import UnsavedChanges
+
         if not self.history.is_dirty:
             then()
             return

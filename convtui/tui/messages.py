@@ -23,6 +23,14 @@ class ForwardProgress(Message):
 
 
 @dataclass
+class ForwardEarly(Message):
+    """The layers up to the selected one have run, ahead of the rest of a long run (forward_run.early_layers)."""
+
+    stack_info: StackInfo
+    result: RunResult
+
+
+@dataclass
 class ForwardFinished(Message):
     """The run ended: every runnable layer's output, or the sentence saying why it could not."""
 

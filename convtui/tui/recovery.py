@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from convtui.errors import ConvtuiError
 from convtui.model.stack import Stack
@@ -14,7 +15,9 @@ from convtui.tui.answers import OpenedStack, stack_answer
 from convtui.tui.history import EditHistory
 from convtui.tui.opened_weights import OpenedWeights
 from convtui.tui.recovery_copies import RecoveryCopy, RecoveryKeeper, recovery_copies
-from convtui.tui.screens.recover import RecoverChoice, RecoverCopy
+
+if TYPE_CHECKING:
+    from convtui.tui.screens.recover import RecoverChoice
 
 
 class RecoveryActions:
@@ -47,6 +50,8 @@ class RecoveryActions:
 
     def offer_recovery(self) -> None:
         """Ask about the newest copy a session left (one at a time: discarding one asks about the next)."""
+        from convtui.tui.screens.recover import RecoverCopy
+
         copies = [copy for copy in recovery_copies(self.recovery.folder) if copy.process != os.getpid()]  # not this session's own
         if not copies:
             return

@@ -26,6 +26,7 @@ class RunState:
     stack_info: StackInfo | None = None
     status: RunStatus = "idle"
     result: RunResult | None = None
+    """The finished run's; while running, None or the early look at the layers up to the selected one."""
 
     def is_for(self, stack_info: StackInfo) -> bool:
         return self.stack_info is stack_info
@@ -92,3 +93,9 @@ class ViewState:
         if self.run.status == "done" and self.run.is_for(self.stack_info):
             return self.run.result
         return None
+
+    @property
+    def shown_run(self) -> RunResult | None:
+        """The run of exactly this stack that the views draw from: finished, or while it runs the early look
+        at the layers up to the selected one (a long run shows them first), if there is one."""
+        return self.run.result if self.run.is_for(self.stack_info) else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from textual import work
 from textual.message import Message
@@ -23,8 +23,10 @@ from convtui.tui.forward_run import WeightsCache, stack_weights
 from convtui.tui.history import EditHistory
 from convtui.tui.opened_weights import OpenedWeights
 from convtui.tui.state import ViewState
-from convtui.tui.train_session import Outcome, TrainControl, TrainSession, start_session
-from convtui.tui.widgets.train_view import TrainForm
+
+if TYPE_CHECKING:
+    from convtui.tui.train_session import Outcome, TrainControl, TrainSession
+    from convtui.tui.widgets.train_view import TrainForm
 
 TRAIN_TAB = "train"
 TRAINED_LABEL = "training"
@@ -81,6 +83,8 @@ class TrainingActions:
     """The current run's: made when it starts, before its data loads."""
 
     def train_form(self) -> TrainForm:
+        from convtui.tui.widgets.train_view import TrainForm
+
         return self.screen_stack[0].query_one(TrainForm)
 
     def set_train_status(self, status: TrainStatus) -> None:
@@ -95,6 +99,8 @@ class TrainingActions:
 
     def action_start_training(self) -> None:
         """Start a new run from the stack's current weights (t resumes a paused run instead)."""
+        from convtui.tui.train_session import TrainControl, start_session
+
         if self.train_status == "paused":
             self.action_resume_training()
             return

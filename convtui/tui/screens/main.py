@@ -8,25 +8,22 @@ from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.lazy import Lazy
-from textual.widgets import Footer, Header, TabbedContent, TabPane, Tabs
+from textual.widgets import Footer, Header, TabbedContent
 
 from convtui.tui.state import ViewState
-from convtui.tui.widgets.compare import CompareView
-from convtui.tui.widgets.explain import ExplainView
-from convtui.tui.widgets.feature_maps import FeatureMapsView
-from convtui.tui.widgets.input_view import InputView
-from convtui.tui.widgets.kernels import KernelsView
 from convtui.tui.widgets.stack_table import StackTable
-from convtui.tui.widgets.train_view import TrainView
 from convtui.tui.widgets.run_status import RunStatus
 from convtui.tui.widgets.state_view import VIEW_STATE
 from convtui.tui.widgets.totals import StackTotals
+from convtui.tui.widgets.view_tabs import ViewTabs
 
 if TYPE_CHECKING:
     from convtui.tui.app import ConvtuiApp
+    from convtui.tui.widgets.feature_maps import FeatureMapsView
+    from convtui.tui.widgets.input_view import InputView
 
 
 def stack_pane_title(focused: bool) -> str:
@@ -39,10 +36,6 @@ def view_pane_title(tab: str, focused: bool) -> str:
     if tab == "explain":
         return "Views · arrows move (i, j) · Tab: back to the stack" if focused else "Views · Tab: focus here, then arrows move (i, j)"
     return "Views · Tab: next field" if focused else "Views · 1-6 switch tabs"
-
-
-class ViewScroll(VerticalScroll, can_focus=False):
-    """Scrolls a long view with the mouse and page keys; focus goes to the view inside, which has keys of its own."""
 
 
 class MainScreen(Screen[None]):
@@ -64,30 +57,14 @@ class MainScreen(Screen[None]):
                 yield StackTable(id="stack-table")
                 yield StackTotals(id="totals")
             with Vertical(id="view-pane"):
-                with TabbedContent(id="views"):
-                    with TabPane("Feature maps", id="feature-maps"):
-                        yield FeatureMapsView(id="feature-maps-view")
-                    # The hidden tabs mount after the first paint (Lazy): the table and its figures show sooner.
-                    with TabPane("Explain", id="explain"):
-                        with Lazy(ViewScroll()):
-                            yield ExplainView(id="explain-view")
-                    with TabPane("Kernels", id="kernels"):
-                        with Lazy(ViewScroll()):
-                            yield KernelsView(id="kernels-view")
-                    with TabPane("Input", id="input"):
-                        yield Lazy(InputView(id="input-view"))
-                    with TabPane("Compare", id="compare"):
-                        with Lazy(ViewScroll()):
-                            yield CompareView(id="compare-view")
-                    with TabPane("Train", id="train"):
-                        yield Lazy(TrainView(id="train-view"))
+                # The views mount after the first paint: the table and its figures show first, and the
+                # feature maps need the forward pass, which starts then, anyway.
+                yield Lazy(ViewTabs(id="views"))
                 yield RunStatus()
         yield Footer()
 
     def on_mount(self) -> None:
         self.watch(self.app, VIEW_STATE, self.follow_state)
-        # Tabs switch with 1-6 or a click, so Tab goes straight from the table to the open view.
-        self.query_one("#views Tabs", Tabs).can_focus = False
         self.query_one(StackTable).focus()
         self.watch(self, "focused", self.show_pane_titles)
 
@@ -96,7 +73,8 @@ class MainScreen(Screen[None]):
         """Which pane has the focus shows in its title (and its style, app.tcss); so does how to move the focus."""
         stack_pane, view_pane = self.query_one("#stack-pane"), self.query_one("#view-pane")
         stack_pane.border_title = stack_pane_title(stack_pane.has_focus_within)
-        view_pane.border_title = view_pane_title(self.query_one("#views", TabbedContent).active, view_pane.has_focus_within)
+        views = self.query("#views").only_one(TabbedContent) if self.query("#views") else None  # mounted after the first paint
+        view_pane.border_title = view_pane_title(views.active if views else "feature-maps", view_pane.has_focus_within)
 
     def follow_state(self, state: ViewState) -> None:
         """Redraw the table only when the stack, the convention or the folding changed (not for the run)."""
@@ -118,10 +96,9 @@ class MainScreen(Screen[None]):
     def layer_chosen(self, event: StackTable.LayerChosen) -> None:
         self.app.action_edit_layer()
 
-    @on(FeatureMapsView.FilterClicked)
-    def filter_clicked(self, event: FeatureMapsView.FilterClicked) -> None:
+    # The views' messages are handled by name: their classes load after the first paint (ViewTabs).
+    def on_feature_maps_view_filter_clicked(self, event: FeatureMapsView.FilterClicked) -> None:
         self.app.select_filter(event.filter_index)
 
-    @on(InputView.ImageChosen)
-    def image_chosen(self, event: InputView.ImageChosen) -> None:
+    def on_input_view_image_chosen(self, event: InputView.ImageChosen) -> None:
         self.app.set_image(event.source)

@@ -75,7 +75,7 @@ class ExplainView(StateView):
         filter_index = state.selected_filter
         hint = self.styled("Tab or a click focuses this view; the arrows move (i, j), [ and ] choose the filter", "muted")
         notice = run_notice(state)
-        result = state.current_run
+        result = state.shown_run
         if notice is not None or result is None:
             title = self.styled(f"\nDrill-down: filter {filter_index}", "title")
             return Group(title, hint, self.notice_text(notice) if notice else Text(""))
@@ -94,7 +94,7 @@ class ExplainView(StateView):
 
     def action_move(self, rows: int, columns: int) -> None:
         state = self.state
-        result = state.current_run if state is not None else None
+        result = state.shown_run if state is not None else None
         info = state.layer if state is not None else None
         if state is None or info is None or not info.output_shape or len(info.output_shape) != 3:
             return

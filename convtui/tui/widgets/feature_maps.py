@@ -153,7 +153,7 @@ class FeatureMapsView(StateView):
         notice = run_notice(state)
         if notice is not None:
             return Group(self.header(state, None), self.notice_text(notice))
-        result = state.current_run
+        result = state.shown_run
         assert result is not None and result.image is not None
         output = result.image.pixels if state.selected_layer < 0 else result.output(state.selected_layer)
         assert output is not None

@@ -28,8 +28,7 @@ class ImagePreview(StateView):
     def render_state(self, state: ViewState) -> RenderableType:
         from convtui.engine.images import image_summary_line
 
-        run = state.run
-        result = run.result if run.is_for(state.stack_info) else None
+        result = state.shown_run
         if result is None:
             return self.styled("Loading the image ...", "progress")
         if result.image is None:

@@ -189,9 +189,8 @@ class KernelsView(StateView):
     """The input channels the last drawing showed (None: no spatial kernel)."""
 
     def named_weights(self, state: ViewState) -> dict[str, np.ndarray] | None:
-        """The selected layer's weights from the finished run of this stack, by name."""
-        info = state.layer
-        result = state.run.result if info is not None and state.run.is_for(state.stack_info) else None
+        """The selected layer's weights from the run of this stack (see ViewState.shown_run), by name."""
+        info, result = state.layer, state.shown_run
         return result.weights.get(info.index) if result is not None and info is not None else None
 
     def page_for(self, state: ViewState) -> ChannelPage | None:
