@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from convtui.errors import ConvtuiError, EngineError, LayerConfigError, PresetError, ShapeError
-from convtui.model import LAYER_TYPES, Layer, LayerInfo, Stack, StackInfo, builtin_preset_names, load_preset, save_preset
+from convtui.startup import collection_paused
+
+with collection_paused():  # see startup.py
+    from convtui.errors import ConvtuiError, EngineError, LayerConfigError, PresetError, ShapeError
+    from convtui.model import LAYER_TYPES, Layer, LayerInfo, Stack, StackInfo, builtin_preset_names, load_preset, save_preset
 
 __version__ = "0.1.0"
 

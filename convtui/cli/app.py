@@ -6,6 +6,7 @@ import argparse
 
 from convtui.cli.options import DEFAULT_PRESET, MODEL_FILE_HELP, add_forward_options
 from convtui.cli.sources import chosen_seed, load_source
+from convtui.startup import pause_collection, resume_collection
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -17,6 +18,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 def handle(arguments: argparse.Namespace) -> int:
     """A preset (built-in name or .toml), or a Keras model file opened with its weights and import notes."""
+    pause_collection()  # until the app's first frame is shown (startup.py)
     from convtui.tui.app import ConvtuiApp
 
     opened = load_source(arguments.preset, input_shape=arguments.input_shape)
@@ -29,5 +31,8 @@ def handle(arguments: argparse.Namespace) -> int:
         image=arguments.image,
         max_memory=arguments.max_memory,
     )
-    app.run()
+    try:
+        app.run()
+    finally:
+        resume_collection()  # the app did on its first frame, unless it ended before
     return app.return_code or 0  # non-zero when the app ended on an error, so a crash is not a success

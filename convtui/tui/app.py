@@ -19,7 +19,6 @@ from textual.screen import Screen
 from textual.theme import ThemeProvider
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import TabbedContent
 from textual.worker import get_current_worker
 
 from convtui.catalogue import default_sample
@@ -27,6 +26,7 @@ from convtui.model.blocks import block_names
 from convtui.model.convention import Convention
 from convtui.model.preset import is_builtin_name
 from convtui.model.stack import Stack, StackInfo
+from convtui.startup import resume_collection
 from convtui.tui.bindings import APP_BINDINGS, EDIT_BINDINGS, FILE_BINDINGS, GRAPH_BINDINGS, TRAIN_BINDINGS, VIEW_BINDINGS
 from convtui.tui.commands import ConvtuiCommands, SteadyCommandPalette
 from convtui.tui.compare import CompareActions, saved_comparison
@@ -42,6 +42,7 @@ from convtui.tui.screens.main import MainScreen
 from convtui.tui.state import RunState, ViewState
 from convtui.tui.training import TrainingActions
 from convtui.tui.widgets.stack_table import StackTable
+from convtui.tui.widgets.view_tabs import ViewTabs
 
 if TYPE_CHECKING:
     from convtui.engine.weights import StackWeights
@@ -126,6 +127,10 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
+
+    def on_ready(self) -> None:
+        """The first frame is on screen."""
+        resume_collection()  # paused by `convtui` while it started (startup.py)
 
     def on_mount(self) -> None:
         self.start_run()
@@ -256,8 +261,15 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         self.view_state = replace(self.view_state, convention=convention)
         self.update_title()
 
+    @property
+    def views(self) -> ViewTabs:
+        """The views' tabs on the main screen (mounted just after the first paint)."""
+        main = self.screen_stack[0]
+        assert isinstance(main, MainScreen)
+        return main.views
+
     def action_show_tab(self, tab: str) -> None:
-        self.screen.query_one(TabbedContent).active = tab
+        self.views.show(tab)
 
     def action_step_filter(self, step: int) -> None:
         self.selection()
@@ -266,7 +278,8 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
     def action_step_filter_page(self, step: int) -> None:
         from convtui.tui.widgets.feature_maps import FeatureMapsView
 
-        page = self.screen.query_one(FeatureMapsView).page
+        views = self.views.query(FeatureMapsView)
+        page = views.first().page if views else None
         self.select_filter(self.view_state.selected_filter + step * (page.capacity if page else 1))
 
     def action_step_channel_page(self, step: int) -> None:
@@ -274,7 +287,7 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         is now (not from the last drawing), so that every press of a burst counts."""
         from convtui.tui.widgets.kernels import KernelsView
 
-        views = self.screen.query(KernelsView)
+        views = self.views.query(KernelsView)
         page = views.first().page_for(self.view_state) if views else None
         if page is not None:
             self.view_state = replace(self.view_state, first_channel=page.first_after(step))
@@ -285,8 +298,8 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         if action == "step_channel_page":
             from convtui.tui.widgets.kernels import KernelsView
 
-            tabs, views = self.screen.query(TabbedContent), self.screen.query(KernelsView)
-            if not tabs or tabs.first().active != "kernels" or not views:
+            views = self.views.query(KernelsView)
+            if not self.views.ready.is_set() or self.views.active != "kernels" or not views:
                 return False
             page = views.first().page_for(self.view_state)
             return page is not None and page.count < page.total

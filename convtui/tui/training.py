@@ -27,6 +27,7 @@ from convtui.tui.state import ViewState
 if TYPE_CHECKING:
     from convtui.tui.train_session import Outcome, TrainControl, TrainSession
     from convtui.tui.widgets.train_view import TrainForm
+    from convtui.tui.widgets.view_tabs import ViewTabs
 
 TRAIN_TAB = "train"
 TRAINED_LABEL = "training"
@@ -65,7 +66,7 @@ def training_problem(stack_info: StackInfo) -> str | None:
 
 
 class TrainingActions:
-    """Start, pause, resume, stop; the App provides `view_state`, `history`, `seed`, `opened_weights`, `start_run` and Textual's API."""
+    """Start, pause, resume, stop; the App provides `view_state`, `history`, `seed`, `opened_weights`, `start_run`, `views` and Textual's API."""
 
     view_state: ViewState
     history: EditHistory
@@ -73,7 +74,7 @@ class TrainingActions:
     opened_weights: OpenedWeights | None
     weights_on_disk: Path | None
     start_run: Callable[..., None]
-    action_show_tab: Callable[[str], None]
+    views: ViewTabs
 
     training: TrainSession | None = None
     train_status: TrainStatus = "idle"
@@ -97,9 +98,10 @@ class TrainingActions:
             self.notify(problem, title="Cannot train this stack", severity="error", timeout=10)
         return problem is None
 
-    def action_start_training(self) -> None:
+    async def action_start_training(self) -> None:
         """Start a new run from the stack's current weights (t resumes a paused run instead)."""
         from convtui.tui.train_session import TrainControl, start_session
+        from convtui.tui.widgets.train_view import TrainForm
 
         if self.train_status == "paused":
             self.action_resume_training()
@@ -107,9 +109,9 @@ class TrainingActions:
         if self.train_status in RUNNING:
             self.notify("Training is running: p pauses it, T stops it.")
             return
-        self.action_show_tab(TRAIN_TAB)
+        form = await self.views.view(TRAIN_TAB, TrainForm)  # a key typed as the app opens comes before the view
         try:
-            setup = self.train_form().setup(self.seed)
+            setup = form.setup(self.seed)
         except ValueError as error:
             self.notify(str(error), title="Not started", severity="error")
             return

@@ -279,3 +279,36 @@ def test_confusion_matrix_shows_classes_in_use_and_their_accuracy() -> None:
     assert rows[0] == ["confusion"]
     assert rows[2] == ["a", "8", "2", "0.80"] and rows[3] == ["b", "·", "10", "1.00"]
     assert not any(row and row[0] == "c" for row in rows), "a class neither the data nor the predictions use is left out"
+
+
+def test_keys_typed_as_the_app_opens_wait_for_the_views(make_app: MakeApp, gate: StepGate) -> None:
+    """The views mount just after the first paint; keys typed before (a fast typist, or keys in the terminal's
+    buffer) open their tab and start training once they are there, instead of ending the app."""
+    app = make_app(stack=TINY)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert not app.views.ready.is_set(), "the keys below come before the views are mounted"
+            await pilot.press("2", "t")
+            while app.train_status in ("idle", "loading"):
+                await asyncio.sleep(0.005)
+            assert app.views.active == "train" and app.train_status == "training"
+            await then(pilot, gate, "T")
+            assert app.train_status == "stopped" and app.views.query_one("TrainView") is not None
+
+    asyncio.run(main())
+
+
+def test_a_tab_asked_for_before_the_views_mount_opens_with_its_view(make_app: MakeApp) -> None:
+    app = make_app()
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert not app.views.ready.is_set(), "the key below comes before the views are mounted"
+            await pilot.press("3")
+            await settle(pilot)
+            assert app.views.active == "kernels"
+            assert app.views.get_pane("kernels").query("KernelsView"), "the opened tab's view is mounted"
+            assert not app.views.query("Deferred"), "after the first run every hidden view is mounted"
+
+    asyncio.run(main())

@@ -7,6 +7,7 @@ Each check runs in a fresh interpreter, since this test process has imported eve
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -106,3 +107,86 @@ def test_the_catalogue_names_every_optimiser_the_engine_has_with_its_default_rat
 
     assert set(OPTIMIZERS) == set(OPTIMIZER_DEFAULT_RATES)
     assert {name: kind().learning_rate for name, kind in OPTIMIZERS.items()} == {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}
+
+
+DEFERRED = (
+    "convtui.tui.widgets.feature_maps",
+    "convtui.tui.widgets.explain",
+    "convtui.tui.widgets.kernels",
+    "convtui.tui.widgets.input_view",
+    "convtui.tui.widgets.compare",
+    "convtui.tui.widgets.train_view",
+    "convtui.tui.train_session",
+    "convtui.tui.screens.help",
+    "convtui.tui.screens.layer_form",
+    "convtui.tui.screens.layer_picker",
+    "convtui.tui.screens.open_stack",
+    "convtui.tui.screens.prompt",
+)
+"""The views, the dialogs and training: none of them is on the first screen."""
+
+FIRST_FRAME_THROUGH_THE_COMMAND = """
+import gc, json, re, sys
+import convtui.tui.app as app_module
+from convtui.cli import main
+
+report = {}
+mounted = app_module.ConvtuiApp.on_mount
+
+
+def on_mount(app):
+    display = app._display
+
+    def watched_display(screen, renderable):
+        if renderable is not None and "frame" not in report:
+            text = re.sub(r"\\x1b\\[[0-9;?]*[A-Za-z]", "", renderable.render_segments(app.console))
+            if "Total params 18,816" in text:
+                report["frame"] = {"collecting": gc.isenabled(), "loaded": sorted(name for name in DEFERRED if name in sys.modules)}
+        display(screen, renderable)
+
+    app._display = watched_display
+    app.set_timer(0.5, lambda: (report.update(collecting_later=gc.isenabled()), app.exit()))
+    mounted(app)
+
+
+app_module.ConvtuiApp.on_mount = on_mount
+main(["app", "seed-28x28x1"])
+report["collecting_after"] = gc.isenabled()
+print(json.dumps(report))
+"""
+
+
+def test_the_first_frame_comes_before_the_views_dialogs_and_training_load_and_before_any_collection():
+    code = f"DEFERRED = {DEFERRED!r}\n" + FIRST_FRAME_THROUGH_THE_COMMAND
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env={**os.environ, "TERM": "xterm-256color"})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["frame"]["loaded"] == [], report
+    assert not report["frame"]["collecting"], "the collector is paused until the first frame (convtui/startup.py)"
+    assert report["collecting_later"] and report["collecting_after"], report
+
+
+def test_the_collector_is_paused_only_where_it_ran_and_resumed_only_by_who_paused_it():
+    import gc
+
+    from convtui.startup import collection_paused, pause_collection, resume_collection
+
+    assert gc.isenabled()
+    try:
+        with collection_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled(), "the block restores a running collector"
+        pause_collection()
+        with collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled(), "a block inside the command's pause leaves it paused for the app"
+        resume_collection()
+        assert gc.isenabled()
+        gc.disable()
+        resume_collection()
+        assert not gc.isenabled(), "a collector disabled by the caller is not turned on"
+        with collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -49,6 +49,8 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.shown_stack: object = None
         self.shown_choices: tuple[object, ...] = ()
+        self.views = ViewTabs(id="views")
+        """Mounted after the first paint: `views.show` and `views.view` wait for it."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -59,7 +61,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="view-pane"):
                 # The views mount after the first paint: the table and its figures show first, and the
                 # feature maps need the forward pass, which starts then, anyway.
-                yield Lazy(ViewTabs(id="views"))
+                yield Lazy(self.views)
                 yield RunStatus()
         yield Footer()
 
@@ -73,8 +75,8 @@ class MainScreen(Screen[None]):
         """Which pane has the focus shows in its title (and its style, app.tcss); so does how to move the focus."""
         stack_pane, view_pane = self.query_one("#stack-pane"), self.query_one("#view-pane")
         stack_pane.border_title = stack_pane_title(stack_pane.has_focus_within)
-        views = self.query("#views").only_one(TabbedContent) if self.query("#views") else None  # mounted after the first paint
-        view_pane.border_title = view_pane_title(views.active if views else "feature-maps", view_pane.has_focus_within)
+        tab = self.views.active if self.views.ready.is_set() else "feature-maps"
+        view_pane.border_title = view_pane_title(tab, view_pane.has_focus_within)
 
     def follow_state(self, state: ViewState) -> None:
         """Redraw the table only when the stack, the convention or the folding changed (not for the run)."""

@@ -1,25 +1,66 @@
 """The views on the right, one tab each: feature maps, explain, kernels, input, compare, train.
 
 The tabs mount after the first paint (the main screen wraps them in Lazy) and import their views
-only then, so the stack table and its figures show before any view's code is loaded; the hidden
-tabs mount later still, when they are not needed yet.
+only then, so the stack table and its figures show before any view's code is loaded. The hidden
+tabs' views mount later still: when their tab opens, when a key needs them, or once the first
+run's result is on screen. Mounted at once, they held the first feature maps of VGG16 back by
+about 0.1 s (their mounting took the thread that the engine's import and the maps need).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.lazy import Lazy
+from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane, Tabs
+
+from convtui.tui.state import ViewState
+from convtui.tui.widgets.state_view import VIEW_STATE
+
+ViewType = TypeVar("ViewType", bound=Widget)
 
 
 class ViewScroll(VerticalScroll, can_focus=False):
     """Scrolls a long view with the mouse and page keys; focus goes to the view inside, which has keys of its own."""
 
 
+class Deferred(Widget):
+    """Stands in for a hidden tab's view until `reveal` mounts the view in its place."""
+
+    DEFAULT_CSS = "Deferred { height: 0; }"
+
+    def __init__(self, build: Callable[[], Widget]) -> None:
+        super().__init__()
+        self.build = build
+        self.revealed: asyncio.Future[None] | None = None
+
+    def reveal(self) -> Awaitable[None]:
+        """Mount the view (once, however often asked); awaiting it waits until the view is mounted."""
+        if self.revealed is None:
+            self.revealed = asyncio.ensure_future(self.mount_view())
+        return self.revealed
+
+    async def mount_view(self) -> None:
+        parent = self.parent
+        if isinstance(parent, Widget):
+            await parent.mount(self.build(), after=self)
+            await self.remove()
+
+
 class ViewTabs(TabbedContent):
     """The views' tabs. They switch with 1-6 or a click, so the tab strip takes no focus: Tab goes straight
     from the table to the open view."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(id=id)
+        self.ready = asyncio.Event()
+        self.wanted_tab: str | None = None
+        """A tab asked for before the tabs were mounted: opened as they mount."""
 
     def compose(self) -> ComposeResult:
         from convtui.tui.widgets.compare import CompareView
@@ -31,14 +72,51 @@ class ViewTabs(TabbedContent):
 
         for pane in (
             TabPane("Feature maps", FeatureMapsView(id="feature-maps-view"), id="feature-maps"),
-            TabPane("Explain", Lazy(ViewScroll(ExplainView(id="explain-view"))), id="explain"),
-            TabPane("Kernels", Lazy(ViewScroll(KernelsView(id="kernels-view"))), id="kernels"),
-            TabPane("Input", Lazy(InputView(id="input-view")), id="input"),
-            TabPane("Compare", Lazy(ViewScroll(CompareView(id="compare-view"))), id="compare"),
-            TabPane("Train", Lazy(TrainView(id="train-view")), id="train"),
+            TabPane("Explain", Deferred(lambda: ViewScroll(ExplainView(id="explain-view"))), id="explain"),
+            TabPane("Kernels", Deferred(lambda: ViewScroll(KernelsView(id="kernels-view"))), id="kernels"),
+            TabPane("Input", Deferred(lambda: InputView(id="input-view")), id="input"),
+            TabPane("Compare", Deferred(lambda: ViewScroll(CompareView(id="compare-view"))), id="compare"),
+            TabPane("Train", Deferred(lambda: TrainView(id="train-view")), id="train"),
         ):
             self.compose_add_child(pane)
         yield from super().compose()
 
     def on_mount(self) -> None:
         self.query_one(Tabs).can_focus = False
+        self.watch(self.app, VIEW_STATE, self.reveal_after_first_result)
+        self.call_after_refresh(self.open_wanted_tab)  # once the tab strip has activated its first tab
+
+    def open_wanted_tab(self) -> None:
+        if self.wanted_tab is not None:
+            self.active = self.wanted_tab
+        self.ready.set()
+
+    def show(self, tab: str) -> None:
+        """Open `tab` now, or as soon as the tabs are mounted."""
+        if self.ready.is_set():
+            self.active = tab
+        else:
+            self.wanted_tab = tab
+
+    async def view(self, tab: str, kind: type[ViewType]) -> ViewType:
+        """Open `tab` and return its view of type `kind` once it is mounted (a key can ask before it is)."""
+        self.show(tab)
+        await self.ready.wait()
+        await self.reveal(tab)
+        return self.get_pane(tab).query_one(kind)
+
+    async def reveal(self, tab: str) -> None:
+        """Mount `tab`'s view if it is not yet."""
+        deferred = self.get_pane(tab).query(Deferred)
+        if deferred:
+            await deferred.first().reveal()
+
+    @on(TabbedContent.TabActivated)
+    async def reveal_opened(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id is not None:
+            await self.reveal(event.pane.id)
+
+    def reveal_after_first_result(self, state: ViewState) -> None:
+        """Once a run's result is there, mount the hidden views after the next paint (the maps paint first)."""
+        if state.shown_run is not None and self.query(Deferred):
+            self.call_after_refresh(lambda: [deferred.reveal() for deferred in self.query(Deferred)])
