@@ -19,19 +19,19 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 def handle(arguments: argparse.Namespace) -> int:
     """A preset (built-in name or .toml), or a Keras model file opened with its weights and import notes."""
     pause_collection()  # until the app's first frame is shown (startup.py)
-    from convtui.tui.app import ConvtuiApp
-
-    opened = load_source(arguments.preset, input_shape=arguments.input_shape)
-    app = ConvtuiApp(
-        opened.stack,
-        weights=opened.weights,
-        notes=opened.notes,
-        source=arguments.preset,
-        seed=chosen_seed(arguments.seed, opened),
-        image=arguments.image,
-        max_memory=arguments.max_memory,
-    )
     try:
+        from convtui.tui.app import ConvtuiApp
+
+        opened = load_source(arguments.preset, input_shape=arguments.input_shape)
+        app = ConvtuiApp(
+            opened.stack,
+            weights=opened.weights,
+            notes=opened.notes,
+            source=arguments.preset,
+            seed=chosen_seed(arguments.seed, opened),
+            image=arguments.image,
+            max_memory=arguments.max_memory,
+        )
         app.run()
     finally:
         resume_collection()  # the app did on its first frame, unless it ended before

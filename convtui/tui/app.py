@@ -223,7 +223,7 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
                 on_layer=lambda done, total: self.post_message(ForwardProgress(stack_info, done, total)),
                 max_memory=self.max_memory,
                 selected=selected,
-                on_early=lambda result: self.post_message(ForwardEarly(stack_info, result)),
+                on_early=lambda result: None if worker.is_cancelled else self.post_message(ForwardEarly(stack_info, result)),
             )
         except Exception as error:  # an engine bug must show as a message, not end the app
             result = RunResult(None, {}, (), f"the forward pass failed: {type(error).__name__}: {error}")

@@ -5,7 +5,9 @@ lost (opening another stack, quitting). A mixin, so the bindings and the palette
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -22,14 +24,17 @@ from convtui.tui.recent_files import recent_files, remember_file
 
 if TYPE_CHECKING:
     from convtui.engine.weights import StackWeights
+    from convtui.tui.widgets.view_tabs import ViewTabs
 
 ExportTarget = Literal["keras", "pytorch"]
 EXPORT_NAMES: dict[str, str] = {"keras": "Keras", "pytorch": "PyTorch"}
+QUIT_WAIT_SECONDS = 5.0
+"""Quitting first waits this long at most for views still mounting (see ViewTabs.settled)."""
 
 
 class FileActions:
     """Open, save, save as, export, quit; the App provides `stack_changed`, `update_title`, `compare_with_saved`,
-    `keep_recovery_copy`, `quit_on_purpose` and Textual's API.
+    `keep_recovery_copy`, `quit_on_purpose`, `views` and Textual's API.
     """
 
     history: EditHistory
@@ -40,6 +45,7 @@ class FileActions:
     weights_on_disk: Path | None
     """The .npz that holds the weights of the stack as last saved or opened (what exported code can load)."""
     seed: int
+    views: ViewTabs
     failed_save_as: Path | None = None
     """The path of a save as that could not be written: the next save as offers it again, to correct."""
 
@@ -265,6 +271,8 @@ class FileActions:
         self.push_screen(UnsavedChanges(self.stack.name, verb), answered)
 
     async def action_quit(self) -> None:
+        with suppress(asyncio.TimeoutError):  # quitting must never hang
+            await asyncio.wait_for(self.views.settled(), QUIT_WAIT_SECONDS)
         self.guard_unsaved("quit", self.quit_on_purpose)
 
 

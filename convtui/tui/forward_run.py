@@ -138,6 +138,18 @@ def early_layers(stack_info: StackInfo, selected: int) -> int | None:
     return selected + 1 if total >= EARLY_MIN_WORK and early <= EARLY_MAX_SHARE * total else None
 
 
+def fits_in_memory(stack_info: StackInfo, max_memory: int | None) -> bool:
+    """Whether the whole run passes the engine's memory guard: an early look at a run it refuses would
+    show maps that the run's error then replaces."""
+    from convtui.engine.forward import DEFAULT_MAX_MEMORY, check_memory
+
+    try:
+        check_memory(stack_info, 1, DEFAULT_MAX_MEMORY if max_memory is None else max_memory)
+    except ConvtuiError:
+        return False
+    return True
+
+
 def stack_weights(
     stack_info: StackInfo, seed: int, opened: OpenedWeights | None, runnable: int, cache: WeightsCache, *, early: bool = False
 ) -> tuple[StackWeights, str]:
@@ -174,7 +186,7 @@ def run_stack(
     """
     prefix, prefix_info = runnable_prefix(stack, stack_info)
     early = early_layers(prefix_info, selected) if on_early is not None and selected is not None else None
-    if on_early is not None and early is not None:
+    if on_early is not None and early is not None and fits_in_memory(prefix_info, max_memory):
         early_stack, early_info = first_layers(prefix, early)
         look = run_layers(early_stack, early_info, stack_info, seed=seed, image_source=image_source, images=images, weights_cache=weights_cache, opened_weights=opened_weights, should_stop=should_stop, max_memory=max_memory, early=True)
         if look is None:

@@ -106,3 +106,11 @@ def test_the_app_shows_the_selected_layer_before_the_run_ends() -> None:
         assert done is not None and len(done.outputs) == 4
 
     run_app(app, scenario)
+
+
+def test_no_early_look_at_a_run_the_memory_guard_refuses() -> None:
+    early: list[RunResult] = []
+    refused = run(LONG, 0, early, max_memory=30 * 2**20)  # its Dense weights alone take 38 MiB
+    assert early == [], "the early look would show maps that the run's error then replaces"
+    assert refused is not None and "budget" in refused.message
+

@@ -190,3 +190,9 @@ def test_the_collector_is_paused_only_where_it_ran_and_resumed_only_by_who_pause
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_command_that_fails_before_the_app_runs_resumes_the_collector():
+    code = "import gc; from convtui.cli import main; code = main(['no-such-preset']); print(code, gc.isenabled())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["2", "True"], result.stderr

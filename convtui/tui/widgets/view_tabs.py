@@ -3,20 +3,20 @@
 The tabs mount after the first paint (the main screen wraps them in Lazy) and import their views
 only then, so the stack table and its figures show before any view's code is loaded. The hidden
 tabs' views mount later still: when their tab opens, when a key needs them, or once the first
-run's result is on screen. Mounted at once, they held the first feature maps of VGG16 back by
-about 0.1 s (their mounting took the thread that the engine's import and the maps need).
+run is done. Mounted at once, they held the first feature maps of VGG16 back by about 0.1 s
+(their mounting took the thread that the engine's import and the maps need).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TypeVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widget import Widget
+from textual.widget import MountError, Widget
 from textual.widgets import TabbedContent, TabPane, Tabs
 
 from convtui.tui.state import ViewState
@@ -37,19 +37,26 @@ class Deferred(Widget):
     def __init__(self, build: Callable[[], Widget]) -> None:
         super().__init__()
         self.build = build
-        self.revealed: asyncio.Future[None] | None = None
+        self.asked = False
+        self.mounted = asyncio.Event()
+        """Set once the view is mounted (or cannot be: the app closed first)."""
 
-    def reveal(self) -> Awaitable[None]:
-        """Mount the view (once, however often asked); awaiting it waits until the view is mounted."""
-        if self.revealed is None:
-            self.revealed = asyncio.ensure_future(self.mount_view())
-        return self.revealed
+    def reveal(self) -> None:
+        """Mount the view once, from this widget's message queue (so Textual counts it as pending work)."""
+        if not self.asked:
+            self.asked = True
+            self.call_later(self.mount_view)
 
     async def mount_view(self) -> None:
-        parent = self.parent
-        if isinstance(parent, Widget):
-            await parent.mount(self.build(), after=self)
-            await self.remove()
+        try:
+            parent = self.parent
+            if isinstance(parent, Widget) and parent.is_attached:
+                await parent.mount(self.build(), after=self)
+                await self.remove()
+        except MountError:  # the app closed first: there is nothing left to show the view on
+            self.log.warning(f"{self.build} not mounted: the app is closing")
+        finally:
+            self.mounted.set()
 
 
 class ViewTabs(TabbedContent):
@@ -83,7 +90,7 @@ class ViewTabs(TabbedContent):
 
     def on_mount(self) -> None:
         self.query_one(Tabs).can_focus = False
-        self.watch(self.app, VIEW_STATE, self.reveal_after_first_result)
+        self.watch(self.app, VIEW_STATE, self.reveal_after_first_run)
         self.call_after_refresh(self.open_wanted_tab)  # once the tab strip has activated its first tab
 
     def open_wanted_tab(self) -> None:
@@ -106,17 +113,29 @@ class ViewTabs(TabbedContent):
         return self.get_pane(tab).query_one(kind)
 
     async def reveal(self, tab: str) -> None:
-        """Mount `tab`'s view if it is not yet."""
+        """Mount `tab`'s view if it is not yet, and wait until it is."""
         deferred = self.get_pane(tab).query(Deferred)
         if deferred:
-            await deferred.first().reveal()
+            deferred.first().reveal()
+            await deferred.first().mounted.wait()
 
     @on(TabbedContent.TabActivated)
-    async def reveal_opened(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id is not None:
-            await self.reveal(event.pane.id)
+    def reveal_opened(self, event: TabbedContent.TabActivated) -> None:
+        for deferred in event.pane.query(Deferred):
+            deferred.reveal()
 
-    def reveal_after_first_result(self, state: ViewState) -> None:
-        """Once a run's result is there, mount the hidden views after the next paint (the maps paint first)."""
-        if state.shown_run is not None and self.query(Deferred):
-            self.call_after_refresh(lambda: [deferred.reveal() for deferred in self.query(Deferred)])
+    def reveal_after_first_run(self, state: ViewState) -> None:
+        """Once the first run is done, mount the hidden views after the next paint (the maps paint first)."""
+        if state.current_run is not None and self.query(Deferred):
+            self.call_after_refresh(self.reveal_all)
+
+    def reveal_all(self) -> None:
+        for deferred in self.query(Deferred):
+            deferred.reveal()
+
+    async def settled(self) -> None:
+        """Wait until the tabs and every view being mounted are there: the app quits only then (a widget
+        still mounting as the app closes ends it with an error)."""
+        await self.ready.wait()
+        for deferred in [deferred for deferred in self.query(Deferred) if deferred.asked]:
+            await deferred.mounted.wait()
