@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from convtui.errors import ConvtuiError
@@ -186,14 +187,24 @@ def run_stack(
     """
     prefix, prefix_info = runnable_prefix(stack, stack_info)
     early = early_layers(prefix_info, selected) if on_early is not None and selected is not None else None
+    run = partial(
+        run_layers,
+        stack_info=stack_info,
+        seed=seed,
+        image_source=image_source,
+        images=images,
+        weights_cache=weights_cache,
+        opened_weights=opened_weights,
+        should_stop=should_stop,
+        max_memory=max_memory,
+    )
     if on_early is not None and early is not None and fits_in_memory(prefix_info, max_memory):
-        early_stack, early_info = first_layers(prefix, early)
-        look = run_layers(early_stack, early_info, stack_info, seed=seed, image_source=image_source, images=images, weights_cache=weights_cache, opened_weights=opened_weights, should_stop=should_stop, max_memory=max_memory, early=True)
+        look = run(*first_layers(prefix, early), early=True)
         if look is None:
             return None
         if len(look.outputs) == early:
             on_early(look)
-    return run_layers(prefix, prefix_info, stack_info, seed=seed, image_source=image_source, images=images, weights_cache=weights_cache, opened_weights=opened_weights, should_stop=should_stop, on_layer=on_layer, max_memory=max_memory)
+    return run(prefix, prefix_info, on_layer=on_layer)
 
 
 def run_layers(
