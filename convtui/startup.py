@@ -34,10 +34,10 @@ def resume_collection() -> None:
 @contextmanager
 def collection_paused() -> Iterator[None]:
     """The collector paused for the block, unless it already was (then the block leaves it so)."""
-    was_paused = _paused_here or not gc.isenabled()
+    was_running = gc.isenabled()
     pause_collection()
     try:
         yield
     finally:
-        if not was_paused:
+        if was_running:
             resume_collection()

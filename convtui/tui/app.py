@@ -238,7 +238,7 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
 
     def on_forward_early(self, message: ForwardEarly) -> None:
         state = self.view_state
-        if state.stack_info is message.stack_info and state.run.status == "running" and state.run.is_for(message.stack_info):
+        if state.stack_info is message.stack_info and state.run.status == "running":
             self.view_state = replace(state, run=RunState(message.stack_info, "running", message.result))
 
     def on_forward_finished(self, message: ForwardFinished) -> None:

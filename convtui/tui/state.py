@@ -90,9 +90,7 @@ class ViewState:
     @property
     def current_run(self) -> RunResult | None:
         """The finished run of exactly this stack, if there is one."""
-        if self.run.status == "done" and self.run.is_for(self.stack_info):
-            return self.run.result
-        return None
+        return self.shown_run if self.run.status == "done" else None
 
     @property
     def shown_run(self) -> RunResult | None:
