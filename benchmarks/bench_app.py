@@ -205,7 +205,8 @@ def floor_seconds(preset: str) -> tuple[float, float, float]:
 CHILD_ENV: list[str] = []
 """`env` arguments for the timed processes: bytecode cached as an installed package has it, in a
 folder of the benchmark's own (a shell with PYTHONDONTWRITEBYTECODE=1 would otherwise compile
-all of convtui's modules at every start, and none of Textual's, which are cached in site-packages)."""
+all of convtui's modules at every start, and none of Textual's, which are cached in site-packages),
+and recovery copies and recent files in that folder too, so that none of this user's shows."""
 
 
 def terminal_figures(repeats: int, app_only: bool) -> None:
@@ -213,7 +214,14 @@ def terminal_figures(repeats: int, app_only: bool) -> None:
         print("tmux not found: the real-terminal figures are skipped")
         return
     with tempfile.TemporaryDirectory() as folder:
-        CHILD_ENV[:] = ["env", "-u", "PYTHONDONTWRITEBYTECODE", f"PYTHONPYCACHEPREFIX={Path(folder, 'pycache')}"]
+        CHILD_ENV[:] = [
+            "env",
+            "-u",
+            "PYTHONDONTWRITEBYTECODE",
+            f"PYTHONPYCACHEPREFIX={Path(folder, 'pycache')}",
+            f"XDG_CACHE_HOME={folder}",  # no recovery copy left by another session asks to be opened
+            f"XDG_STATE_HOME={folder}",
+        ]
         bare_script = Path(folder, "bare_app.py")
         bare_script.write_text(BARE_APP)
         Path(folder, "app_only.py").write_text(APP_ONLY)

@@ -6,13 +6,16 @@ only when `forward` or `initial_weights` is first used.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convtui.startup import collection_paused
 
 with collection_paused():  # see startup.py
     from convtui.errors import ConvtuiError, EngineError, LayerConfigError, PresetError, ShapeError
-    from convtui.model import LAYER_TYPES, Layer, LayerInfo, Stack, StackInfo, builtin_preset_names, load_preset, save_preset
+    from convtui.model import Layer, LayerInfo, Stack, StackInfo, builtin_preset_names, load_preset, save_preset
+
+if TYPE_CHECKING:
+    from convtui.model.layers import LAYER_TYPES
 
 __version__ = "0.1.0"
 
@@ -25,6 +28,11 @@ def infer(stack: Stack) -> StackInfo:
 
 
 def __getattr__(name: str) -> Any:
+    """The engine's functions (numpy loads with them) and LAYER_TYPES (every layer family), on first use."""
+    if name == "LAYER_TYPES":
+        from convtui.model import layers
+
+        return layers.LAYER_TYPES
     if name in _ENGINE_NAMES:
         from convtui import engine
 

@@ -33,7 +33,7 @@ from convtui.interop.python_source import (
 from convtui.model import layers as catalogue
 from convtui.model.geometry import axis_pads
 from convtui.model.layers import Layer
-from convtui.model.layers.normalization import shape_axes
+from convtui.model.layers.base import shape_axes
 from convtui.model.preset import compact
 from convtui.model.stack import LayerInfo, Stack, StackInfo
 

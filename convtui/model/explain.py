@@ -15,7 +15,7 @@ from convtui.model.convention import Convention, display_shape, display_weight, 
 from convtui.model.geometry import axis_pads
 from convtui.model.graph import INPUT_NAME
 from convtui.model.layers import Layer, Shape, WeightInfo
-from convtui.model.layers.normalization import numbers_text, shape_axes
+from convtui.model.layers.base import numbers_text, shape_axes
 from convtui.model.stack import INPUT_FIELD, LayerInfo, ReceptiveField, StackInfo
 
 AXES = ("H", "W")

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from convtui.errors import PresetError
 from convtui.model.graph import INPUT_NAME
-from convtui.model.layers import Concatenate, Layer, Shape
+from convtui.model import layers as catalogue
+from convtui.model.layers import Layer, Shape
 from convtui.model.stack import Stack
 from convtui.tui.answers import input_shape_answer, seed_answer
 from convtui.tui.graph_edits import (
@@ -113,7 +114,7 @@ class EditingActions:
 
     def action_add_concatenate(self) -> None:
         position = self.selection() + 1
-        self.open_layer_form(Concatenate, position, inputs=merge_inputs(self.stack, position))
+        self.open_layer_form(catalogue.Concatenate, position, inputs=merge_inputs(self.stack, position))
 
     def action_wrap_residual(self) -> None:
         from convtui.tui.screens.residual import ResidualDialog

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 
 from convtui.model.convention import shape_text
 from convtui.model.graph import INPUT_NAME, Node, fresh_name, unknown_input_message
-from convtui.model.layers import Add, Conv2D, Layer, Shape, broadcast_shapes
+from convtui.model import layers as catalogue
+from convtui.model.layers import Layer, Shape
 from convtui.model.stack import Stack, StackInfo
 
 
@@ -145,7 +146,7 @@ class ResidualPlan:
     first: int
     last: int
     shortcut: str
-    projection: Conv2D | None
+    projection: catalogue.Conv2D | None
     reason: str
 
 
@@ -174,8 +175,8 @@ def residual_plan(stack: Stack, stack_info: StackInfo, first: int, last: int) ->
     if len(main) != 3 or len(side) != 3:
         return ResidualPlan(first, last, shortcut, None, f"Add needs equal shapes: {given}; a 1x1 projection needs (height, width, channels) maps on both sides.")
     strides = projection_strides(side, main)
-    projection = Conv2D(filters=main[2], kernel_size=1, strides=strides or 1)
-    if broadcast_shapes((main, side)) is not None:
+    projection = catalogue.Conv2D(filters=main[2], kernel_size=1, strides=strides or 1)
+    if catalogue.broadcast_shapes((main, side)) is not None:
         reason = (
             f"{given}: Add broadcasts the sides of 1, so every channel would get the same shortcut;"
             f" a {projection.label} on the shortcut gives each channel its own, as ResNet does."
@@ -203,7 +204,7 @@ def with_residual(stack: Stack, plan: ResidualPlan, *, project: bool) -> Stack:
         shortcut = fresh_name(plan.projection, taken)
         taken.append(shortcut)
         added.append(Node(plan.projection, shortcut, (plan.shortcut,)))
-    add = Add()
+    add = catalogue.Add()
     add_name = fresh_name(add, taken)
     added.append(Node(add, add_name, (main, shortcut)))
     position = plan.last + 1

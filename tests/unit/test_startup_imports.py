@@ -122,8 +122,15 @@ DEFERRED = (
     "convtui.tui.screens.layer_picker",
     "convtui.tui.screens.open_stack",
     "convtui.tui.screens.prompt",
+    "convtui.model.layers.activation",
+    "convtui.model.layers.core",
+    "convtui.model.layers.merging",
+    "convtui.model.layers.normalization",
+    "convtui.model.layers.pooling",
+    "convtui.model.layers.reshaping",
 )
-"""The views, the dialogs and training: none of them is on the first screen."""
+"""The views, the dialogs and training: none of them is on the first screen; nor the layer families
+the seed net (two Conv2D) does not use."""
 
 FIRST_FRAME_THROUGH_THE_COMMAND = """
 import gc, json, re, sys

@@ -228,3 +228,28 @@ def check_strides_with_dilation(layer: Layer, strides: tuple[int, int], dilation
             f"strides {size_text(strides)} cannot be combined with dilation_rate {size_text(dilation)}"
             " (Keras allows strides > 1 only when dilation_rate is 1); set one of them to 1",
         )
+
+
+Numbers = float | tuple[float, ...]
+"""A number, or one per position along an axis (Rescaling's scale, Normalization's mean)."""
+
+
+def shape_axes(layer: Layer, axes: tuple[int, ...], shape: Shape) -> tuple[int, ...]:
+    """Keras axes (the batch axis is 0, -1 the last) as sorted indices into `shape`, which has no batch axis."""
+    rank = len(shape)
+    resolved = sorted(axis - 1 if axis > 0 else rank + axis for axis in axes)
+    if any(not 0 <= axis < rank for axis in resolved) or len(set(resolved)) != len(resolved):
+        raise ShapeError(
+            f"axis {list(axes)} does not fit the input {shape}: use 1 to {rank} or -1 to -{rank}"
+            " (Keras counts the batch axis as 0), each axis once",
+            layer_type=layer.type_name,
+            field_name="axis",
+        )
+    return tuple(resolved)
+
+
+def numbers_text(values: Numbers) -> str:
+    """3.0 as "3", (0.5, 0.25) as "[0.5, 0.25]": short, for a table cell."""
+    if isinstance(values, tuple):
+        return "[" + ", ".join(f"{value:.4g}" for value in values) + "]"
+    return f"{values:.4g}"

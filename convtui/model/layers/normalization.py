@@ -9,9 +9,7 @@ from typing import ClassVar
 
 from convtui.errors import ShapeError
 from convtui.model import arguments as args
-from convtui.model.layers.base import Inference, Layer, Shape, WeightInfo, argument
-
-Numbers = float | tuple[float, ...]
+from convtui.model.layers.base import Inference, Layer, Numbers, Shape, WeightInfo, argument, numbers_text, shape_axes
 
 
 @dataclass(frozen=True)
@@ -147,20 +145,6 @@ class Normalization(Layer):
         return parts
 
 
-def shape_axes(layer: Layer, axes: tuple[int, ...], shape: Shape) -> tuple[int, ...]:
-    """Keras axes (the batch axis is 0, -1 the last) as sorted indices into `shape`, which has no batch axis."""
-    rank = len(shape)
-    resolved = sorted(axis - 1 if axis > 0 else rank + axis for axis in axes)
-    if any(not 0 <= axis < rank for axis in resolved) or len(set(resolved)) != len(resolved):
-        raise ShapeError(
-            f"axis {list(axes)} does not fit the input {shape}: use 1 to {rank} or -1 to -{rank}"
-            " (Keras counts the batch axis as 0), each axis once",
-            layer_type=layer.type_name,
-            field_name="axis",
-        )
-    return tuple(resolved)
-
-
 def check_broadcast(layer: Layer, field_name: str, values: Numbers | None, shape: Shape, axis: int) -> None:
     """A list argument lies along one axis: it needs one value, or one per position along that axis."""
     if isinstance(values, tuple) and len(values) not in (1, shape[axis]):
@@ -175,10 +159,3 @@ def check_broadcast(layer: Layer, field_name: str, values: Numbers | None, shape
 def value_count(values: Numbers | None) -> int | None:
     """How many values a list argument holds; None for a single number (or nothing)."""
     return len(values) if isinstance(values, tuple) else None
-
-
-def numbers_text(values: Numbers) -> str:
-    """3.0 as "3", (0.5, 0.25) as "[0.5, 0.25]": short, for a table cell."""
-    if isinstance(values, tuple):
-        return "[" + ", ".join(f"{value:.4g}" for value in values) + "]"
-    return f"{values:.4g}"

@@ -22,7 +22,8 @@ from textual.widgets import DataTable
 
 from convtui.model.blocks import FoldedBlock, TableRow, folded_block, table_rows
 from convtui.model.convention import Convention, display_shape, display_weight, shape_text
-from convtui.model.layers import ElementwiseMerge, Shape
+from convtui.model import layers as catalogue
+from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo, StackInfo
 from convtui.render.graph import GutterCell, graph_gutter
 from convtui.render.summary import COLUMNS, input_row, layer_row
@@ -51,7 +52,7 @@ def layer_cells(info: LayerInfo, convention: Convention) -> dict[str, str]:
     cells["Name"] = info.name
     cells["Weights"] = weight_shapes_text(info, convention)
     if info.layer.is_merge and info.input_shapes:
-        joiner = info.layer.symbol if isinstance(info.layer, ElementwiseMerge) else "|"
+        joiner = info.layer.symbol if isinstance(info.layer, catalogue.ElementwiseMerge) else "|"
         cells["Layer"] += "\n" + shapes_joined(info.input_shapes, joiner, convention)
     return cells
 
