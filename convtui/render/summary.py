@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -27,13 +27,14 @@ from rich.text import Text
 
 from convtui.model.convention import Convention, display_shape, display_weight, shape_text
 from convtui.model.blocks import EVERY_BLOCK, FoldedBlock, TableRow, folded_block, output_names, shape_of, table_rows
-from convtui.model.explain import explain
 from convtui.model.graph import INPUT_NAME
 from convtui.model.info import Status
 from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo, ReceptiveField, StackInfo
 from convtui.model.units import readable_count, readable_size
-from convtui.render.graph import GutterCell, graph_gutter, gutter_width
+
+if TYPE_CHECKING:
+    from convtui.render.graph import GutterCell
 
 COLUMNS = ("#", "Layer", "Output shape", "Weights", "Params", "MACs", "RF")
 """The cells of `layer_row` and `input_row`, which the app's stack table shares."""
@@ -260,6 +261,8 @@ def summary_table(
     columns: Sequence[str] = COLUMNS,
 ) -> Table:
     """The table; a graph gets its gutter; only the Layer column wraps; shapes and numbers keep their full width."""
+    from convtui.render.graph import graph_gutter, gutter_width  # only where a table is drawn: the app's rows need none of it
+
     found = entries(stack_info, convention, rows, compact=compact)
     graph = not stack_info.is_chain
     cells = graph_gutter(stack_info, rows, ascii=ascii) if graph else []
@@ -340,6 +343,8 @@ def summary_renderable(
 
 
 def formulas_renderable(stack_info: StackInfo, index: int, convention: Convention) -> RenderableType:
+    from convtui.model.explain import explain  # only with --formulas: the app's rows need none of it
+
     info = stack_info.layers[index]
     text = Text()
     text.append(f"\n{index} {info.layer.label}\n", style="bold")

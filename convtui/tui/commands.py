@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 
 from convtui.model.preset import builtin_preset_names, load_preset
 from convtui.tui.bindings import APP_BINDINGS, key_text
-from convtui.tui.screens.dialog import DismissesOnlyItself
+from convtui.tui.screens.top_only import DismissesOnlyItself
 
 if TYPE_CHECKING:
     from convtui.tui.app import ConvtuiApp

@@ -9,8 +9,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from convtui.errors import PresetError
-from convtui.model.graph import INPUT_NAME
 from convtui.model import layers as catalogue
+from convtui.model.graph import INPUT_NAME
 from convtui.model.layers import Layer, Shape
 from convtui.model.stack import Stack
 from convtui.tui.answers import input_shape_answer, seed_answer

@@ -12,9 +12,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from convtui.model import layers as catalogue
 from convtui.model.convention import shape_text
 from convtui.model.graph import INPUT_NAME, Node, fresh_name, unknown_input_message
-from convtui.model import layers as catalogue
 from convtui.model.layers import Layer, Shape
 from convtui.model.stack import Stack, StackInfo
 

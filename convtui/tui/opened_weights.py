@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from convtui.model.diff import diff_stacks
 from convtui.model.preset import preset_weights_path
 from convtui.model.stack import Stack, StackInfo
 
@@ -117,6 +116,8 @@ def read_weights(path: Path, stack_info: StackInfo) -> StackWeights:
 def carry_weights(weights: StackWeights, opened: StackInfo, current: StackInfo) -> CarriedWeights:
     """Align the stacks as `convtui diff` does; a layer keeps its arrays if it is the same type with the same shapes."""
     import numpy as np
+
+    from convtui.model.diff import diff_stacks
 
     rows = diff_stacks(opened, current).rows
     carried: StackWeights = {}

@@ -50,11 +50,10 @@ class RecoveryActions:
 
     def offer_recovery(self) -> None:
         """Ask about the newest copy a session left (one at a time: discarding one asks about the next)."""
-        from convtui.tui.screens.recover import RecoverCopy
-
         copies = [copy for copy in recovery_copies(self.recovery.folder) if copy.process != os.getpid()]  # not this session's own
         if not copies:
             return
+        from convtui.tui.screens.recover import RecoverCopy  # here: a start with nothing to recover loads no dialog
         newest = copies[0]
 
         def answered(choice: RecoverChoice | None) -> None:

@@ -133,3 +133,19 @@ def test_closing_it_before_the_counts_arrive_is_harmless(make_app: MakeApp) -> N
         assert not isinstance(app.screen, OpenStack) and app.is_running
 
     run_app(app, scenario)
+
+
+def test_counts_that_arrive_while_it_closes_are_kept_and_draw_nothing(make_app: MakeApp) -> None:
+    """Textual removes a closing dialog's widgets before it detaches the dialog: counts arriving then
+    (seen with "olenet" Enter typed at once) ended the app with NoMatches."""
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "o")
+        dialog = app.screen
+        assert isinstance(dialog, OpenStack)
+        await dialog.query_one("#reason").remove()  # as the dialog is while it closes
+        dialog.counted({"lenet5": 1})
+        assert dialog.counts == {"lenet5": 1} and app.is_running
+
+    run_app(app, scenario)

@@ -122,6 +122,10 @@ DEFERRED = (
     "convtui.tui.screens.layer_picker",
     "convtui.tui.screens.open_stack",
     "convtui.tui.screens.prompt",
+    "convtui.tui.screens.dialog",
+    "convtui.model.diff",
+    "convtui.model.explain",
+    "convtui.render.graph",
     "convtui.model.layers.activation",
     "convtui.model.layers.core",
     "convtui.model.layers.merging",
@@ -130,7 +134,7 @@ DEFERRED = (
     "convtui.model.layers.reshaping",
 )
 """The views, the dialogs and training: none of them is on the first screen; nor the layer families
-the seed net (two Conv2D) does not use."""
+the seed net (two Conv2D) does not use, a graph's lanes, the formulas or the stack diff."""
 
 FIRST_FRAME_THROUGH_THE_COMMAND = """
 import gc, json, re, sys

@@ -1,34 +1,19 @@
-"""The base of the app's dialogs (and of its command palette): a screen that dismisses only itself."""
+"""The base of the app's dialogs: a modal screen that dismisses only itself and takes the keys typed before it showed."""
 
 from __future__ import annotations
 
 import unicodedata
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from textual.actions import SkipAction
-from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.keys import KEY_NAME_REPLACEMENTS
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
+from convtui.tui.screens.top_only import DismissesOnlyItself
+
 ResultType = TypeVar("ResultType")
-
-
-class DismissesOnlyItself:
-    """A dismiss that does nothing unless the screen is the top one (mixed in before Textual's screen class)."""
-
-    if TYPE_CHECKING:
-        app: Any
-
-    def dismiss(self, result: Any = None) -> AwaitComplete:
-        # Works around Textual 8.2.8: Screen.dismiss pops the top screen, whichever it is. With keys at terminal
-        # speed a dialog is dismissed twice (Enter and Escape queued together), or from under the command palette
-        # (ctrl+p opens over dialogs), and popped another screen, or the last one, which ended the app.
-        # Drop this class when Textual's dismiss checks that its screen is on top.
-        if self is not self.app.screen:
-            return AwaitComplete()
-        return super().dismiss(result)  # type: ignore[misc]
 
 
 def key_name(character: str) -> str:

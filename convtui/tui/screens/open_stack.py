@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
@@ -154,7 +155,10 @@ class OpenStack(Dialog[OpenedStack | None]):
         if not self.is_attached:  # closed while they were counted
             return
         self.counts = counts
-        self.show_choices(keep_highlight=True)
+        try:
+            self.show_choices(keep_highlight=True)
+        except NoMatches:  # closing: Textual removes its widgets before it detaches the screen
+            pass
 
     def show_choices(self, *, keep_highlight: bool = False) -> None:
         """The list as filtered by the field; the first line highlighted unless up or down chose one."""

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -20,13 +21,15 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable
 
+from convtui.model import layers as catalogue
 from convtui.model.blocks import FoldedBlock, TableRow, folded_block, table_rows
 from convtui.model.convention import Convention, display_shape, display_weight, shape_text
-from convtui.model import layers as catalogue
 from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo, StackInfo
-from convtui.render.graph import GutterCell, graph_gutter
 from convtui.render.summary import COLUMNS, input_row, layer_row
+
+if TYPE_CHECKING:
+    from convtui.render.graph import GutterCell
 
 SHOWN_COLUMNS = ("#", "Name", "Layer", "Output shape", "Weights", "Params")
 """The table's columns (a graph's gutter comes after "#"); MACs and receptive fields are in the Explain view."""
@@ -43,6 +46,13 @@ def weight_shapes_text(info: LayerInfo, convention: Convention) -> str:
 
 def shapes_joined(shapes: Collection[Shape | None], joiner: str, convention: Convention) -> str:
     return f" {joiner} ".join(shape_text(display_shape(shape, convention)) if shape else "invalid" for shape in shapes)
+
+
+def graph_lanes(stack_info: StackInfo, rows: list[TableRow]) -> list[GutterCell]:
+    """A graph's gutter; its module loads with the first graph shown, so a chain's first frame does without it."""
+    from convtui.render.graph import graph_gutter
+
+    return graph_gutter(stack_info, rows)
 
 
 def layer_cells(info: LayerInfo, convention: Convention) -> dict[str, str]:
@@ -77,7 +87,7 @@ def input_cells(stack_info: StackInfo, convention: Convention) -> dict[str, str]
 
 ROW_STYLES = {"ok": "", "invalid": "stack-table--invalid", "after_invalid": "stack-table--after-invalid"}
 
-ShownRow = tuple[dict[str, str], str, GutterCell | None, str]
+ShownRow = tuple[dict[str, str], str, "GutterCell | None", str]
 """A row's cells by column, its style component, its gutter cell and its key."""
 
 
@@ -203,7 +213,7 @@ class StackTable(DataTable[Text]):
         """Replace every row (the gutter column only for a graph) in the widest form that fits; keep the cursor on `selected`."""
         self.shown = (stack_info, convention, folded)
         self.shown_rows = table_rows(stack_info, folded)
-        gutter = None if stack_info.is_chain else graph_gutter(stack_info, self.shown_rows)
+        gutter = None if stack_info.is_chain else graph_lanes(stack_info, self.shown_rows)
         full = list(self.rows_of(stack_info, convention, gutter))
         forms = {False: full, True: [(compact_cells(cells), *rest) for cells, *rest in full]}
         self.fit_widths = {fit: rows_width(forms[fit.compact], fit.columns, gutter is not None) for fit in FITS}
