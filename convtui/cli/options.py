@@ -4,6 +4,8 @@ and how the engine runs."""
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import MutableMapping
 
 from convtui.cli.values import input_shape_value, memory_size, non_empty, positive_int, seed_number
@@ -54,3 +56,10 @@ def apply_engine_options(arguments: argparse.Namespace, environment: MutableMapp
     threads = getattr(arguments, "threads", None)
     if threads is not None:
         environment["OPENBLAS_NUM_THREADS"] = str(threads)
+        cores = len(os.sched_getaffinity(0))
+        if threads > cores:
+            print(
+                f"convtui: note: --threads {threads} is more than the {cores} cores this process may use;"
+                f" the threads will take turns, which is usually slower than --threads {cores}",
+                file=sys.stderr,
+            )

@@ -19,6 +19,17 @@ def test_every_engine_command_takes_threads(command: list[str]) -> None:
     assert environment == {"OMP_NUM_THREADS": "7", "OPENBLAS_NUM_THREADS": "3"}
 
 
+def test_more_threads_than_cores_is_run_as_asked_with_a_one_line_note(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    environment: dict[str, str] = {}
+    apply_engine_options(build_parser().parse_args(["run", "seed-28x28x1", "--threads", "8"]), environment)
+    assert environment == {"OPENBLAS_NUM_THREADS": "8"}
+    note = capsys.readouterr().err
+    assert note.count("\n") == 1 and "--threads 8 is more than the 2 cores" in note and "--threads 2" in note
+    apply_engine_options(build_parser().parse_args(["run", "seed-28x28x1", "--threads", "2"]), environment)
+    assert capsys.readouterr().err == ""
+
+
 def test_without_threads_the_environment_is_left_alone() -> None:
     environment = {"OMP_NUM_THREADS": "7"}
     apply_engine_options(build_parser().parse_args(["run", "seed-28x28x1"]), environment)
