@@ -7,6 +7,8 @@ and finite differences; here each fast path is compared with them on shapes that
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -125,6 +127,31 @@ def test_optimisers_keep_their_state_arrays(optimizer) -> None:
         optimizer.step(weights, {0: {name: random(rng, *array.shape) for name, array in weights[0].items()}})
     assert {key: id(array) for key, array in {**optimizer.slots, **optimizer.buffers}.items()} == state
     assert all(weights[0][name] is held[name] for name in held)
+
+
+OPTIMISER_MAKERS = [Adam, partial(Adam, amsgrad=True), AdamW, partial(RMSprop, momentum=0.9, centered=True), partial(SGD, momentum=0.9, nesterov=True), SGD]
+
+
+@pytest.mark.parametrize("count", [2, 3])
+@pytest.mark.parametrize("make", OPTIMISER_MAKERS, ids=lambda make: make().name)
+def test_optimisers_split_over_values_equal_one_thread(split, make, count: int) -> None:
+    """Updates over flat ranges of each weight, one per part, give the one-thread values bit for bit, state included."""
+    rng = np.random.default_rng(8)
+    start = {"kernel": random(rng, 5, 4, 3), "bias": random(rng, 7)}
+    steps = [{name: random(rng, *array.shape) for name, array in start.items()} for _ in range(3)]
+
+    def run() -> tuple[dict, dict]:
+        optimizer, weights = make(), {0: {name: array.copy() for name, array in start.items()}}
+        for gradients in steps:
+            optimizer.step(weights, {0: gradients})
+        return weights[0], optimizer.slots
+
+    (plain, plain_slots), (parted, parted_slots) = split(1, run), split(count, run)
+    for name in start:
+        np.testing.assert_array_equal(parted[name], plain[name])
+    assert plain_slots.keys() == parted_slots.keys()
+    for key in plain_slots:
+        np.testing.assert_array_equal(parted_slots[key], plain_slots[key])
 
 
 @pytest.mark.parametrize("activation", ["softmax", "relu", None])

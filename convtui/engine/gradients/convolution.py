@@ -79,8 +79,12 @@ class Geometry:
     def taps(self) -> itertools.product:
         return itertools.product(range(self.kernel_size[0]), range(self.kernel_size[1]))
 
-    def padded_zeros(self, input_shape: tuple[int, ...], scratch: Scratch) -> np.ndarray:
-        """A zeroed scratch buffer the shape of the padded input, for gradients to be added into."""
+    def padded_zeros(self, input_shape: tuple[int, ...], scratch: Scratch, out: np.ndarray | None = None) -> np.ndarray:
+        """A zeroed scratch buffer the shape of the padded input, for gradients to be added into; `out` itself
+        when it is contiguous and there are no pads (nothing to crop: `cropped` then copies nothing, a pass over the input's size saved)."""
+        if out is not None and out.flags.c_contiguous and not any(self.pads[0] + self.pads[1]):
+            out.fill(0.0)
+            return out
         batch, height, width, channels = input_shape
         (top, bottom), (left, right) = self.pads
         buffer = scratch("padded_gradient", (batch, top + height + bottom, left + width + right, channels))
@@ -88,7 +92,9 @@ class Geometry:
         return buffer
 
     def cropped(self, padded_gradient: np.ndarray, input_shape: tuple[int, ...], out: np.ndarray | None = None) -> np.ndarray:
-        """The input's own pixels of a padded gradient, as a fresh array (the buffer is scratch) or into `out`."""
+        """The input's own pixels of a padded gradient, as a fresh array (the buffer is scratch) or into `out` (already there when it is `out`)."""
+        if padded_gradient is out:
+            return out
         top, left = self.pads[0][0], self.pads[1][0]
         own = padded_gradient[:, top : top + input_shape[1], left : left + input_shape[2]]
         if out is None:
@@ -317,7 +323,7 @@ def input_gradient(
     by_tap = threads.blas_single_threaded()
     order = (0, 2, 3, 1) if by_tap else (2, 3, 0, 1)  # (taps, groups, gf, gc), or (groups, gf, taps, gc)
     tap_kernels = np.ascontiguousarray(kernel.reshape(taps, group_channels, groups, group_filters).transpose(order))
-    gradient = geometry.padded_zeros(input_shape, scratch)
+    gradient = geometry.padded_zeros(input_shape, scratch, out)
     by_group = gradient.reshape(*gradient.shape[:3], groups, group_channels)
     batch, out_h, out_w, _ = d_output.shape
     for images, rows in row_blocks(batch, out_h, out_w * taps * group_channels * groups * FLOAT_BYTES, byte_limit):
