@@ -94,7 +94,7 @@ class LayerOutputs(Sequence[np.ndarray]):
         if chain is not None and not self._fold and (info is chain.norm or info is chain.activation) and info.inputs[0] in self._values:
             chain = None  # BN or the activation applied in place is what its own runner does: from the held input, the same bits
         if chain is not None and len(chain.nodes) > 1:
-            value = run_chain(chain, [self._value(source) for source in chain.first.inputs], self._weights, self._context)
+            value = run_chain(chain, [self._value(source) for source in chain.inputs], self._weights, self._context)
         else:
             inputs = [self._value(source) for source in info.inputs]
             value = RUNNERS[type(info.layer)](info.layer, inputs if info.layer.is_merge else inputs[0], self._weights.get(info.index, {}), self._context)
@@ -242,7 +242,7 @@ def forward(
             raise ForwardCancelled
         chain = fusion.chains.get(info.index) if fusion is not None else None
         if chain is not None:
-            values[info.name] = run_chain(chain, [values[name] for name in chain.first.inputs], weights, context)
+            values[info.name] = run_chain(chain, [values[name] for name in chain.inputs], weights, context)
         elif fusion is None or info.index not in fusion.dropped:
             inputs = [values[name] for name in info.inputs]
             value = inputs if info.layer.is_merge else inputs[0]

@@ -3,7 +3,8 @@
 A chain of nodes whose intermediate outputs each feed only the next node runs as one convolution:
 the padding becomes the convolution's own pads, BatchNormalization's scale and shift are folded
 into the kernel and bias (cached in the Context while the weights stay the same), and a relu or
-relu6 is written by the convolution's epilogue. An Add followed by an activation, or a
+relu6 is written by the convolution's epilogue. A residual Add after a convolution (and its BN)
+adds the other branch into the convolution's output; an Add followed by an activation, or a
 BatchNormalization followed by one, is done in place on one buffer. Only the chain's last output
 is kept; the others are recomputed on demand from their kept inputs (see forward.LayerOutputs).
 """
@@ -20,6 +21,8 @@ from convtui.engine import activations, ops
 from convtui.engine.runners import RUNNERS, Context, Weights
 from convtui.model import layers as catalogue
 from convtui.model.geometry import axis_pads
+from convtui.model.graph import INPUT_NAME
+from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo, StackInfo
 
 CONVOLUTIONS = (catalogue.Conv2D, catalogue.DepthwiseConv2D)
@@ -33,7 +36,11 @@ NextNode = Callable[[LayerInfo, tuple[type, ...]], "LayerInfo | None"]
 
 @dataclass(frozen=True, slots=True)
 class Chain:
-    """Nodes run as one: optional padding, a convolution, BN or an Add, then an optional activation."""
+    """Nodes run as one: optional padding, a convolution, BN, an Add, then an optional activation.
+
+    A convolution's chain may end in a residual Add (its other input added in place), as may
+    BN's or an Add's in an activation; an Add leads a chain only when no convolution leads into it.
+    """
 
     pad: LayerInfo | None = None
     conv: LayerInfo | None = None
@@ -43,11 +50,20 @@ class Chain:
 
     @property
     def nodes(self) -> tuple[LayerInfo, ...]:
-        return tuple(info for info in (self.pad, self.conv, self.merge, self.norm, self.activation) if info is not None)
+        return tuple(info for info in (self.pad, self.conv, self.norm, self.merge, self.activation) if info is not None)
 
     @property
     def first(self) -> LayerInfo:
         return self.nodes[0]
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The names of the values the chain reads: its first node's inputs, then a residual Add's other input."""
+        first = self.first
+        if self.merge is None or first is self.merge:
+            return first.inputs
+        before = self.nodes[self.nodes.index(self.merge) - 1].name
+        return (*first.inputs, *(name for name in self.merge.inputs if name != before))
 
     @property
     def last(self) -> LayerInfo:
@@ -82,19 +98,21 @@ def plan_fusion(stack_info: StackInfo) -> FusionPlan:
             consumers.setdefault(name, []).append(info.index)
     declared_outputs = set(stack_info.outputs or ())
     layers = stack_info.layers
-
-    def sole_next(info: LayerInfo, kinds: tuple[type, ...]) -> LayerInfo | None:
-        """The node after `info` when it is of `kinds`, takes only `info`, and is its only consumer."""
-        users = consumers.get(info.name, [])
-        if len(users) != 1 or info.name in declared_outputs:
-            return None
-        following = layers[users[0]]
-        if not isinstance(following.layer, kinds) or following.inputs != (info.name,):
-            return None
-        return following
-
+    shapes = {INPUT_NAME: stack_info.input_shape, **{info.name: info.output_shape for info in layers}}
     chains: dict[int, Chain] = {}
     taken: set[int] = set()
+
+    def sole_next(info: LayerInfo, kinds: tuple[type, ...]) -> LayerInfo | None:
+        """The node after `info` when it is of `kinds`, in no chain yet, and `info`'s only consumer, taking only
+        `info`, or `info` and one other node of the same shape when it is an Add (a residual)."""
+        users = consumers.get(info.name, [])
+        if len(users) != 1 or info.name in declared_outputs or users[0] in taken:
+            return None
+        following = layers[users[0]]
+        if not isinstance(following.layer, kinds):
+            return None
+        return following if following.inputs == (info.name,) or is_residual(following, info, shapes) else None
+
     for info in layers:
         if info.index in taken or info.status != "ok":
             continue
@@ -104,6 +122,17 @@ def plan_fusion(stack_info: StackInfo) -> FusionPlan:
             taken.update(node.index for node in chain.nodes)
     dropped = frozenset(node.index for chain in chains.values() for node in chain.nodes[:-1])
     return FusionPlan(chains, dropped)
+
+
+def is_residual(merge: LayerInfo, info: LayerInfo, shapes: dict[str, Shape | None]) -> bool:
+    """Whether `merge` is an Add of `info` and one other node, all three of one shape: addable in place into `info`'s output."""
+    others = [name for name in merge.inputs if name != info.name]
+    return (
+        isinstance(merge.layer, catalogue.Add)
+        and len(merge.inputs) == 2
+        and len(others) == 1
+        and shapes.get(others[0]) == info.output_shape == merge.output_shape
+    )
 
 
 def chain_from(info: LayerInfo, sole_next: NextNode) -> Chain | None:
@@ -125,8 +154,11 @@ def _after_conv(conv: LayerInfo, sole_next: NextNode, pad: LayerInfo | None) -> 
     if not is_linear(conv.layer.activation):  # its own activation sits between it and anything after
         return Chain(pad=pad, conv=conv)
     norm = sole_next(conv, (catalogue.BatchNormalization,))
-    activation = sole_next(norm if norm is not None else conv, ACTIVATION_LAYERS)
-    return Chain(pad=pad, conv=conv, norm=norm, activation=activation)
+    # A residual Add into the convolution's output: no output of its own to allocate and write
+    # (ResNet50's forward 0.6-0.7 ms faster, of ~54; MobileNetV2's the same within noise).
+    merge = sole_next(norm or conv, (catalogue.Add,))
+    activation = sole_next(merge or norm or conv, ACTIVATION_LAYERS)
+    return Chain(pad=pad, conv=conv, norm=norm, merge=merge, activation=activation)
 
 
 # ---------------------------------------------------------------- activations
@@ -187,17 +219,30 @@ class FoldedEntry:
     """A folded kernel and bias, with what they were made from (weak references and a fingerprint)."""
 
     sources: tuple[weakref.ref | None, ...]
-    fingerprint: np.ndarray
+    fingerprint: bytes
     epsilon: float
     kernel: np.ndarray
     bias: np.ndarray
 
+    def made_from(self, sources: tuple[np.ndarray | None, ...], fingerprint: bytes, epsilon: float) -> bool:
+        """Whether these very arrays, holding these values, made it."""
+        if self.epsilon != epsilon or self.fingerprint != fingerprint:
+            return False
+        for reference, array in zip(self.sources, sources):
+            if (reference() if reference is not None else None) is not array:
+                return False
+        return True
 
-def _fingerprint(kernel: np.ndarray, small: Sequence[np.ndarray | None]) -> np.ndarray:
-    """A sample of the kernel and every value of the small arrays (bias, BN's four vectors)."""
+
+def _fingerprint(kernel: np.ndarray, small: Sequence[np.ndarray | None]) -> bytes:
+    """A sample of the kernel and every value of the small arrays (bias, BN's four vectors), as bytes.
+
+    Bytes compare in one step (np.array_equal took a quarter of the check, ~2 us of ~8.5 per
+    convolution), and a NaN equals itself, so NaN weights do not refold on every run.
+    """
     flat = kernel.reshape(-1)
     sample = flat[:: max(1, flat.size // FINGERPRINT_SAMPLES)]
-    return np.concatenate([sample, *(array.reshape(-1) for array in small if array is not None)])
+    return np.concatenate([sample, *(array.reshape(-1) for array in small if array is not None)]).tobytes()
 
 
 def folded_weights(chain: Chain, weights: dict[int, Weights], context: Context) -> tuple[np.ndarray, np.ndarray | None]:
@@ -213,19 +258,12 @@ def folded_weights(chain: Chain, weights: dict[int, Weights], context: Context) 
     if chain.norm is None:
         return kernel, bias
     norm_weights = weights.get(chain.norm.index, {})
-    norm_arrays = tuple(norm_weights.get(name) for name in ("gamma", "beta", "moving_mean", "moving_variance"))
-    sources = (kernel, bias, *norm_arrays)
-    fingerprint = _fingerprint(kernel, (bias, *norm_arrays))
+    sources = (kernel, bias, *(norm_weights.get(name) for name in ("gamma", "beta", "moving_mean", "moving_variance")))
+    fingerprint = _fingerprint(kernel, sources[1:])
     epsilon = chain.norm.layer.epsilon
     key = (chain.conv.index, chain.conv.layer, chain.norm.layer)
     entry = context.folded.get(key)
-    if (
-        entry is not None
-        and entry.epsilon == epsilon
-        and all((ref is None and array is None) or (ref is not None and ref() is array) for ref, array in zip(entry.sources, sources))
-        and entry.fingerprint.shape == fingerprint.shape
-        and np.array_equal(entry.fingerprint, fingerprint)
-    ):
+    if entry is not None and entry.made_from(sources, fingerprint, epsilon):
         return entry.kernel, entry.bias
     folded_kernel, folded_bias = fold_batch_normalization(chain.conv.layer, kernel, bias, chain.norm.layer, norm_weights)
     references = tuple(None if array is None else weakref.ref(array) for array in sources)
@@ -248,8 +286,8 @@ def conv_pads(chain: Chain, x: np.ndarray) -> ops.Pads:
 
 
 def run_chain(chain: Chain, inputs: Sequence[np.ndarray], weights: dict[int, Weights], context: Context) -> np.ndarray:
-    """The last node's output of the chain, from the first node's inputs."""
-    if chain.merge is not None:
+    """The last node's output of the chain, from the values `chain.inputs` names."""
+    if chain.conv is None and chain.merge is not None:
         output = RUNNERS[type(chain.merge.layer)](chain.merge.layer, list(inputs), weights.get(chain.merge.index, {}), context)
         if not output.flags.writeable or any(output is value for value in inputs):
             output = output.copy()
@@ -269,7 +307,7 @@ def run_chain(chain: Chain, inputs: Sequence[np.ndarray], weights: dict[int, Wei
     own = None if is_linear(layer.activation) else layer.activation
     # relu6 is a clip the epilogue writes per block; other clips (relu...) are one in-place clip
     # afterwards, as the epilogue's relu (np.maximum) is 3x slower than a clip (see activations.relu)
-    activation = own if own is not None else ("relu6" if norm is None and clip_bound(chain.activation) == 6 else None)
+    activation = own if own is not None else ("relu6" if norm is None and chain.merge is None and clip_bound(chain.activation) == 6 else None)
     pads = conv_pads(chain, x)
     if isinstance(layer, catalogue.DepthwiseConv2D):
         output = ops.depthwise_conv2d(x, kernel, bias, layer.strides, pads, layer.dilation_rate, activation=activation, workspace=context.workspace)
@@ -280,4 +318,6 @@ def run_chain(chain: Chain, inputs: Sequence[np.ndarray], weights: dict[int, Wei
     if norm is not None:
         np.multiply(output, norm[0], out=output)
         np.add(output, norm[1], out=output)
+    if chain.merge is not None:
+        np.add(output, inputs[1], out=output)  # float addition commutes: the same bits as the Add's own runner
     return activate_in_place(output, chain.activation, context) if activation is None else output

@@ -51,11 +51,12 @@ class Epilogue:
 
     bias: np.ndarray | None = None
     write: Write | None = None
-    bias_run: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    bias_run: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """`tiled_bias(bias)`, computed here unless given (a caller may keep it between runs)."""
 
     def __post_init__(self) -> None:
-        if self.bias is not None and self.bias.size:
-            object.__setattr__(self, "bias_run", np.tile(self.bias, -(-BIAS_RUN_VALUES // self.bias.size)))
+        if self.bias_run is None and self.bias is not None and self.bias.size:
+            object.__setattr__(self, "bias_run", tiled_bias(self.bias))
 
     def finish_in_place(self, block: np.ndarray) -> None:
         """Bias and activation, in place, on a finished block of output (filters on the last axis)."""
@@ -63,6 +64,11 @@ class Epilogue:
             add_bias(block, self.bias, self.bias_run)
         if self.write is not None:
             self.write(block, block)
+
+
+def tiled_bias(bias: np.ndarray) -> np.ndarray:
+    """The bias repeated into a run of at least BIAS_RUN_VALUES values."""
+    return np.tile(bias, -(-BIAS_RUN_VALUES // bias.size))
 
 
 def add_bias(block: np.ndarray, bias: np.ndarray, bias_run: np.ndarray | None) -> None:
@@ -120,6 +126,10 @@ def windows(image: np.ndarray, kernel_size: Pair, strides: Pair, dilation: Pair)
     (kernel_h, kernel_w), (stride_h, stride_w), (dilation_h, dilation_w) = kernel_size, strides, dilation
     out_h = (height - dilation_h * (kernel_h - 1) - 1) // stride_h + 1
     out_w = (width - dilation_w * (kernel_w - 1) - 1) // stride_w + 1
+    if (kernel_h, kernel_w) == (1, 1):  # a plain view: as_strided costs ~5 us a call, most of a small 1x1 layer's overhead
+        view = image[:, ::stride_h, ::stride_w, None, None, :]
+        view.flags.writeable = False
+        return view
     step_n, step_h, step_w, step_c = image.strides
     return as_strided(
         image,

@@ -268,10 +268,15 @@ TRANSFORMED_VALUES_PER_WEIGHT = {"winograd_4x4": 36 / 9, "winograd_2x2": 16 / 9,
 
 
 def cached_filter_bytes(info: LayerInfo) -> int:
-    """Bytes of transformed filters the workspace keeps for this layer (Conv2D on Winograd only)."""
-    if not isinstance(info.layer, catalogue.Conv2D) or info.input_shape is None or not info.weights:
+    """Bytes of weights the workspace keeps transformed for this layer: Winograd's filters, or a depthwise
+    kernel tiled along an output row (kh*kw*out_w*C*M values)."""
+    if info.input_shape is None or not info.weights:
         return 0
     kernel = info.weights[0]
+    if isinstance(info.layer, catalogue.DepthwiseConv2D) and info.output_shape is not None:
+        return int(kernel.size * info.output_shape[1] * 4)
+    if not isinstance(info.layer, catalogue.Conv2D):
+        return 0
     algorithm = ops.choose_conv_algorithm(
         (1, *info.input_shape), kernel.shape, info.layer.strides, info.layer.dilation_rate, info.layer.groups
     )

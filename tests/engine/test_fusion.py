@@ -200,6 +200,22 @@ def test_an_intermediate_with_two_consumers_is_not_fused_past() -> None:
         assert relative_difference(ours, theirs) <= TOLERANCE
 
 
+@pytest.mark.parametrize("fold", [True, False], ids=["folded", "scaled"])
+def test_a_residual_add_joins_the_convolution_before_it(fold: bool) -> None:
+    stack = Stack(
+        (8, 8, 6),
+        (Conv2D(filters=6, kernel_size=1), ReLU(), Conv2D(filters=6, kernel_size=3, padding="same"), BatchNormalization(), Add(), ReLU()),
+        names=("stem", "stem_relu", "conv", "bn", "add", "out"),
+        inputs=(None, None, None, None, ("stem_relu", "bn"), None),
+    )
+    info, _, _, eager, fused = run_both(stack, context=Context() if fold else None)
+    chain = plan_fusion(info).chains[5]
+    assert (chain.conv, chain.norm, chain.merge) == tuple(info.layers[2:5]), "conv -> BN -> Add -> ReLU is one chain"
+    assert chain.inputs == ("stem_relu", "stem_relu"), "the convolution's input, then the Add's other one"
+    for ours, theirs in zip(fused.outputs, eager.outputs):
+        assert relative_difference(ours, theirs) <= TOLERANCE
+
+
 def test_a_declared_output_is_kept() -> None:
     stack = Stack((8, 8, 3), (Conv2D(filters=4, kernel_size=3), BatchNormalization(), ReLU()), names=("c", "b", "r"), outputs=("b", "r"))
     plan = plan_fusion(stack.infer())

@@ -276,6 +276,25 @@ def test_workspace_transforms_each_kernel_once_and_forgets_freed_kernels() -> No
     assert workspace.nbytes == 0
 
 
+def test_workspace_keeps_depthwise_taps_and_bias_runs_per_array_and_forgets_freed_ones() -> None:
+    rng = np.random.default_rng(0)
+    workspace = ops.Workspace()
+    x, kernel, bias = random(rng, 1, 6, 6, 3), random(rng, 3, 3, 3, 1), random(rng, 3)
+    first = ops.depthwise_conv2d(x, kernel, bias, pads=((1, 1), (1, 1)), workspace=workspace)
+    held = workspace.nbytes
+    np.testing.assert_array_equal(ops.depthwise_conv2d(x, kernel, bias, pads=((1, 1), (1, 1)), workspace=workspace), first)
+    assert workspace.nbytes == held, "the second run reuses the tiled taps and the bias runs"
+    other = random(rng, 3, 3, 3, 1)
+    np.testing.assert_array_equal(
+        ops.depthwise_conv2d(x, other, bias, pads=((1, 1), (1, 1)), workspace=workspace), ops.depthwise_conv2d(x, other, bias, pads=((1, 1), (1, 1)))
+    )
+    del kernel, other, bias
+    gc.collect()
+    remaining = workspace.nbytes
+    workspace.clear_filters()
+    assert workspace.nbytes == remaining, "nothing derived from the freed arrays is kept"
+
+
 def test_a_shared_workspace_gives_the_same_results_as_none() -> None:
     """Successive layers of different sizes share the buffers; nothing leaks from one to the next."""
     rng = np.random.default_rng(4)

@@ -85,7 +85,8 @@ class TrainContext:
     """What a training step shares between layers: the dropout generator, scratch buffers and the step's arrays."""
 
     rng: np.random.Generator
-    workspace: ops.Workspace = field(default_factory=ops.Workspace)
+    workspace: ops.Workspace = field(default_factory=lambda: ops.Workspace(keep_derived=False))
+    """Keeps no derived arrays (tiled depthwise kernels, bias runs): the optimiser updates the weights in place."""
     arena: StepArena = field(default_factory=StepArena)
 
 
