@@ -98,24 +98,46 @@ def noise_shape_of(layer: catalogue.Dropout, x: np.ndarray) -> tuple[int, ...]:
     return tuple(size if side is None else side for side, size in zip(layer.noise_shape, x.shape))
 
 
+@dataclass(frozen=True)
+class Dropped:
+    """Dropout's cache: the mask as words (all ones where kept, zero where dropped, in the noise shape), the kept values' scale, the step's arena."""
+
+    bits: np.ndarray
+    keep: float
+    arena: StepArena
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        """where(mask, values / keep, 0) bit for bit (values itself where keep is 0), into an array of the step's arena."""
+        scaled = self.arena.take(values.shape, values.dtype)
+        np.divide(values, self.keep or 1.0, out=scaled)
+        words = scaled.view(self.bits.dtype)
+        np.bitwise_and(words, self.bits, out=words)
+        return scaled
+
+
 def dropout_forward(layer: catalogue.Dropout, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
     """where(mask, x / keep, 0), the mask kept with probability 1 - rate and broadcast as Keras does;
-    rate 0 passes x, rate 1 gives zeros (Keras's shortcuts). The cache is the mask (None: all kept).
+    rate 0 passes x, rate 1 gives zeros (Keras's shortcuts). The cache is a `Dropped` (None: all kept).
+
+    The mask is drawn as ever (float64 uniforms below keep: the same seed, the same mask) but applied
+    as words ANDed with the scaled values: np.where's branch on a fresh random mask mispredicts, and
+    forward + backward took 0.48 ms with it, 0.16 ms so (mnist-convnet's dropout, batch 32, one thread).
     """
     if layer.rate == 0:
         return Forwarded(x, None)
+    uniforms = context.rng.random(out=context.arena.take(noise_shape_of(layer, x), np.float64))
+    bits = context.arena.take(uniforms.shape, np.dtype(f"u{x.dtype.itemsize}"))
     keep = 1.0 - layer.rate
-    mask = context.rng.random(noise_shape_of(layer, x)) < keep
-    return Forwarded(np.where(mask, x / keep if keep else x, 0).astype(x.dtype, copy=False), mask)
+    np.less(uniforms, keep, out=bits)
+    np.negative(bits, out=bits)  # 1 -> all ones
+    dropped = Dropped(bits, keep, context.arena)
+    return Forwarded(dropped.apply(x), dropped)
 
 
-def dropout_backward(
-    layer: catalogue.Dropout, mask: np.ndarray | None, d_output: np.ndarray, weights: Weights
-) -> tuple[np.ndarray, Weights]:
-    if mask is None:
+def dropout_backward(layer: catalogue.Dropout, dropped: Dropped | None, d_output: np.ndarray, weights: Weights) -> tuple[np.ndarray, Weights]:
+    if dropped is None:
         return d_output, {}
-    keep = 1.0 - layer.rate
-    return np.where(mask, d_output / keep if keep else d_output, 0).astype(d_output.dtype, copy=False), {}
+    return dropped.apply(d_output), {}
 
 
 def identity_forward(layer: catalogue.Identity, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:

@@ -3,7 +3,8 @@ average (divided by the real pixels each window covers, as Keras's "same" does) 
 
 Windows are visited tap by tap (kh * kw strided views of the padded input), so nothing of size
 output x window is ever built; max pooling keeps its argmax tap per output (the first maximum in
-row-major order on ties, as PyTorch's CPU kernel and Keras on it choose).
+row-major order on ties, as PyTorch's CPU kernel and Keras on it choose). Keras's default 2x2,
+stride-2 unpadded windows instead copy their four taps apart once and keep one-hot masks.
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ class Windows:
             for side, count, stride, pool in zip(self.padded_shape[1:3], self.output_hw, self.strides, self.pool_size)
         )
 
+    @property
+    def halving(self) -> bool:
+        """Keras's default windows: 2x2, stride 2, no pads (an odd last row or column is simply not read)."""
+        return self.pool_size == self.strides == (2, 2) and self.pads == ((0, 0), (0, 0))
+
     def crop(self, padded: np.ndarray) -> np.ndarray:
         (top, bottom), (left, right) = self.pads
         return padded[:, top : padded.shape[1] - bottom, left : padded.shape[2] - right]
@@ -92,6 +98,22 @@ def windows_of(layer: catalogue.Pooling2D, x: np.ndarray) -> Windows:
 
 
 def max_pooling_forward(layer: catalogue.MaxPooling2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
+    """Keras's default windows (2x2, stride 2, unpadded) by `first_maxima_forward`, every other by `tap_max_forward`."""
+    windows = windows_of(layer, x)
+    if windows.halving:
+        return first_maxima_forward(x, windows.output_hw, context.arena)
+    return tap_max_forward(x, windows, context.arena)
+
+
+def max_pooling_backward(
+    layer: catalogue.MaxPooling2D, cache: FirstMaxima | tuple[Windows, np.ndarray, StepArena], d_output: np.ndarray, weights: Weights
+) -> tuple[np.ndarray, Weights]:
+    if isinstance(cache, FirstMaxima):
+        return first_maxima_backward(cache, d_output), {}
+    return tap_max_backward(*cache, d_output), {}
+
+
+def tap_max_forward(x: np.ndarray, windows: Windows, arena: StepArena) -> Forwarded:
     """Padding is -inf, so it never wins; the cache is the winning tap's number per output (uint8 up to 16x16 windows)
     and the step's arena, where the output, the winners and the backward's gradient are taken from.
 
@@ -99,10 +121,9 @@ def max_pooling_forward(layer: catalogue.MaxPooling2D, x: np.ndarray, weights: W
     winner's number only grows: max(winner, better * number) keeps it without a masked write
     (np.copyto with `where` and boolean indexing measured 5-8x slower).
     """
-    windows = windows_of(layer, x)
     image = windows.pad(x, -np.inf)
-    output = context.arena.take((x.shape[0], *windows.output_hw, x.shape[3]), x.dtype)
-    winner = context.arena.take(output.shape, np.uint8 if windows.pool_size[0] * windows.pool_size[1] <= 256 else np.int32)
+    output = arena.take((x.shape[0], *windows.output_hw, x.shape[3]), x.dtype)
+    winner = arena.take(output.shape, np.uint8 if windows.pool_size[0] * windows.pool_size[1] <= 256 else np.int32)
 
     def part_forward(number: int, images: range) -> None:
         piece = slice(images.start, images.stop)
@@ -119,15 +140,12 @@ def max_pooling_forward(layer: catalogue.MaxPooling2D, x: np.ndarray, weights: W
             np.maximum(best, numbered, out=best)
 
     run_parts(batch_parts(len(x), x.size), part_forward)
-    return Forwarded(output, (windows, winner, context.arena))
+    return Forwarded(output, (windows, winner, arena))
 
 
-def max_pooling_backward(
-    layer: catalogue.MaxPooling2D, cache: tuple[Windows, np.ndarray, StepArena], d_output: np.ndarray, weights: Weights
-) -> tuple[np.ndarray, Weights]:
+def tap_max_backward(windows: Windows, winner: np.ndarray, arena: StepArena, d_output: np.ndarray) -> np.ndarray:
     """d_output goes to each window's winning tap: written straight into its pixels when windows do not
     overlap (no zero fill when they also cover the input), added otherwise."""
-    windows, winner, arena = cache
     padded = arena.take(windows.padded_shape, d_output.dtype)
     if not windows.covering:
         padded.fill(0)
@@ -145,7 +163,73 @@ def max_pooling_backward(
                 target += chosen * part_d
 
     run_parts(batch_parts(len(d_output), padded[0].size * len(d_output)), part_backward)
-    return windows.crop(padded), {}
+    return windows.crop(padded)
+
+
+@dataclass(frozen=True)
+class FirstMaxima:
+    """2x2 max pooling's cache: (4, N, out_h, out_w, C) one-hot masks, tap by tap in row-major order, of each
+    window's first maximum; the input's shape; the step's arena, where the backward's gradient is taken from."""
+
+    masks: np.ndarray
+    input_shape: tuple[int, ...]
+    arena: StepArena
+
+
+def quads(image: np.ndarray, output_hw: tuple[int, int]) -> np.ndarray:
+    """The (2, 2, N, out_h, out_w, C) view of `image`'s 2x2 stride-2 windows, tap (a, b) first; an odd last row or column is left out."""
+    (out_h, out_w), (batch, channels) = output_hw, (image.shape[0], image.shape[3])
+    return image[:, : 2 * out_h, : 2 * out_w].reshape(batch, out_h, 2, out_w, 2, channels).transpose(2, 4, 0, 1, 3, 5)
+
+
+def first_maxima_forward(x: np.ndarray, output_hw: tuple[int, int], arena: StepArena) -> Forwarded:
+    """2x2 windows: one transposing copy lays the four taps out contiguously, then every ufunc runs on contiguous arrays.
+
+    NumPy's ufuncs on strided tap views ran 2-3x slower than on contiguous ones (the copy costs about
+    one such pass): forward + backward of mnist-convnet's poolings at batch 32 on one thread, 0.75 and
+    0.25 ms by `tap_max_forward` and `tap_max_backward`, 0.64 and 0.17 ms here. The first maximum in row-major order, as
+    there: the right tap wins its row only when greater, the bottom row only when its maximum is greater.
+    """
+    output = arena.take((x.shape[0], *output_hw, x.shape[3]), x.dtype)
+    taps = arena.take((4, *output.shape), x.dtype)
+    masks = arena.take(taps.shape, bool)
+    bottom = arena.take(output.shape, bool)
+    windows = quads(x, output_hw)
+
+    def part_forward(number: int, images: range) -> None:
+        piece = slice(images.start, images.stop)
+        tap, first, lower = taps[:, piece], masks[:, piece], bottom[piece]
+        np.copyto(tap.reshape(2, 2, *tap.shape[1:]), windows[:, :, piece])
+        np.greater(tap[1], tap[0], out=first[1])  # right beats left, top row
+        np.greater(tap[3], tap[2], out=first[3])  # and bottom row
+        np.maximum(tap[0], tap[1], out=tap[0])
+        np.maximum(tap[2], tap[3], out=tap[2])
+        np.greater(tap[2], tap[0], out=lower)
+        np.maximum(tap[0], tap[2], out=output[piece])
+        np.greater(lower, first[3], out=first[2])  # lower and not right
+        np.logical_and(lower, first[3], out=first[3])
+        np.logical_or(lower, first[1], out=first[0])
+        np.logical_not(first[0], out=first[0])
+        np.greater(first[1], lower, out=first[1])  # right and not lower
+
+    run_parts(batch_parts(len(x), x.size), part_forward)
+    return Forwarded(output, FirstMaxima(masks, x.shape, arena))
+
+
+def first_maxima_backward(cache: FirstMaxima, d_output: np.ndarray) -> np.ndarray:
+    """d_output times each tap's mask, written through the transposed view into the input's gradient (an odd last row or column zeroed)."""
+    gradient = cache.arena.take(cache.input_shape, d_output.dtype)
+    out_h, out_w = d_output.shape[1:3]
+    gradient[:, 2 * out_h :] = 0
+    gradient[:, :, 2 * out_w :] = 0
+    windows, masks = quads(gradient, (out_h, out_w)), cache.masks.reshape(2, 2, *d_output.shape)
+
+    def part_backward(number: int, images: range) -> None:
+        piece = slice(images.start, images.stop)
+        np.multiply(masks[:, :, piece], d_output[piece], out=windows[:, :, piece])
+
+    run_parts(batch_parts(len(d_output), gradient.size), part_backward)
+    return gradient
 
 
 def average_pooling_forward(layer: catalogue.AveragePooling2D, x: np.ndarray, weights: Weights, context: TrainContext) -> Forwarded:
