@@ -142,6 +142,7 @@ __all__ = [
     "layer_type_named",
     "normalised_default",
     "required_argument_names",
+    "type_key",
     "require_image",
     "size_text",
 ]

@@ -10,10 +10,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.lazy import Lazy
-from textual.widgets import Footer, Header, TabbedContent
+from textual.widgets import Header, TabbedContent
 
 from convtui.tui.state import ViewState
+from convtui.tui.widgets.footer import SteadyFooter
 from convtui.tui.widgets.stack_table import StackTable
 from convtui.tui.widgets.run_status import RunStatus
 from convtui.tui.widgets.state_view import VIEW_STATE
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from convtui.tui.app import ConvtuiApp
     from convtui.tui.widgets.feature_maps import FeatureMapsView
     from convtui.tui.widgets.input_view import InputView
+
+
+VIEWS_AT_THE_LATEST = 0.5
+"""Seconds after the first paint when the views mount if no result has come (a long run without an early look)."""
 
 
 def stack_pane_title(focused: bool) -> str:
@@ -59,14 +63,13 @@ class MainScreen(Screen[None]):
                 yield StackTable(id="stack-table")
                 yield StackTotals(id="totals")
             with Vertical(id="view-pane"):
-                # The views mount after the first paint: the table and its figures show first, and the
-                # feature maps need the forward pass, which starts then, anyway.
-                yield Lazy(self.views)
+                yield self.views.slot  # the views mount there with the first result (see view_tabs.py)
                 yield RunStatus()
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, VIEW_STATE, self.follow_state)
+        self.set_timer(VIEWS_AT_THE_LATEST, self.views.slot.reveal)
         self.query_one(StackTable).focus()
         self.watch(self, "focused", self.show_pane_titles)
 
@@ -80,6 +83,8 @@ class MainScreen(Screen[None]):
 
     def follow_state(self, state: ViewState) -> None:
         """Redraw the table only when the stack, the convention or the folding changed (not for the run)."""
+        if state.run.result is not None:  # the first look or the whole run
+            self.views.slot.reveal()
         table = self.query_one(StackTable)
         totals = self.query_one(StackTotals)
         choices = (state.convention, state.folded)

@@ -1,10 +1,14 @@
 """The views on the right, one tab each: feature maps, explain, kernels, input, compare, train.
 
-The tabs mount after the first paint (the main screen wraps them in Lazy) and import their views
-only then, so the stack table and its figures show before any view's code is loaded. The hidden
-tabs' views mount later still: when their tab opens, when a key needs them, or once the first
-run is done. Mounted at once, they held the first feature maps of VGG16 back by about 0.1 s
-(their mounting took the thread that the engine's import and the maps need).
+The tabs mount in their slot (`ViewTabs.slot`) once the first result of the forward pass is
+there, or when a key needs them, or VIEWS_AT_THE_LATEST after the first paint; they import their
+views only then. So the stack table and its figures show before any view's code is loaded, and
+the forward worker imports the engine while the event loop is idle: mounted right after the
+first paint, the tabs' mounting and the redraws it brings (~0.2 s of the main thread) held the
+GIL while the worker imported the engine, which took 0.4 s instead of 0.14, and VGG16's first
+maps came that much later. The hidden tabs' views mount later still: when their tab opens, when
+a key needs them, or once the first run is done (mounted with the first, they held VGG16's first
+maps back by another 0.1 s).
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ class ViewTabs(TabbedContent):
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
         super().__init__(id=id)
+        self.slot = Deferred(lambda: self)
+        """What the screen composes; the tabs mount in its place once `slot.reveal()` is called."""
         self.ready = asyncio.Event()
         self.wanted_tab: str | None = None
         """A tab asked for before the tabs were mounted: opened as they mount."""
@@ -104,6 +110,7 @@ class ViewTabs(TabbedContent):
             self.active = tab
         else:
             self.wanted_tab = tab
+            self.slot.reveal()
 
     async def view(self, tab: str, kind: type[ViewType]) -> ViewType:
         """Open `tab` and return its view of type `kind` once it is mounted (a key can ask before it is)."""
@@ -136,6 +143,11 @@ class ViewTabs(TabbedContent):
     async def settled(self) -> None:
         """Wait until the tabs and every view being mounted are there: the app quits only then (a widget
         still mounting as the app closes ends it with an error)."""
+        if not self.slot.asked:
+            return
+        await self.slot.mounted.wait()
+        if not self.is_attached:  # the app closed before they mounted
+            return
         await self.ready.wait()
         for deferred in [deferred for deferred in self.query(Deferred) if deferred.asked]:
             await deferred.mounted.wait()
