@@ -117,7 +117,7 @@ async def edit_timings(preset: str, repeats: int, wait_for_run: bool) -> tuple[l
             start = time.perf_counter()
             app.edit(app.stack.with_layer(1, changed), select=1)  # what the layer form's OK does
             handled.append(time.perf_counter() - start)
-            assert table.get_row_at(2)[1].plain == changed.label
+            assert table.get_row_at(2)[table.get_column_index("Layer")].plain == changed.label
             if wait_for_run:
                 await until(lambda: app.view_state.run.status == "done")
             await painted(app)
@@ -205,8 +205,7 @@ def floor_seconds(preset: str) -> tuple[float, float, float]:
 CHILD_ENV: list[str] = []
 """`env` arguments for the timed processes: bytecode cached as an installed package has it, in a
 folder of the benchmark's own (a shell with PYTHONDONTWRITEBYTECODE=1 would otherwise compile
-all of convtui's modules at every start, and none of Textual's, which are cached in site-packages),
-and recovery copies and recent files in that folder too, so that none of this user's shows."""
+all of convtui's modules at every start, and none of Textual's, which are cached in site-packages)."""
 
 
 def terminal_figures(repeats: int, app_only: bool) -> None:
@@ -219,8 +218,6 @@ def terminal_figures(repeats: int, app_only: bool) -> None:
             "-u",
             "PYTHONDONTWRITEBYTECODE",
             f"PYTHONPYCACHEPREFIX={Path(folder, 'pycache')}",
-            f"XDG_CACHE_HOME={folder}",  # no recovery copy left by another session asks to be opened
-            f"XDG_STATE_HOME={folder}",
         ]
         bare_script = Path(folder, "bare_app.py")
         bare_script.write_text(BARE_APP)
@@ -270,9 +267,16 @@ def main() -> None:
     parser.add_argument("--app-only", action="store_true", help="start the app module directly, not through the command line")
     arguments = parser.parse_args()
     repeats = arguments.repeats
+    with tempfile.TemporaryDirectory() as folder:
+        # Recovery copies and recent files of the benchmark's own, here and in every app it starts:
+        # none of this user's asks to be opened, and none of the benchmark's is left behind.
+        os.environ.update(XDG_CACHE_HOME=folder, XDG_STATE_HOME=folder)
+        measure(repeats, arguments.terminal_only, arguments.app_only)
 
-    terminal_figures(repeats, arguments.app_only)
-    if arguments.terminal_only:
+
+def measure(repeats: int, terminal_only: bool, app_only: bool) -> None:
+    terminal_figures(repeats, app_only)
+    if terminal_only:
         return
 
     startups = [startup_seconds() for _ in range(max(3, repeats // 2))]
