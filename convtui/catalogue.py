@@ -1,5 +1,5 @@
-"""What the engine offers by name, without numpy: the sample images, the generated data sets and
-the optimisers with their default learning rates.
+"""What the engine offers by name, without numpy: the sample images, the generated data sets,
+the optimisers with their default learning rates, and the cores it may run on.
 
 The parser and the app's first screen list them (the Input view, the Train view's form) before
 the engine loads; `engine.images`, `engine.datasets` and `engine.optimizers` attach their code to
@@ -8,6 +8,7 @@ these same entries, so each fact is written once.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 ImageShape = tuple[int, int, int]
@@ -52,3 +53,13 @@ GENERATED_CLASSES: dict[str, tuple[str, ...]] = {
 
 OPTIMIZER_DEFAULT_RATES: dict[str, float] = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}
 """Keras's optimisers by the name compile(optimizer=...) takes, with their default learning rates."""
+
+
+def machine_cores() -> int:
+    """The cores this process may run on (its affinity mask), at least 1."""
+    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counter is not None:
+        return max(counter() or 1, 1)
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return max(os.cpu_count() or 1, 1)

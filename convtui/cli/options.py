@@ -4,10 +4,10 @@ and how the engine runs."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import MutableMapping
 
+from convtui.catalogue import machine_cores
 from convtui.cli.values import input_shape_value, memory_size, non_empty, positive_int, seed_number
 
 MODEL_FILE_HELP = "Keras model (.keras, .h5, model.to_json()'s .json)"
@@ -56,7 +56,7 @@ def apply_engine_options(arguments: argparse.Namespace, environment: MutableMapp
     threads = getattr(arguments, "threads", None)
     if threads is not None:
         environment["OPENBLAS_NUM_THREADS"] = str(threads)
-        cores = len(os.sched_getaffinity(0))
+        cores = machine_cores()
         if threads > cores:
             print(
                 f"convtui: note: --threads {threads} is more than the {cores} cores this process may use;"

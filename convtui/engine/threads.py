@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 
+from convtui.catalogue import machine_cores
+
 __all__ = [
     "blas_single_threaded",
     "blas_threads",
@@ -42,16 +44,6 @@ _blas_controllers: list | None = None
 _single_blas_depth = 0  # parallel regions running now (several forward passes may run at once)
 _saved_blas_threads: list[int] = []
 _in_worker = threading.local()
-
-
-def machine_cores() -> int:
-    """The cores this process may run on (its affinity mask), at least 1."""
-    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
-    if counter is not None:
-        return max(counter() or 1, 1)
-    if hasattr(os, "sched_getaffinity"):
-        return max(len(os.sched_getaffinity(0)), 1)
-    return max(os.cpu_count() or 1, 1)
 
 
 def _from_environment() -> int | None:

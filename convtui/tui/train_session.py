@@ -283,6 +283,7 @@ class TrainSession:
         self.weights = {**writable_weights({index: named for index, named in seeded.items() if index not in moved}), **carried.weights}
         inner = self.optimizer.optimizer
         inner.slots = {(kind, (new, name)): value for new, old in moved.items() for (kind, (index, name)), value in inner.slots.items() if index == old}
+        inner.buffers = {}  # scratch shaped like the weights before the edit: made again as needed
         self.stack_info = stack_info
         self.loss = loss_for(stack_info)
 

@@ -20,7 +20,7 @@ def test_every_engine_command_takes_threads(command: list[str]) -> None:
 
 
 def test_more_threads_than_cores_is_run_as_asked_with_a_one_line_note(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr("convtui.cli.options.machine_cores", lambda: 2)
     environment: dict[str, str] = {}
     apply_engine_options(build_parser().parse_args(["run", "seed-28x28x1", "--threads", "8"]), environment)
     assert environment == {"OPENBLAS_NUM_THREADS": "8"}

@@ -78,8 +78,11 @@ async def run_steps(pilot: Pilot[None], gate: StepGate, steps: int) -> None:
     """Let `steps` more steps through and wait until they are done and the worker waits at the gate again."""
     target = gate.taken + steps
     gate.allow(steps)
-    while gate.taken < target or gate.arrived <= target:
+    for _ in range(2000):  # 10 s: a run that ended (failed) takes no more steps
+        if gate.taken >= target and gate.arrived > target:
+            return
         await asyncio.sleep(0.005)
+    raise AssertionError(f"{steps} steps not taken; training is {pilot.app.train_status}")  # type: ignore[attr-defined]
 
 
 async def then(pilot: Pilot[None], gate: StepGate, key: str) -> None:
@@ -151,6 +154,32 @@ def test_pause_edit_resume_keeps_unchanged_layers_and_their_optimiser_state(make
         assert session.weights[3] is dense, "dense kept its arrays (trained on in place)"
         assert session.optimizer.optimizer.slots[("momentum", (3, "kernel"))] is dense_momentum
         assert not np.array_equal(session.weights[0]["kernel"], paused_kernel), "conv2d trained on from where it was"
+
+    run_app(app, scenario)
+
+
+WIDER_CONV = Stack((8, 8, 1), (Conv2D(filters=8, kernel_size=3, activation="relu"), *TINY.layers[1:]), name="tiny")
+"""TINY with 8 filters: conv2d's and dense's weights change shape (dense (8, 4))."""
+
+
+def test_an_edit_that_changes_weight_shapes_while_paused_trains_on(make_app: MakeApp, gate: StepGate) -> None:
+    """The optimiser's scratch buffers are shaped like the weights before the edit: resuming used them
+    and ended the run ("training failed: ValueError: operands could not be broadcast together")."""
+    app = make_app(stack=TINY)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        fill_form(app, epochs=LONG_RUN)
+        await pilot.press("t")
+        await run_steps(pilot, gate, 2)
+        await then(pilot, gate, "p")
+        app.edit(WIDER_CONV)
+        await settle(pilot)
+        await pilot.press("t")
+        await run_steps(pilot, gate, 2)
+        await then(pilot, gate, "p")
+        session = app.training
+        assert app.train_status == "paused" and session is not None
+        assert session.weights[0]["kernel"].shape == (3, 3, 1, 8) and session.weights[2]["kernel"].shape == (8, 4)
 
     run_app(app, scenario)
 
