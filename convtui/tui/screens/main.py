@@ -54,7 +54,7 @@ class MainScreen(Screen[None]):
         self.shown_stack: object = None
         self.shown_choices: tuple[object, ...] = ()
         self.views = ViewTabs(id="views")
-        """Mounted after the first paint: `views.show` and `views.view` wait for it."""
+        """Mounted in its slot with the first result (see view_tabs.py): `views.show` and `views.view` wait for it."""
 
     def compose(self) -> ComposeResult:
         yield Header()

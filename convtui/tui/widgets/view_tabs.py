@@ -34,7 +34,7 @@ class ViewScroll(VerticalScroll, can_focus=False):
 
 
 class Deferred(Widget):
-    """Stands in for a hidden tab's view until `reveal` mounts the view in its place."""
+    """Stands in for a widget (the tabs, a hidden tab's view) until `reveal` mounts it in its place."""
 
     DEFAULT_CSS = "Deferred { height: 0; }"
 
@@ -43,10 +43,10 @@ class Deferred(Widget):
         self.build = build
         self.asked = False
         self.mounted = asyncio.Event()
-        """Set once the view is mounted (or cannot be: the app closed first)."""
+        """Set once the widget is mounted (or cannot be: the app closed first)."""
 
     def reveal(self) -> None:
-        """Mount the view once, from this widget's message queue (so Textual counts it as pending work)."""
+        """Mount the widget once, from this widget's message queue (so Textual counts it as pending work)."""
         if not self.asked:
             self.asked = True
             self.call_later(self.mount_view)
