@@ -14,20 +14,11 @@ from convtui.model.graph import INPUT_NAME
 from convtui.model.layers import Layer, Shape
 from convtui.model.stack import Stack
 from convtui.tui.answers import input_shape_answer, seed_answer
-from convtui.tui.graph_edits import (
-    NodeChoice,
-    merge_inputs,
-    node_context,
-    reconnect_choices,
-    residual_plan,
-    with_new_node,
-    with_node,
-    with_residual,
-)
 from convtui.tui.history import EditHistory
 from convtui.tui.state import ViewState
 
 if TYPE_CHECKING:
+    from convtui.tui.graph_edits import NodeChoice
     from convtui.tui.screens.choose_node import NodeOption
     from convtui.tui.screens.residual import WrapChoice
 
@@ -59,6 +50,7 @@ class EditingActions:
 
     def open_layer_form(self, layer_type: type[Layer], position: int, *, inputs: tuple[str, ...] | None = None, aside: bool = False) -> None:
         """The form for a new layer at `position` (taking the layer above unless `inputs` says otherwise)."""
+        from convtui.tui.graph_edits import node_context, with_new_node
         from convtui.tui.screens.layer_form import LayerForm
 
         context = node_context(self.stack, self.view_state.stack_info, position, inserting=True, layer_type=layer_type)
@@ -72,6 +64,7 @@ class EditingActions:
         self.push_screen(LayerForm(layer_type, context), added)
 
     def action_add_layer(self) -> None:
+        from convtui.tui.graph_edits import merge_inputs
         from convtui.tui.screens.layer_picker import LayerPicker
 
         position = self.selection() + 1
@@ -113,10 +106,13 @@ class EditingActions:
         self.push_screen(chooser, source_chosen)
 
     def action_add_concatenate(self) -> None:
+        from convtui.tui.graph_edits import merge_inputs
+
         position = self.selection() + 1
         self.open_layer_form(catalogue.Concatenate, position, inputs=merge_inputs(self.stack, position))
 
     def action_wrap_residual(self) -> None:
+        from convtui.tui.graph_edits import residual_plan, with_residual
         from convtui.tui.screens.residual import ResidualDialog
 
         last = self.selection()
@@ -135,6 +131,7 @@ class EditingActions:
         self.push_screen(dialog, wrapped)
 
     def action_edit_layer(self) -> None:
+        from convtui.tui.graph_edits import node_context, with_node
         from convtui.tui.screens.layer_form import LayerForm
 
         index = self.selection()
@@ -152,6 +149,7 @@ class EditingActions:
 
     def action_delete_layer(self) -> None:
         """Delete; what took the layer takes its input, or the input the user picks when a merge makes that ambiguous."""
+        from convtui.tui.graph_edits import reconnect_choices
         from convtui.tui.screens.choose_node import ChooseNode
 
         index = self.selection()

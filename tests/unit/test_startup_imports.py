@@ -126,6 +126,7 @@ DEFERRED = (
     "convtui.model.diff",
     "convtui.model.explain",
     "convtui.render.graph",
+    "convtui.tui.graph_edits",
     "convtui.model.layers.activation",
     "convtui.model.layers.core",
     "convtui.model.layers.merging",
@@ -134,7 +135,7 @@ DEFERRED = (
     "convtui.model.layers.reshaping",
 )
 """The views, the dialogs and training: none of them is on the first screen; nor the layer families
-the seed net (two Conv2D) does not use, a graph's lanes, the formulas or the stack diff."""
+the seed net (two Conv2D) does not use, a graph's lanes and edits, the formulas or the stack diff."""
 
 FIRST_FRAME_THROUGH_THE_COMMAND = """
 import gc, json, re, sys
