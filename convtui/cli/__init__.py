@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from convtui.cli.options import apply_engine_options
-from convtui.cli.parser import build_parser, parse_arguments
+from convtui.cli.parser import parse_arguments
 from convtui.errors import ConvtuiError
 
 
@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `convtui run vgg16` took 0.73-1.26 s with them (median 1.15) and 0.88-0.93 s without. Read when
     # NumPy is imported, which no command has done yet; a value the user set is kept.
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
-    arguments = parse_arguments(build_parser(), list(sys.argv[1:] if argv is None else argv))
+    arguments = parse_arguments(list(sys.argv[1:] if argv is None else argv))
     apply_engine_options(arguments, os.environ)
     try:
         return arguments.handler(arguments)

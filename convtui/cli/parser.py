@@ -1,33 +1,37 @@
 """The `convtui` parser: every command's subparser, and the reading of argv that argparse alone does not do
 (the app as the default command, a mistyped command, option values that start with a dash).
 
-Building it imports every command module, so none of them imports anything heavy at the top.
+Each command's module is imported only when the parser needs its subparser: every one for the
+top-level --help, the one named otherwise, so `convtui` opens the app without loading the other
+commands. None of them imports anything heavy at the top.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from convtui.cli import app, diff, export, import_, presets, run, serve, summary, train
 from convtui.errors import printable
 
 EXIT_USAGE = 2
 
-COMMAND_BUILDERS: list[Callable[[argparse._SubParsersAction], None]] = [
-    app.add_command,
-    summary.add_command,
-    run.add_command,
-    train.add_command,
-    presets.add_command,
-    import_.add_command,
-    export.add_command,
-    diff.add_command,
-    serve.add_command,
-]
+COMMAND_MODULES: dict[str, str] = {
+    "app": "app",
+    "summary": "summary",
+    "run": "run",
+    "train": "train",
+    "presets": "presets",
+    "import": "import_",
+    "export": "export",
+    "diff": "diff",
+    "serve": "serve",
+}
+"""Each command and its module in convtui.cli (which adds its subparser with `add_command`), in --help's order."""
 TOP_LEVEL_OPTIONS = ("-h", "--help", "--version")
 
 
@@ -38,7 +42,8 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[str] = tuple(COMMAND_MODULES)) -> argparse.ArgumentParser:
+    """The parser with the subparsers of `commands` (all by default), their modules imported now."""
     from convtui import __version__
 
     parser = OneLineParser(
@@ -48,9 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
         " (the same as `convtui app ...`).",
     )
     parser.add_argument("--version", action="version", version=f"convtui {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for add_command in COMMAND_BUILDERS:
-        add_command(commands)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for name in commands:
+        add_command: Callable[[argparse._SubParsersAction], None] = importlib.import_module(f"convtui.cli.{COMMAND_MODULES[name]}").add_command
+        add_command(subparsers)
     return parser
 
 
@@ -59,15 +65,20 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction)).choices
 
 
-def parse_arguments(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
-    """argv as the user means it: `convtui PRESET` opens the app, `convtui summray` is a typo, not a preset."""
-    commands = subcommands(parser)
-    if argv and (meant := mistyped_command(argv[0], list(commands))) is not None:
-        parser.exit(EXIT_USAGE, f"convtui: error: unknown command '{printable(argv[0])}'; did you mean '{meant}'?\n")
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    """argv as the user means it: `convtui PRESET` opens the app, `convtui summray` is a typo, not a preset.
+
+    The parser holds the named command's subparser only (every one for a top-level option such as --help).
+    """
+    names = list(COMMAND_MODULES)
+    if argv and (meant := mistyped_command(argv[0], names)) is not None:
+        print(f"convtui: error: unknown command '{printable(argv[0])}'; did you mean '{meant}'?", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
     implied_app = not argv or argv[0] != "app"
-    argv = with_default_command(argv, list(commands))
-    command = commands.get(argv[0]) if argv else None
-    if argv and argv[0] == "app" and implied_app:
+    argv = with_default_command(argv, names)
+    parser = build_parser([argv[0]] if argv[0] in COMMAND_MODULES else names)
+    command = subcommands(parser).get(argv[0])
+    if argv[0] == "app" and implied_app:
         command.prog = "convtui"  # its errors point to `convtui --help`, the command the user typed
     if command is not None:
         argv = [argv[0], *with_attached_values(argv[1:], value_options(command))]

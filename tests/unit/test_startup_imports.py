@@ -133,9 +133,18 @@ DEFERRED = (
     "convtui.model.layers.normalization",
     "convtui.model.layers.pooling",
     "convtui.model.layers.reshaping",
+    "convtui.cli.summary",
+    "convtui.cli.run",
+    "convtui.cli.train",
+    "convtui.cli.presets",
+    "convtui.cli.import_",
+    "convtui.cli.export",
+    "convtui.cli.diff",
+    "convtui.cli.serve",
 )
 """The views, the dialogs and training: none of them is on the first screen; nor the layer families
-the seed net (two Conv2D) does not use, a graph's lanes and edits, the formulas or the stack diff."""
+the seed net (two Conv2D) does not use, a graph's lanes and edits, the formulas, the stack diff,
+or the command line's other commands."""
 
 FIRST_FRAME_THROUGH_THE_COMMAND = """
 import gc, json, re, sys
