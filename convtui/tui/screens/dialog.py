@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 from typing import Any, TypeVar
 
 from textual.actions import SkipAction
@@ -59,6 +60,8 @@ class Dialog(DismissesOnlyItself, ModalScreen[ResultType]):
     """A modal dialog of the app: takes the keys typed before it had the keyboard (see above)."""
 
     BINDINGS = [Binding(key, f"early_key({key!r})", show=False, system=True) for key in [*TYPED_KEYS, "enter", "backspace"]]
+    CSS_PATH = str(Path(__file__).parent.parent / "dialogs.tcss")
+    """Read when the first dialog opens (Textual loads a screen's CSS as it is pushed): the first frame parses app.tcss only."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
