@@ -162,7 +162,11 @@ def on_mount(app):
         if renderable is not None and "frame" not in report:
             text = re.sub(r"\\x1b\\[[0-9;?]*[A-Za-z]", "", renderable.render_segments(app.console))
             if "Total params 18,816" in text:
-                report["frame"] = {"collecting": gc.isenabled(), "loaded": sorted(name for name in DEFERRED if name in sys.modules)}
+                report["frame"] = {
+                    "collecting": gc.isenabled(),
+                    "loaded": sorted(name for name in DEFERRED if name in sys.modules),
+                    "dialog_css": any("#dialog {" in source.content for source in app.stylesheet.source.values()),
+                }
         display(screen, renderable)
 
     app._display = watched_display
@@ -183,6 +187,7 @@ def test_the_first_frame_comes_before_the_views_dialogs_and_training_load_and_be
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["frame"]["loaded"] == [], report
+    assert not report["frame"]["dialog_css"], "the dialogs' CSS is read when the first dialog opens (dialogs.tcss)"
     assert not report["frame"]["collecting"], "the collector is paused until the first frame (convtui/startup.py)"
     assert report["collecting_later"] and report["collecting_after"], report
 
