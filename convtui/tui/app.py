@@ -42,7 +42,7 @@ from convtui.tui.screens.main import MainScreen
 from convtui.tui.state import RunState, ViewState
 from convtui.tui.training import TrainingActions
 from convtui.tui.widgets.stack_table import StackTable
-from convtui.tui.widgets.view_tabs import ViewTabs
+from convtui.tui.widgets.views import Views
 
 if TYPE_CHECKING:
     from convtui.engine.weights import StackWeights
@@ -262,8 +262,8 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         self.update_title()
 
     @property
-    def views(self) -> ViewTabs:
-        """The views' tabs on the main screen (mounted just after the first paint)."""
+    def views(self) -> Views:
+        """The views on the main screen (their tabs mount just after the first paint)."""
         main = self.screen_stack[0]
         assert isinstance(main, MainScreen)
         return main.views
@@ -278,8 +278,8 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
     def action_step_filter_page(self, step: int) -> None:
         from convtui.tui.widgets.feature_maps import FeatureMapsView
 
-        views = self.views.query(FeatureMapsView)
-        page = views.first().page if views else None
+        view = self.views.mounted_view(FeatureMapsView)
+        page = view.page if view is not None else None
         self.select_filter(self.view_state.selected_filter + step * (page.capacity if page else 1))
 
     def action_step_channel_page(self, step: int) -> None:
@@ -287,8 +287,8 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         is now (not from the last drawing), so that every press of a burst counts."""
         from convtui.tui.widgets.kernels import KernelsView
 
-        views = self.views.query(KernelsView)
-        page = views.first().page_for(self.view_state) if views else None
+        view = self.views.mounted_view(KernelsView)
+        page = view.page_for(self.view_state) if view is not None else None
         if page is not None:
             self.view_state = replace(self.view_state, first_channel=page.first_after(step))
 
@@ -298,10 +298,10 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         if action == "step_channel_page":
             from convtui.tui.widgets.kernels import KernelsView
 
-            views = self.views.query(KernelsView)
-            if not self.views.ready.is_set() or self.views.active != "kernels" or not views:
+            view = self.views.mounted_view(KernelsView)
+            if view is None or self.views.active != "kernels":
                 return False
-            page = views.first().page_for(self.view_state)
+            page = view.page_for(self.view_state)
             return page is not None and page.count < page.total
         return super().check_action(action, parameters)
 

@@ -24,12 +24,12 @@ from convtui.tui.recent_files import recent_files, remember_file
 
 if TYPE_CHECKING:
     from convtui.engine.weights import StackWeights
-    from convtui.tui.widgets.view_tabs import ViewTabs
+    from convtui.tui.widgets.views import Views
 
 ExportTarget = Literal["keras", "pytorch"]
 EXPORT_NAMES: dict[str, str] = {"keras": "Keras", "pytorch": "PyTorch"}
 QUIT_WAIT_SECONDS = 5.0
-"""Quitting first waits this long at most for views still mounting (see ViewTabs.settled)."""
+"""Quitting first waits this long at most for views still mounting (see Views.settled)."""
 
 
 class FileActions:
@@ -45,7 +45,7 @@ class FileActions:
     weights_on_disk: Path | None
     """The .npz that holds the weights of the stack as last saved or opened (what exported code can load)."""
     seed: int
-    views: ViewTabs
+    views: Views
     failed_save_as: Path | None = None
     """The path of a save as that could not be written: the next save as offers it again, to correct."""
 

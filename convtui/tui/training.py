@@ -27,7 +27,7 @@ from convtui.tui.state import ViewState
 if TYPE_CHECKING:
     from convtui.tui.train_session import Outcome, TrainControl, TrainSession
     from convtui.tui.widgets.train_view import TrainForm
-    from convtui.tui.widgets.view_tabs import ViewTabs
+    from convtui.tui.widgets.views import Views
 
 TRAIN_TAB = "train"
 TRAINED_LABEL = "training"
@@ -74,7 +74,7 @@ class TrainingActions:
     opened_weights: OpenedWeights | None
     weights_on_disk: Path | None
     start_run: Callable[..., None]
-    views: ViewTabs
+    views: Views
 
     training: TrainSession | None = None
     train_status: TrainStatus = "idle"

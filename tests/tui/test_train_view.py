@@ -323,7 +323,7 @@ def test_keys_typed_as_the_app_opens_wait_for_the_views(make_app: MakeApp, gate:
                 await asyncio.sleep(0.005)
             assert app.views.active == "train" and app.train_status == "training"
             await then(pilot, gate, "T")
-            assert app.train_status == "stopped" and app.views.query_one("TrainView") is not None
+            assert app.train_status == "stopped" and app.views.tabs.query_one("TrainView") is not None
 
     asyncio.run(main())
 
@@ -337,7 +337,7 @@ def test_a_tab_asked_for_before_the_views_mount_opens_with_its_view(make_app: Ma
             await pilot.press("3")
             await settle(pilot)
             assert app.views.active == "kernels"
-            assert app.views.get_pane("kernels").query("KernelsView"), "the opened tab's view is mounted"
-            assert not app.views.query("Deferred"), "after the first run every hidden view is mounted"
+            assert app.views.tabs.get_pane("kernels").query("KernelsView"), "the opened tab's view is mounted"
+            assert not app.views.tabs.query("Deferred"), "after the first run every hidden view is mounted"
 
     asyncio.run(main())

@@ -18,7 +18,7 @@ import convtui.tui.app as app_module
 from convtui.tui.app import ConvtuiApp
 from convtui.tui.screens import main as main_screen
 from convtui.tui.widgets.footer import SteadyFooter
-from convtui.tui.widgets.view_tabs import ViewTabs
+from convtui.tui.widgets.views import Views
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def held_run(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     release.set()
 
 
-def views_of(pilot: Pilot[None]) -> ViewTabs:
+def views_of(pilot: Pilot[None]) -> Views:
     return pilot.app.screen.views  # type: ignore[attr-defined, no-any-return]
 
 
@@ -74,11 +74,11 @@ def test_the_views_mount_with_the_first_result_not_before(make_app: MakeApp, hel
     async def scenario(pilot: Pilot[None]) -> None:
         await pilot.pause(0.3)
         views = views_of(pilot)
-        assert not views.is_mounted and not views.slot.asked
+        assert views.tabs is None and not views.slot.asked
         held_run.set()
         await until(lambda: app.view_state.run.status == "done")
         await until(views.ready.is_set)
-        assert views.is_mounted
+        assert views.tabs is not None and views.tabs.is_mounted
 
     run_while_held(app, held_run, scenario)
 

@@ -141,10 +141,12 @@ DEFERRED = (
     "convtui.cli.export",
     "convtui.cli.diff",
     "convtui.cli.serve",
+    "convtui.tui.widgets.view_tabs",
+    "textual.widgets._tabbed_content",
 )
 """The views, the dialogs and training: none of them is on the first screen; nor the layer families
 the seed net (two Conv2D) does not use, a graph's lanes and edits, the formulas, the stack diff,
-or the command line's other commands."""
+the command line's other commands, or the views' tabs (Textual's tabs with them)."""
 
 FIRST_FRAME_THROUGH_THE_COMMAND = """
 import gc, json, re, sys

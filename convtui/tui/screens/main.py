@@ -10,7 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Header, TabbedContent
+from textual.widgets import Header
 
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.footer import SteadyFooter
@@ -18,7 +18,7 @@ from convtui.tui.widgets.stack_table import StackTable
 from convtui.tui.widgets.run_status import RunStatus
 from convtui.tui.widgets.state_view import VIEW_STATE
 from convtui.tui.widgets.totals import StackTotals
-from convtui.tui.widgets.view_tabs import ViewTabs
+from convtui.tui.widgets.views import Views
 
 if TYPE_CHECKING:
     from convtui.tui.app import ConvtuiApp
@@ -53,8 +53,8 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.shown_stack: object = None
         self.shown_choices: tuple[object, ...] = ()
-        self.views = ViewTabs(id="views")
-        """Mounted in its slot with the first result (see view_tabs.py): `views.show` and `views.view` wait for it."""
+        self.views = Views()
+        """The views' tabs mount in its slot with the first result (see views.py): `views.show` and `views.view` wait for them."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -63,7 +63,7 @@ class MainScreen(Screen[None]):
                 yield StackTable(id="stack-table")
                 yield StackTotals(id="totals")
             with Vertical(id="view-pane"):
-                yield self.views.slot  # the views mount there with the first result (see view_tabs.py)
+                yield self.views.slot  # the views mount there with the first result (see views.py)
                 yield RunStatus()
         yield SteadyFooter()
 
@@ -73,13 +73,15 @@ class MainScreen(Screen[None]):
         self.query_one(StackTable).focus()
         self.watch(self, "focused", self.show_pane_titles)
 
-    @on(TabbedContent.TabActivated)
     def show_pane_titles(self) -> None:
         """Which pane has the focus shows in its title (and its style, app.tcss); so does how to move the focus."""
         stack_pane, view_pane = self.query_one("#stack-pane"), self.query_one("#view-pane")
         stack_pane.border_title = stack_pane_title(stack_pane.has_focus_within)
-        tab = self.views.active if self.views.ready.is_set() else "feature-maps"
-        view_pane.border_title = view_pane_title(tab, view_pane.has_focus_within)
+        view_pane.border_title = view_pane_title(self.views.active, view_pane.has_focus_within)
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        """A tab opened (handled by name: Textual's tabs load with the views, after the first paint)."""
+        self.show_pane_titles()
 
     def follow_state(self, state: ViewState) -> None:
         """Redraw the table only when the stack, the convention or the folding changed (not for the run)."""
@@ -103,7 +105,7 @@ class MainScreen(Screen[None]):
     def layer_chosen(self, event: StackTable.LayerChosen) -> None:
         self.app.action_edit_layer()
 
-    # The views' messages are handled by name: their classes load after the first paint (ViewTabs).
+    # The views' messages are handled by name: their classes load after the first paint (views.py).
     def on_feature_maps_view_filter_clicked(self, event: FeatureMapsView.FilterClicked) -> None:
         self.app.select_filter(event.filter_index)
 
