@@ -82,6 +82,8 @@ class RecoveryActions:
             self.history.saved = None  # its source is gone: nothing on disk holds this stack, so it stays unsaved
         if weights:  # what the stack ran on (not the seed's), in place of the source's
             self.opened_weights = OpenedWeights(stack.infer(), "the recovery copy", weights=weights)
+            # Trained weights, say: no file holds them but the copy, so they stay unsaved through an undo to the source's stack.
+            self.history.saved = None
         self.stack_changed()  # type: ignore[attr-defined]
         self.notify(f"Opened the unsaved edits to {copy.where}: u undoes them, s saves them.", title="Recovered", timeout=8)  # type: ignore[attr-defined]
 

@@ -226,3 +226,25 @@ def test_a_copy_whose_source_is_gone_opens_unsaved_with_its_weights(make_app: Ma
         assert copy.has_weights and copy.load()[0] == stack
 
     run_app(app, scenario)
+
+
+def test_weights_recovered_with_edits_stay_unsaved_after_undoing_the_edits(make_app: MakeApp, tmp_path: Path) -> None:
+    """The copy's weights (trained, say) are on no disk: undoing the stack's edits must not make quitting lose them."""
+    source = tmp_path / "net.toml"
+    save_preset(load_preset("seed-28x28x1"), source)
+    stack = with_filters(load_preset(source), 16)
+    weights = initial_weights(stack.infer(), 7)
+    crashed_copy(recovery_folder(), str(source), stack, weights)
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "o")
+        await press_and_settle(pilot, "u")
+        assert app.stack == load_preset(source), "undo goes back to the source's stack"
+        assert app.history.is_dirty and app.title.endswith("*"), "the recovered weights are still unsaved"
+        await press_and_settle(pilot, "q")
+        assert isinstance(app.screen, UnsavedChanges), "quitting asks before it drops them"
+        app.recovery.flush()
+        assert len(recovery_copies(app.recovery.folder)) == 1, "and their copy stays"
+
+    run_app(app, scenario)
