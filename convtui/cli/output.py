@@ -13,7 +13,6 @@ if TYPE_CHECKING:
 
 PIPE_WIDTH = 200
 """Width of tables written to a file or a pipe: wide enough that no column wraps."""
-SHOWN_UNUSED = 6
 
 
 def output_console() -> Console:
@@ -36,14 +35,14 @@ def print_notes(notes: tuple[str, ...]) -> None:
 
 def warn_unused(stack_info: StackInfo, source: str) -> None:
     """One line on stderr naming the layers nothing uses on the way to the output: a warning, not an error,
-    as in Keras, which would leave them out of the model."""
+    as in Keras, which would leave them out of the model (and out of the totals, render.summary.unused_note)."""
     if not stack_info.unused:
         return
-    named = [f"{index} ({stack_info.layers[index].name})" for index in stack_info.unused]
-    shown = ", ".join(named[:SHOWN_UNUSED]) + (f" and {len(named) - SHOWN_UNUSED} more" if len(named) > SHOWN_UNUSED else "")
-    which = f"layer {shown} is" if len(named) == 1 else f"layers {shown} are"
+    from convtui.render.summary import unused_layers_text
+
+    them = "it" if len(stack_info.unused) == 1 else "them"
     print(
-        f"convtui: warning: {source}: {which} not used on the way to the output; Keras would leave "
-        f"{'it' if len(named) == 1 else 'them'} out of the model: connect or delete {'it' if len(named) == 1 else 'them'}",
+        f"convtui: warning: {source}: {unused_layers_text(stack_info)} not used on the way to the output; Keras would leave "
+        f"{them} out of the model and the totals do not count {them}: connect or delete {them}",
         file=sys.stderr,
     )

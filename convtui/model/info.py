@@ -154,12 +154,26 @@ class StackInfo:
         return not self.outputs or self.outputs == (previous,)
 
     @property
+    def model_layers(self) -> tuple[LayerInfo, ...]:
+        """The layers on the way to an output: the model Keras builds, which leaves the `unused` ones out.
+        The totals count these; the engine still runs every layer, so each shows its feature maps."""
+        if not self.unused:
+            return self.layers
+        left_out = set(self.unused)
+        return tuple(info for info in self.layers if info.index not in left_out)
+
+    @property
+    def unused_params(self) -> int:
+        """The parameters of the layers nothing uses on the way to an output (not in the totals, as in Keras)."""
+        return sum(self.layers[index].params for index in self.unused)
+
+    @property
     def total_params(self) -> int:
-        return sum(info.params for info in self.layers)
+        return sum(info.params for info in self.model_layers)
 
     @property
     def trainable_params(self) -> int:
-        return sum(info.trainable_params for info in self.layers)
+        return sum(info.trainable_params for info in self.model_layers)
 
     @property
     def non_trainable_params(self) -> int:
@@ -167,7 +181,7 @@ class StackInfo:
 
     @property
     def total_macs(self) -> int:
-        return sum(info.macs for info in self.layers)
+        return sum(info.macs for info in self.model_layers)
 
     @property
     def params_bytes(self) -> int:

@@ -151,12 +151,37 @@ def totals_lines(stack_info: StackInfo, convention: Convention) -> list[tuple[st
     return lines
 
 
+SHOWN_UNUSED = 6
+"""Unused layers named one by one in a note; the rest are counted."""
+
+
+def unused_layers_text(stack_info: StackInfo) -> str:
+    """'layer 3 (conv2d_2) is' or 'layers 3 (conv2d_2), 4 (add) are', the first SHOWN_UNUSED named."""
+    named = [f"{index} ({stack_info.layers[index].name})" for index in stack_info.unused]
+    shown = ", ".join(named[:SHOWN_UNUSED]) + (f" and {len(named) - SHOWN_UNUSED} more" if len(named) > SHOWN_UNUSED else "")
+    return f"layer {shown} is" if len(named) == 1 else f"layers {shown} are"
+
+
+def unused_note(stack_info: StackInfo) -> str | None:
+    """Why the totals leave some layers out (Keras's model has only the layers on the way to an output); None when none is left out."""
+    if not stack_info.unused:
+        return None
+    them = "it" if len(stack_info.unused) == 1 else "them"
+    return (
+        f"{unused_layers_text(stack_info).capitalize()} not on the way to the output: Keras leaves {them} out of the model, "
+        f"so the totals do not count {'its' if them == 'it' else 'their'} {stack_info.unused_params:,} params; connect or delete {them}."
+    )
+
+
 def notes(stack_info: StackInfo, convention: Convention) -> list[str]:
-    """Sentences that explain what the figures hide: invalid layers, non-trainable parameters."""
+    """Sentences that explain what the figures hide: invalid layers, layers left out of the model, non-trainable parameters."""
     found = []
     invalid = stack_info.first_invalid
     if invalid is not None:
         found.append(f"layer {invalid.index} ({invalid.layer.type_name}): {invalid.error}")
+    unused = unused_note(stack_info)
+    if unused is not None:
+        found.append(unused)
     if stack_info.non_trainable_params:
         indices = [str(info.index) for info in stack_info.layers if info.non_trainable_params]
         where = ("layer " if len(indices) == 1 else "layers ") + ", ".join(indices)

@@ -136,8 +136,8 @@ def random_graphs(draw: st.DrawFn) -> Stack:
     return builder.stack((side, side, channels))
 
 
-def keras_model(keras: ModuleType, stack: Stack) -> Any:
-    """The Functional model of the stack, its layers named as convtui's, every output an output."""
+def keras_model(keras: ModuleType, stack: Stack, outputs: list[str] | None = None) -> Any:
+    """The Functional model of the stack, its layers named as convtui's, every output an output (or those named)."""
     tensors = {"input": keras.Input(stack.input_shape)}
     for index, layer in enumerate(stack.layers):
         config = layer_to_config(layer)
@@ -145,7 +145,7 @@ def keras_model(keras: ModuleType, stack: Stack) -> Any:
         keras_layer = layer_class(name=stack.names[index], **config)
         inputs = [tensors[name] for name in stack.inputs_of(index)]
         tensors[stack.names[index]] = keras_layer(inputs if layer.is_merge else inputs[0])
-    return keras.Model(tensors["input"], [tensors[name] for name in stack.names])
+    return keras.Model(tensors["input"], [tensors[name] for name in (outputs or stack.names)])
 
 
 def with_statistics(stack: Stack, seed: int) -> dict[int, dict[str, np.ndarray]]:
@@ -183,3 +183,25 @@ def test_random_graphs_match_keras_functional_models(keras: ModuleType, stack: S
     for layer_info, ours, theirs in zip(info.layers, result.outputs, expected):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5, err_msg=layer_info.name)
     assert (model.count_params(), sum(int(np.prod(w.shape)) for w in model.trainable_weights)) == (info.total_params, info.trainable_params)
+
+
+def test_the_totals_count_what_keras_builds_when_layers_are_left_off_the_way_to_the_output(keras: ModuleType) -> None:
+    """A branch the output does not use is not in Keras's model: the totals leave it out, and say so."""
+    from convtui.model import load_preset
+    from convtui.render.summary import notes
+
+    demo = load_preset("residual-demo")
+    stack = Stack(
+        demo.input_shape,
+        (*demo.layers, BatchNormalization(), MaxPooling2D()),
+        names=(*demo.names, "bn", "pool"),
+        inputs=(*demo.inputs, ("conv2d",), ("bn",)),
+    )
+    info = stack.infer()
+    assert info.unused and info.unused_params > 0
+    model = keras_model(keras, stack, outputs=["pool"])
+    trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+    non_trainable = sum(int(np.prod(weight.shape)) for weight in model.non_trainable_weights)
+    assert (info.total_params, info.trainable_params, info.non_trainable_params) == (model.count_params(), trainable, non_trainable)
+    assert info.total_params + info.unused_params == sum(layer.params for layer in info.layers)
+    assert any(f"do not count their {info.unused_params:,} params" in note for note in notes(info, "keras"))

@@ -9,7 +9,7 @@ from textual.widget import Widget
 
 from convtui.model.convention import Convention
 from convtui.model.stack import StackInfo
-from convtui.render.summary import totals_lines
+from convtui.render.summary import totals_lines, unused_note
 
 SHOWN_TOTALS = 4
 """Total, trainable and non-trainable params (with their size), and MACs: the rest is in `convtui summary`."""
@@ -19,11 +19,12 @@ SEPARATOR = "  ·  "
 class StackTotals(Widget):
     """Thin: renders the summary's totals for the app's current stack."""
 
-    COMPONENT_CLASSES = {"stack-totals--label", "stack-totals--error"}
+    COMPONENT_CLASSES = {"stack-totals--label", "stack-totals--error", "stack-totals--warning"}
     DEFAULT_CSS = """
     StackTotals { height: auto; }
     StackTotals > .stack-totals--label { color: $text-muted; }
     StackTotals > .stack-totals--error { color: $error; text-style: bold; }
+    StackTotals > .stack-totals--warning { color: $text-warning; }
     """
 
     stack_info: reactive[StackInfo | None] = reactive(None, layout=True)
@@ -43,6 +44,9 @@ class StackTotals(Widget):
             error = Text(f"Layer {invalid.index} ({invalid.layer.type_name}): {invalid.error}")
             error.stylize(self.get_component_rich_style("stack-totals--error"))
             parts.append(error)
+        left_out = unused_note(self.stack_info)
+        if left_out is not None:
+            parts.append(Text(left_out, style=self.get_component_rich_style("stack-totals--warning")))
         return Group(*parts)
 
 
