@@ -14,6 +14,15 @@ import pytest
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def users_folders_untouched(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Recovery copies (XDG_CACHE_HOME) and recent files (XDG_STATE_HOME) of every test, and of every
+    process a test starts, go to a folder of the run's own: never into the user's Open dialog."""
+    folder = tmp_path_factory.mktemp("xdg")
+    os.environ["XDG_CACHE_HOME"] = str(folder / "cache")
+    os.environ["XDG_STATE_HOME"] = str(folder / "state")
+
+
 def _run_convtui(*arguments: str | Path, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """`python -m convtui ARGUMENTS` with the test's interpreter; text output captured."""
     return subprocess.run(
