@@ -376,7 +376,7 @@ def test_an_invalid_add_explains_which_inputs_disagree_and_what_to_change():
     assert [f.quantity for f in formulas] == ["error"]
     assert formulas[0].formula == (
         "Add needs equal shapes (or sides of 1 that broadcast): expand gives (56, 56, 256), input gives (56, 56, 64);"
-        " put a Conv2D(256, 1x1) on the shortcut from input"
+        " put a Conv2D(256, 1x1) after input (on a residual's shortcut: ResNet's projection), or make expand give 64 channels"
     )
 
 

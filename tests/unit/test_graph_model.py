@@ -128,13 +128,26 @@ RESIDUAL = (
 )
 
 
+def test_a_narrower_main_path_is_not_called_the_shortcut() -> None:
+    """The shapes cannot tell which input is the shortcut: the advice names both fixes, neither as the shortcut."""
+    stack = Stack(
+        (28, 28, 1),
+        (Conv2D(filters=32, kernel_size=3), Conv2D(filters=16, kernel_size=3, padding="same"), Conv2D(filters=64, kernel_size=1), Add()),
+        names=("conv2d", "conv2d_1", "projection", "add"),
+        inputs=(None, None, ("conv2d",), ("conv2d_1", "projection")),
+    )
+    assert stack.infer().layers[3].error.endswith(
+        "put a Conv2D(64, 1x1) after conv2d_1 (on a residual's shortcut: ResNet's projection), or make projection give 16 channels"
+    )
+
+
 def test_an_add_of_unequal_channels_is_invalid_with_the_projection_advice() -> None:
     info = preset(*RESIDUAL).infer()
     add = info.layers[2]
     assert add.status == "invalid" and add.error_field == "inputs"
     assert add.error == (
         "Add needs equal shapes (or sides of 1 that broadcast): conv2d_1 gives (26, 26, 64), conv2d gives (26, 26, 32);"
-        " put a Conv2D(64, 1x1) on the shortcut from conv2d"
+        " put a Conv2D(64, 1x1) after conv2d (on a residual's shortcut: ResNet's projection), or make conv2d_1 give 32 channels"
     )
 
 

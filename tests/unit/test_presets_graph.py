@@ -481,7 +481,7 @@ def without_projection(text: str) -> str:
 
 EXPECTED_ADVICE = (
     "Add needs equal shapes (or sides of 1 that broadcast): conv2d_1 gives (26, 26, 64), conv2d gives (26, 26, 32);"
-    " put a Conv2D(64, 1x1) on the shortcut from conv2d"
+    " put a Conv2D(64, 1x1) after conv2d (on a residual's shortcut: ResNet's projection), or make conv2d_1 give 32 channels"
 )
 
 
@@ -513,7 +513,7 @@ def test_residual_demo_summary_exits_1_naming_the_fix(run_cli, tmp_path: Path) -
     path.write_text(without_projection((PRESETS_FOLDER / "residual-demo.toml").read_text()), encoding="utf-8")
     result = run_cli("summary", path)
     assert result.returncode == 1, result.stderr
-    assert "put a Conv2D(64, 1x1) on the shortcut from conv2d" in result.stdout + result.stderr
+    assert "put a Conv2D(64, 1x1) after conv2d (on a residual's shortcut" in result.stdout + result.stderr
 
 
 def test_se_block_scales_each_channel_by_its_gate() -> None:

@@ -82,7 +82,12 @@ def fitting_advice(input_shapes: tuple[Shape, ...], names: tuple[str, ...]) -> s
             stride = f", strides={factors.pop()}"
     if any(shape[:2] != target[:2] for shape in smaller) and not stride:
         return "make the heights and widths equal (padding=\"same\", or the same strides on both paths)"
-    return f"put a Conv2D({target[2]}, 1x1{stride}) on the shortcut from {smaller_names}"
+    # Which input is the shortcut the shapes cannot tell (a main path made narrower is the smaller one too): both fixes.
+    advice = f"put a Conv2D({target[2]}, 1x1{stride}) after {smaller_names} (on a residual's shortcut: ResNet's projection)"
+    if len(input_shapes) == 2 and len(smaller) == 1 and smaller[0][:2] == target[:2]:
+        target_name = next(name for name, shape in zip(names, input_shapes) if shape == target)
+        advice += f", or make {target_name} give {smaller[0][2]} channels"
+    return advice
 
 
 @dataclass(frozen=True)
