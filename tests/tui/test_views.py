@@ -296,3 +296,17 @@ def test_every_layer_of_every_preset_draws_in_every_view(make_app: MakeApp, pres
                 assert "cannot run" not in text and "budget" not in text, (index, view_type.__name__, text)
 
     run_app(app, scenario)
+
+
+def test_an_enlarged_vector_gives_its_peak_as_one_position(make_app: MakeApp) -> None:
+    """A Dense output (N,) shows as a 1 x N strip, but its statistics are of the vector: "max at 6", not "0, 6"."""
+    app = make_app(stack=Stack((6, 6, 1), (Flatten(), Dense(units=12))))
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "down", "f")
+        output = app.view_state.current_run.output(1)
+        line = next(line.strip() for line in view_text(app, FeatureMapsView).splitlines() if "max at" in line)
+        assert line.endswith(f"max at {int(np.argmax(output))}"), line
+        assert "size 12" in view_text(app, FeatureMapsView)
+
+    run_app(app, scenario)

@@ -212,7 +212,7 @@ class FeatureMapsView(StateView):
         layout.add_column(width=STATISTICS_WIDTH)
         heatmap = Heatmap(data, width=max(8, width - STATISTICS_WIDTH - 2), height=max(2, height - 2), color=state.colour)
         title = f"#{index}" if output.ndim == 3 else f"{output.shape[0]} values"
-        layout.add_row(heatmap, Group(self.styled(title, "title"), statistics_table(data)))
+        layout.add_row(heatmap, Group(self.styled(title, "title"), statistics_table(data if output.ndim == 3 else output)))  # a vector's own positions
         if output.ndim == 1 and output.shape[0] <= VALUES_LISTED:
             values = Text("  ".join(f"{position}: {format_value(value)}" for position, value in enumerate(output)))
             return Group(layout, values)

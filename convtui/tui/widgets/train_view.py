@@ -122,11 +122,18 @@ class TrainForm(Vertical):
 
 
 def status_line(status: TrainStatus, snapshot: TrainSnapshot) -> str:
-    """Where the run is and its running figures: "training · epoch 1/2 · step 20/57 · loss 0.41 ..."."""
+    """Where the run is and its running figures: "training · epoch 1/2 · step 20/57 · loss 0.41 ...", with the
+    last epoch's validation accuracy once there is one; "-" for a figure no step has made yet."""
+    validation = f" · validation accuracy {snapshot.evaluation.accuracy:.4f}" if snapshot.evaluation is not None else ""
     return (
         f"{status} · epoch {snapshot.epoch}/{snapshot.setup.epochs} · step {snapshot.step}/{snapshot.steps} · "
-        f"loss {snapshot.loss:.4f} · accuracy {snapshot.accuracy:.4f} · {snapshot.examples_per_second:,.0f} examples/s"
+        f"loss {figure(snapshot.loss)} · accuracy {figure(snapshot.accuracy)}{validation} · {snapshot.examples_per_second:,.0f} examples/s"
     )
+
+
+def figure(value: float) -> str:
+    """A running mean to 4 places; "-" before the first step (the mean of nothing is NaN)."""
+    return "-" if math.isnan(value) else f"{value:.4f}"
 
 
 def settings_line(snapshot: TrainSnapshot) -> str:
