@@ -276,11 +276,18 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         self.select_filter(self.view_state.selected_filter + step)
 
     def action_step_filter_page(self, step: int) -> None:
-        from convtui.tui.widgets.feature_maps import FeatureMapsView
+        """A page of filters on or back: of the Kernels view's tiles while it is open, else of the feature maps."""
+        self.select_filter(self.view_state.selected_filter + step * (self.filter_page_size() or 1))
 
-        view = self.views.mounted_view(FeatureMapsView)
-        page = view.page if view is not None else None
-        self.select_filter(self.view_state.selected_filter + step * (page.capacity if page else 1))
+    def filter_page_size(self) -> int | None:
+        from convtui.tui.widgets.feature_maps import FeatureMapsView
+        from convtui.tui.widgets.kernels import KernelsView
+
+        if self.views.active == "kernels":
+            kernels = self.views.mounted_view(KernelsView)
+            return kernels.filter_page_size(self.view_state) if kernels is not None else None
+        maps = self.views.mounted_view(FeatureMapsView)
+        return maps.page.capacity if maps is not None and maps.page is not None else None
 
     def action_step_channel_page(self, step: int) -> None:
         """Page the Kernels view's input channels by as many as it shows across, from the view state as it

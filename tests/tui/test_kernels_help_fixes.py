@@ -181,3 +181,24 @@ def test_each_filters_channels_fit_on_one_row_whatever_their_captions() -> None:
         console.print(grid)
         title_rows = [line for line in console.export_text().splitlines() if "#0 c" in line or "#1 c" in line]
         assert [row.count("#") for row in title_rows][:2] == [page.count, page.count], (width, page, title_rows)
+
+
+def test_the_kernels_filter_pages_are_aligned_and_the_page_keys_step_by_them(make_app: MakeApp) -> None:
+    """`]` then `}` in the Kernels tab: a page of its own tiles on (not of the feature maps'), and the page shown
+    starts at a multiple of its size, as the feature maps' pages do (it read "filters 13-28 of 64")."""
+    import re
+
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "down", "3", "]")
+        view = app.screen.query_one(KernelsView)
+        size = view.filter_page_size(app.view_state)
+        assert size is not None and size < 64
+        await press_and_settle(pilot, "}")
+        selected = app.view_state.selected_filter
+        assert selected == 1 + size
+        first, last = map(int, re.search(r"filters (\d+)-(\d+) of 64", kernels_text(app, view.size.width)).groups())
+        assert first % size == 0 and first <= selected <= last and last - first + 1 == size
+
+    run_app(app, scenario, size=WIDE)

@@ -75,19 +75,23 @@ def channel_page(kernel: np.ndarray, first_channel: int, width: int, color: bool
     return ChannelPage(max(0, min(first_channel, channels - shown)), shown, channels)
 
 
-def kernel_tiles(
-    kernel: np.ndarray, first_filter: int, first_channel: int, width: int, scale: Scale, color: bool, *, units: bool = False
-) -> tuple[HeatmapGrid, ChannelPage, str]:
-    """(kh, kw, channels, filters) as tiles "#filter c<channel>": filters from `first_filter` on,
-    as many channels from `first_channel` on as fit across.
+def filters_per_page(kernel: np.ndarray, width: int, color: bool) -> int:
+    """Filters one page of tiles shows: a row each when the channels fill the width, several to a row when they do not."""
+    return MAX_FILTER_ROWS * max(1, tiles_per_row(kernel, width, color) // kernel.shape[2])
 
-    A row per filter when the channels fill the width; several filters to a row when they do not.
+
+def kernel_tiles(
+    kernel: np.ndarray, selected_filter: int, first_channel: int, width: int, scale: Scale, color: bool, *, units: bool = False
+) -> tuple[HeatmapGrid, ChannelPage, str]:
+    """(kh, kw, channels, filters) as tiles "#filter c<channel>": the page of filters that holds `selected_filter`
+    (pages start at multiples of their size, as the feature maps' do), as many channels from `first_channel` on as fit across.
+
     `units`: a Dense kernel shown as maps (its filters are units, which the filter keys do not page).
     """
-    channels, filters = kernel.shape[2:]
-    per_row = tiles_per_row(kernel, width, color)
+    filters = kernel.shape[3]
     page = channel_page(kernel, first_channel, width, color)
-    filters_shown = MAX_FILTER_ROWS * max(1, per_row // channels)
+    filters_shown = filters_per_page(kernel, width, color)
+    first_filter = 0 if units else (min(selected_filter, filters - 1) // filters_shown) * filters_shown
     last_filter = min(filters, first_filter + filters_shown)
     pairs = [(f, c) for f in range(first_filter, last_filter) for c in range(page.first, page.first + page.count)]
     grid = HeatmapGrid(
@@ -171,8 +175,7 @@ def weight_renderable(info: LayerInfo, name: str, array: np.ndarray, width: int,
     kernel = spatial_kernel(info, name, array, state.stack_info)
     if kernel is not None:
         units = array.ndim == 2  # a Dense kernel reshaped to maps
-        first_filter = 0 if units else min(state.selected_filter, kernel.shape[3] - 1)
-        grid, page, summary = kernel_tiles(kernel, first_filter, state.first_channel, width, state.scale, state.colour, units=units)
+        grid, page, summary = kernel_tiles(kernel, state.selected_filter, state.first_channel, width, state.scale, state.colour, units=units)
         return grid, summary, page
     if array.ndim > 1:
         names = ("inputs", "units") if array.ndim == 2 else ("input channels", "filters")
@@ -196,6 +199,16 @@ class KernelsView(StateView):
     def page_for(self, state: ViewState) -> ChannelPage | None:
         """The input channels a drawing of `state` shows, computed now, not at the next paint: the channel
         keys page from it, so keys typed in a burst (before any repaint) each move a page on."""
+        kernel = self.shown_kernel(state)
+        return channel_page(kernel, state.first_channel, self.size.width, state.colour) if kernel is not None else None
+
+    def filter_page_size(self, state: ViewState) -> int | None:
+        """How many filters a page of the drawing of `state` shows (the filter page keys step by it); None without tiles."""
+        kernel = self.shown_kernel(state)
+        return filters_per_page(kernel, self.size.width, state.colour) if kernel is not None else None
+
+    def shown_kernel(self, state: ViewState) -> np.ndarray | None:
+        """The selected layer's first weight drawn as tiles (kh, kw, channels, filters), if it has one."""
         info, named = state.layer, self.named_weights(state)
         if info is None or not named:
             return None
@@ -203,7 +216,7 @@ class KernelsView(StateView):
             if weight.name in named:
                 kernel = spatial_kernel(info, weight.name, named[weight.name], state.stack_info)
                 if kernel is not None:
-                    return channel_page(kernel, state.first_channel, self.size.width, state.colour)
+                    return kernel
         return None
 
     def watch_state(self) -> None:
