@@ -71,7 +71,7 @@ def test_residual_wrap_of_two_layers_adds_a_plain_add(make_app: MakeApp) -> None
         assert isinstance(dialog, ResidualDialog)
         await press_and_settle(pilot, "up")  # wrap from conv2d
         assert "Add(conv2d_1, input) after conv2d .. conv2d_1" in str(dialog.query_one("#residual-plan").render())
-        assert dialog.query_one("#projection").disabled
+        assert dialog.query_one("#projection").disabled and not dialog.query_one("#projection").display, "no box beside 'a plain Add'"
         await press_and_settle(pilot, "enter")
         assert wiring(app.stack)[2] == ("add", ("conv2d_1", "input"))
         assert app.view_state.selected_layer == 2
@@ -92,6 +92,7 @@ def test_residual_wrap_offers_the_projection_and_p_declines_it(make_app: MakeApp
         text = str(app.screen.query_one("#residual-plan").render())
         assert "Add(conv2d, Conv2D(8, 1x1, stride 2)(input))" in text
         assert "Add needs equal shapes: conv2d gives (4, 4, 8), input gives (8, 8, 4)" in text
+        assert app.screen.query_one("#projection").display, "the projection's box is offered"
         await press_and_settle(pilot, "enter")
         assert wiring(app.stack) == [("conv2d", ("input",)), ("conv2d_1", ("input",)), ("add", ("conv2d", "conv2d_1"))]
         assert app.view_state.stack_info.valid and app.view_state.selected_layer == 2

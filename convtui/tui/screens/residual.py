@@ -67,10 +67,12 @@ class ResidualDialog(Dialog[WrapChoice | None]):
         self.show_plan(self.plan_for(event.option_index))
 
     def show_plan(self, plan: ResidualPlan) -> None:
-        """A new plan starts with its projection on when it has one: what makes the Add valid."""
+        """A new plan starts with its projection on when it has one: what makes the Add valid. Without one the
+        box is hidden: a greyed-out box still reads "X", beside a plan that says no projection is needed."""
         self.plan = plan
         checkbox = self.query_one("#projection", Checkbox)
         checkbox.disabled = plan.projection is None
+        checkbox.display = plan.projection is not None
         with checkbox.prevent(Checkbox.Changed):
             checkbox.value = plan.projection is not None
         self.update_text()
