@@ -268,6 +268,13 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         assert isinstance(main, MainScreen)
         return main.views
 
+    def action_focus_stack(self) -> None:
+        """Esc on the main screen: out of a field (the Input tab's file, the Train form) or a view, back to the table,
+        where 1-6 switch tabs again instead of being typed in. Dialogs and menus bind Esc themselves."""
+        main = self.screen_stack[0]
+        if self.screen is main:
+            main.query_one(StackTable).focus()
+
     def action_show_tab(self, tab: str) -> None:
         self.views.show(tab)
 

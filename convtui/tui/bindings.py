@@ -46,6 +46,7 @@ VIEW_BINDINGS = [
     Binding("f", "toggle_enlarged", "Enlarge filter", show=False, tooltip="Show the selected filter large, with statistics"),
     Binding("m", "toggle_colour", "Colour/ASCII", show=False, tooltip="Colour cells or the plain ASCII ramp"),
     Binding("l", "toggle_scale", "Scale map/layer", show=False, tooltip="One colour scale per map, or one for the whole layer"),
+    Binding("escape", "focus_stack", "Back to the stack", show=False, tooltip="Leave a field or a view: the stack table takes the keys again"),
 ]
 FILE_BINDINGS = [
     Binding("o", "open", "Open", show=False, tooltip="Open a built-in preset, a TOML file or a Keras model (.keras, .h5, .json)"),

@@ -310,3 +310,22 @@ def test_an_enlarged_vector_gives_its_peak_as_one_position(make_app: MakeApp) ->
         assert "size 12" in view_text(app, FeatureMapsView)
 
     run_app(app, scenario)
+
+
+def test_escape_leaves_a_field_so_the_tab_keys_work_again(make_app: MakeApp) -> None:
+    """Esc in the Input tab's file field gives the keys back to the stack table: "5" then opens Compare, not "...5" typed."""
+    from textual.widgets import Input
+
+    from convtui.tui.widgets.stack_table import StackTable
+
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "4")
+        field = app.screen.query_one("#image-path", Input)
+        field.focus()
+        await press_and_settle(pilot, "n", "o", "escape", "5")
+        assert field.value == "no", "the digit was not typed into the field"
+        assert isinstance(app.focused, StackTable) and app.views.active == "compare"
+
+    run_app(app, scenario)
