@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from convtui.cli.output import output_console, print_notes
+from convtui.cli.output import print_notes, print_output
 from convtui.cli.sources import load_source
 from convtui.model.convention import CONVENTIONS
 
@@ -30,5 +30,5 @@ def handle(arguments: argparse.Namespace) -> int:
     print_notes(first.notes + second.notes)
     diff = diff_stacks(first.stack.infer(), second.stack.infer())
     titles = (Path(arguments.first).name, Path(arguments.second).name)
-    output_console().print(diff_renderable(diff, arguments.convention, titles=titles))
+    print_output(diff_renderable(diff, arguments.convention, titles=titles), follow_columns=True)
     return 0

@@ -3,11 +3,12 @@ so that stdout stays the command's output."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
     from convtui.model.info import StackInfo
 
@@ -15,16 +16,44 @@ PIPE_WIDTH = 200
 """Width of tables written to a file or a pipe: wide enough that no column wraps."""
 
 
-def output_console() -> Console:
+def output_console(*, follow_columns: bool = False) -> Console:
     """A terminal's own width; a pipe or file gets lines wide enough for the whole table.
 
-    COLUMNS is not taken for a pipe: libraries and test runners set it (80) in children's environments
-    without anyone asking for that width.
+    Only diff and presets, whose layout is made for a width, take COLUMNS for a pipe (`follow_columns`):
+    `COLUMNS=80 convtui diff a b | less` is unified, as in an 80-column terminal. The summary does not:
+    readline and test runners set COLUMNS (80) in children's environments without anyone asking, and
+    below 90 columns its table leaves out the receptive fields. A COLUMNS of 0 would print nothing.
     """
     from rich.console import Console
 
     console = Console()
-    return console if console.is_terminal else Console(width=PIPE_WIDTH)
+    columns = os.environ.get("COLUMNS", "")
+    if console.is_terminal or (follow_columns and columns.isdigit() and int(columns) > 0):
+        return console
+    return Console(width=PIPE_WIDTH)
+
+
+def print_output(renderable: RenderableType, *, follow_columns: bool = False) -> None:
+    """Print to stdout; a file or pipe gets its lines without the spaces Rich pads every table cell with,
+    which diffs, editors and `grep ' $'` would show."""
+    console = output_console(follow_columns=follow_columns)
+    console.print(renderable if console.is_terminal else TrailingSpacesCut(renderable))
+
+
+class TrailingSpacesCut:
+    """A renderable's lines, each ending at its last visible character."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.cells import cell_len
+        from rich.segment import Segment
+
+        for line in Segment.split_lines(console.render(self.renderable, options)):
+            text = "".join(segment.text for segment in line if not segment.control)
+            yield from Segment.adjust_line_length(line, cell_len(text.rstrip()), pad=False)
+            yield Segment.line()
 
 
 def print_notes(notes: tuple[str, ...]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from convtui.cli.output import output_console
+from convtui.cli.output import print_output
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -22,5 +22,5 @@ def handle(arguments: argparse.Namespace) -> int:
     for name in builtin_preset_names():
         stack = load_preset(name)
         table.add_row(name, "x".join(map(str, stack.input_shape)), str(len(stack.layers)), f"{stack.infer().total_params:,}", Text(stack.description))
-    output_console().print(table)
+    print_output(table, follow_columns=True)
     return 0

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from convtui.cli.options import MODEL_FILE_HELP, add_input_shape_option
-from convtui.cli.output import output_console, print_notes, warn_unused
+from convtui.cli.output import print_notes, print_output, warn_unused
 from convtui.cli.sources import load_source
 from convtui.cli.values import depth_value
 from convtui.errors import ConvtuiError
@@ -55,7 +55,7 @@ def handle(arguments: argparse.Namespace) -> int:
     convention = arguments.convention
     rows = depth_rows(stack_info, arguments.depth)
     if arguments.format == "table":
-        output_console().print(summary.summary_renderable(stack_info, convention, title=stack.name, with_formulas=arguments.explain, rows=rows))
+        print_output(summary.summary_renderable(stack_info, convention, title=stack.name, with_formulas=arguments.explain, rows=rows))
     elif arguments.format == "markdown":
         sys.stdout.write(summary.summary_markdown(stack_info, convention, rows))
     else:

@@ -89,12 +89,15 @@ def seed_number(text: str) -> int:
 def input_shape_value(text: str) -> tuple[int, ...]:
     """"224,224,3": height, width, channels, within the bounds a preset's input_shape has."""
     from convtui.errors import PresetError
+    from convtui.model.arguments import MAX_SIZE
     from convtui.model.stack import check_input_shape
 
     try:
         return check_input_shape([int(side) for side in text.split(",")])
     except (ValueError, PresetError):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an input shape; write H,W,C with whole numbers, e.g. 224,224,3") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an input shape; write H,W,C: height, width and channels, whole numbers from 1 to {MAX_SIZE:,}, e.g. 224,224,3"
+        ) from None
 
 
 def number_option(convert: Callable[[str], Number], accepts: Callable[[Number], bool], complaint: str) -> Callable[[str], Number]:

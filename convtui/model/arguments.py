@@ -7,6 +7,7 @@ LayerConfigError naming the field.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from typing import Any
 
@@ -181,7 +182,15 @@ def activation(value: Any) -> str | None:
         return None
     if isinstance(value, str) and value.lower() in ACTIVATION_NAMES:
         return value.lower()
-    raise ValueError(f"expected an activation name ({', '.join(ACTIVATION_NAMES)}), found {describe(value)}")
+    raise ValueError(unknown_activation_message(value))
+
+
+def unknown_activation_message(value: object) -> str:
+    """A mistyped name ("rleu") gets the one it meant, as unknown keys and types do; the whole list only when none is close."""
+    guesses = difflib.get_close_matches(value.strip().lower(), ACTIVATION_NAMES, n=1) if isinstance(value, str) else []
+    if guesses:
+        return f'expected an activation name, found {describe(value)}; did you mean "{guesses[0]}"?'
+    return f"expected an activation name ({', '.join(ACTIVATION_NAMES)}), found {describe(value)}"
 
 
 def required_activation(value: Any) -> str:
