@@ -155,11 +155,12 @@ class FileActions:
         self.notify(f"Saved to {written}{note}", timeout=8)
         return True
 
-    def action_save_as(self) -> None:
+    def action_save_as(self, typed: str | None = None) -> None:
+        """Ask for the path; `typed`: the path the user chose before keeping the file there (asked again, to change it)."""
         from convtui.tui.screens.prompt import Prompt
 
         folder = self.save_folder or Path.cwd()
-        default = str(self.failed_save_as or save_target(self.source, self.stack, folder)[0])
+        default = typed or str(self.failed_save_as or save_target(self.source, self.stack, folder)[0])
         check = partial(save_path_answer, default_name=f"{self.stack.name}{PRESET_SUFFIX}")
 
         def save(path: Path) -> None:
@@ -170,7 +171,7 @@ class FileActions:
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                self.unless_kept(self.files_saved_at(path), lambda: save(path))
+                self.unless_kept(self.files_saved_at(path), lambda: save(path), lambda: self.action_save_as(str(path)))
 
         hint = "the path of the .toml file to write (a folder: the stack's name in it)"
         self.push_screen(Prompt("Save as", hint, default, check, note=folder_note), chosen)
@@ -181,8 +182,9 @@ class FileActions:
 
         return [path, *([weights_path_for(path)] if self.opened_weights is not None else [])]
 
-    def unless_kept(self, paths: list[Path], write: Callable[[], object]) -> None:
-        """Write now when none of `paths` exists but as the open stack's own files; else only if the user agrees to replace them."""
+    def unless_kept(self, paths: list[Path], write: Callable[[], object], ask_again: Callable[[], object]) -> None:
+        """Write now when none of `paths` exists but as the open stack's own files; else only if the user agrees to
+        replace them, and if not, `ask_again` for the path (as a file dialog goes back to its name field)."""
         from convtui.tui.screens.confirm import ReplaceFile
 
         own = {Path(self.source).resolve()} if self.source is not None else set()
@@ -196,13 +198,15 @@ class FileActions:
             if replace:
                 write()
             else:
-                self.notify(f"Kept {', '.join(path.name for path in existing)}; nothing was written.", timeout=6)
+                self.notify(f"Kept {', '.join(path.name for path in existing)}; nothing was written: choose another name, or Esc.", timeout=6)
+                ask_again()
 
         self.push_screen(ReplaceFile(existing), answered)
 
     # --- export ----------------------------------------------------------------------------
 
-    def action_export(self, target: ExportTarget) -> None:
+    def action_export(self, target: ExportTarget, typed: str | None = None) -> None:
+        """Ask for the .py path; `typed` as in action_save_as."""
         from convtui.tui.screens.prompt import Prompt
 
         name = EXPORT_NAMES[target]
@@ -213,9 +217,9 @@ class FileActions:
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                self.unless_kept([path], lambda: self.export_to(path, target))
+                self.unless_kept([path], lambda: self.export_to(path, target), lambda: self.action_export(target, str(path)))
 
-        self.push_screen(Prompt(f"Export as {name} code", hint, str(default), check, note=folder_note), chosen)
+        self.push_screen(Prompt(f"Export as {name} code", hint, typed or str(default), check, note=folder_note), chosen)
 
     def export_to(self, path: Path, target: ExportTarget) -> bool:
         """Write the code; an invalid stack or an unwritable path is a notification, never a crash."""

@@ -83,14 +83,18 @@ def test_save_as_and_export_ask_before_replacing_a_file(make_app: MakeApp, tmp_p
         assert isinstance(app.screen, ReplaceFile) and "precious.toml already exists" in str(app.screen.query_one(".dialog-description").render())
         await press_and_settle(pilot, "escape")
         assert preset.read_text() == "keep me" and app.history.is_dirty is False and app.source == "lenet5"
+        assert isinstance(app.screen, Prompt) and app.screen.query_one("#answer", Input).value == str(preset), "back to the name, to change it"
+        await press_and_settle(pilot, "escape")
         await press_and_settle(pilot, "x")
         await type_into(pilot, "#answer", str(code))
         await press_and_settle(pilot, "enter", "escape")
         assert code.read_text() == "keep me too"
-        await press_and_settle(pilot, "S")
+        assert isinstance(app.screen, Prompt) and app.screen.query_one("#answer", Input).value == str(code)
+        await press_and_settle(pilot, "escape", "S")
         await type_into(pilot, "#answer", str(preset))
         await press_and_settle(pilot, "enter", "enter")  # Keep has the focus: a second Enter keeps the file
         assert preset.read_text() == "keep me"
+        await press_and_settle(pilot, "escape")
         await press_and_settle(pilot, "S")
         await type_into(pilot, "#answer", str(preset))
         await press_and_settle(pilot, "enter", "r")
