@@ -329,3 +329,27 @@ def test_escape_leaves_a_field_so_the_tab_keys_work_again(make_app: MakeApp) -> 
         assert isinstance(app.focused, StackTable) and app.views.active == "compare"
 
     run_app(app, scenario)
+
+
+def test_focusing_explain_brings_the_drilldown_into_view_and_the_hints_follow(make_app: MakeApp) -> None:
+    """Tab into Explain: the drill-down (below the formulas, out of sight at 120x40) scrolls up, its hint says how
+    to leave; on a layer without a drill-down the pane's title promises no arrows."""
+    app = make_app(stack=Stack((28, 28, 1), (Conv2D(filters=32, kernel_size=3), Conv2D(filters=64, kernel_size=3), Flatten(), Dense(units=10))))
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "down", "2")
+        explain = app.screen.query_one(ExplainView)
+        assert "Tab or a click focuses this view" in view_text(app, ExplainView)
+        await press_and_settle(pilot, "tab")
+        assert explain.has_focus and explain.parent.scroll_y > 0
+        top = explain.parent.scroll_y
+        lines = render_text(explain.render(), explain.content_region.width).splitlines()
+        assert lines[top].strip().startswith("Drill-down") or lines[top + 1].strip().startswith("Drill-down"), lines[top : top + 2]
+        assert "Tab or Esc: back to the stack" in view_text(app, ExplainView)
+        view_pane = app.screen.query_one("#view-pane")
+        assert "arrows move" in view_pane.border_title
+        await press_and_settle(pilot, "escape", "down", "down")
+        assert app.view_state.layer.layer.type_name == "Dense"
+        assert "arrows" not in view_pane.border_title
+
+    run_app(app, scenario)

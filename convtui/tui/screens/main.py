@@ -35,9 +35,10 @@ def stack_pane_title(focused: bool) -> str:
     return "Stack · ↑↓ select a layer" if focused else "Stack · Tab or click: focus here"
 
 
-def view_pane_title(tab: str, focused: bool) -> str:
-    """The views pane's title; on Explain it says that the drill-down's arrows work only once it has the focus."""
-    if tab == "explain":
+def view_pane_title(tab: str, focused: bool, drilldown: bool = True) -> str:
+    """The views pane's title; on Explain with a drill-down (`drilldown`: the selected layer has one) it says
+    that the drill-down's arrows work only once it has the focus."""
+    if tab == "explain" and drilldown:
         return "Views · arrows move (i, j) · Tab: back to the stack" if focused else "Views · Tab: focus here, then arrows move (i, j)"
     return "Views · Tab: next field" if focused else "Views · 1-6 switch tabs"
 
@@ -77,7 +78,16 @@ class MainScreen(Screen[None]):
         """Which pane has the focus shows in its title (and its style, app.tcss); so does how to move the focus."""
         stack_pane, view_pane = self.query_one("#stack-pane"), self.query_one("#view-pane")
         stack_pane.border_title = stack_pane_title(stack_pane.has_focus_within)
-        view_pane.border_title = view_pane_title(self.views.active, view_pane.has_focus_within)
+        tab = self.views.active
+        view_pane.border_title = view_pane_title(tab, view_pane.has_focus_within, tab == "explain" and self.selected_has_drilldown())
+
+    def selected_has_drilldown(self) -> bool:
+        """Whether the selected layer's Explain view has a drill-down (a convolution); only asked on the Explain tab,
+        which shows once the engine (numpy) is loaded."""
+        from convtui.engine.contributions import supports_drilldown
+
+        info = self.app.view_state.layer
+        return info is not None and supports_drilldown(info.layer)
 
     def on_tabbed_content_tab_activated(self) -> None:
         """A tab opened (handled by name: Textual's tabs load with the views, after the first paint)."""
@@ -96,6 +106,7 @@ class MainScreen(Screen[None]):
             totals.stack_info, totals.convention = state.stack_info, state.convention
         elif table.row_of(table.selected_index) != table.row_of(state.selected_layer):
             table.select(state.selected_layer)
+        self.show_pane_titles()  # on Explain, whether the selected layer has a drill-down to move in
 
     @on(StackTable.LayerHighlighted)
     def layer_highlighted(self, event: StackTable.LayerHighlighted) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.binding import Binding
+from textual.containers import ScrollableContainer
 from textual.reactive import reactive
 
 from convtui.model.convention import display_shape, shape_text
@@ -53,6 +54,19 @@ class ExplainView(StateView):
             parts.append(self.drilldown(state))
         return Group(*parts)
 
+    def on_focus(self) -> None:
+        """The arrows move the drill-down: bring it up into view (below a layer's formulas it started out of sight), and say so."""
+        self.refresh()
+        state = self.state
+        if state is None or state.layer is None or not isinstance(self.parent, ScrollableContainer):
+            return
+        formulas = formulas_renderable(state.stack_info, state.selected_layer, state.convention)
+        lines = self.app.console.render_lines(formulas, self.app.console.options.update_width(max(1, self.content_region.width)), pad=False)
+        self.parent.scroll_to(y=len(lines), animate=False)
+
+    def on_blur(self) -> None:
+        self.refresh()  # the hint says how to focus the view again
+
     def clamped_position(self, state: ViewState, filter_output: np.ndarray | None) -> tuple[int, int]:
         """The chosen position inside the output; before any move, where the filter responds most."""
         import numpy as np
@@ -73,7 +87,12 @@ class ExplainView(StateView):
         info = state.layer
         assert info is not None
         filter_index = state.selected_filter
-        hint = self.styled("Tab or a click focuses this view; the arrows move (i, j), [ and ] choose the filter", "muted")
+        hint = self.styled(
+            "the arrows move (i, j), [ and ] choose the filter; Tab or Esc: back to the stack"
+            if self.has_focus
+            else "Tab or a click focuses this view; then the arrows move (i, j), [ and ] choose the filter",
+            "muted",
+        )
         notice = run_notice(state)
         result = state.shown_run
         if notice is not None or result is None:
