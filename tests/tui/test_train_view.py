@@ -15,9 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Group
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent
-from tui_helpers import MakeApp, freeze_cursors, render_text, run_app, settle
+from tui_helpers import MakeApp, freeze_cursors, press_and_settle, render_text, run_app, settle
 
 from convtui.engine.weights import initial_weights
 from convtui.model.layers import Conv2D, Dense, GlobalAveragePooling2D
@@ -341,3 +343,34 @@ def test_a_tab_asked_for_before_the_views_mount_opens_with_its_view(make_app: Ma
             assert not app.views.tabs.query("Deferred"), "after the first run every hidden view is mounted"
 
     asyncio.run(main())
+
+
+def test_page_down_from_the_form_scrolls_the_charts_to_the_tables_below(make_app: MakeApp) -> None:
+    """The gradients and the confusion matrix lie below the fold at 120x40: PageDown reaches them from the form."""
+    app = make_app(stack=TINY)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await finished_tiny_run(pilot)
+        scroll = app.screen.query_one("#train-scroll")
+        app.screen.query_one("#train-rate").focus()
+        assert scroll.max_scroll_y > 0 and scroll.scroll_y == 0
+        await press_and_settle(pilot, "pagedown")
+        assert scroll.scroll_y > 0 and app.focused is app.screen.query_one("#train-rate"), "the charts scroll, the focus stays"
+        await press_and_settle(pilot, "pageup")
+        assert scroll.scroll_y == 0
+
+    run_app(app, scenario)
+
+
+def test_the_tables_sit_side_by_side_only_when_both_fit_whole() -> None:
+    """Squeezed into half the pane the confusion matrix cut its headers ("predict…"): it goes below instead."""
+    from rich.console import Console
+
+    from convtui.tui.widgets.train_view import side_by_side
+
+    confusion = ConfusionMatrix(np.eye(10, dtype=np.int64) * 5, tuple(str(digit) for digit in range(10)), title="confusion")
+    small = ConfusionMatrix(np.eye(2, dtype=np.int64), ("a", "b"), title="confusion")
+    console = Console(width=100)
+    assert "predict…" not in render_text(side_by_side(Text("gradients"), confusion, 100, console), width=100)
+    assert isinstance(side_by_side(Text("gradients"), confusion, 100, console), Group), "too wide: one above the other"
+    assert not isinstance(side_by_side(Text("gradients"), small, 100, console), Group), "both fit: side by side"

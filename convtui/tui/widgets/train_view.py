@@ -9,11 +9,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Button, Input, Label, Select
@@ -170,15 +172,22 @@ def curves(snapshot: TrainSnapshot, width: int) -> RenderableType:
     return side_by_side(loss, accuracy, width)
 
 
-def side_by_side(left: RenderableType, right: RenderableType, width: int) -> RenderableType:
-    """Two renderables in two columns when the width allows, else one above the other."""
-    if width < SIDE_BY_SIDE_WIDTH:
+def side_by_side(left: RenderableType, right: RenderableType, width: int, console: Console | None = None) -> RenderableType:
+    """Two renderables in two equal columns when the width allows, else one above the other. With `console`, only
+    when each fits its half at its natural width: a table squeezed into half the pane cuts its headers ("predict…")."""
+    half = (width - 3) // 2
+    if width < SIDE_BY_SIDE_WIDTH or (console is not None and max(natural_width(console, left), natural_width(console, right)) > half):
         return Group(left, Text(""), right)
     grid = Table.grid(padding=(0, 3), expand=True)
     grid.add_column(ratio=1)
     grid.add_column(ratio=1)
     grid.add_row(left, right)
     return grid
+
+
+def natural_width(console: Console, renderable: RenderableType) -> int:
+    """The width `renderable` takes when nothing limits it."""
+    return Measurement.get(console, console.options, renderable).maximum
 
 
 def gradient_table(snapshot: TrainSnapshot) -> Table:
@@ -216,7 +225,7 @@ class TrainCharts(StateView):
             if evaluation is not None
             else self.styled("The confusion matrix appears after the first epoch.", "muted")
         )
-        parts += [Text(""), side_by_side(gradient_table(snapshot), confusion, width)]
+        parts += [Text(""), side_by_side(gradient_table(snapshot), confusion, width, self.app.console)]
         return Group(*parts)
 
     def filters(self, snapshot: TrainSnapshot, state: ViewState, width: int) -> list[RenderableType]:
@@ -253,7 +262,19 @@ class TrainCharts(StateView):
 class TrainView(Vertical):
     """The form above the charts; samples the App's training a few times a second (the worker never waits for it)."""
 
+    BINDINGS = [
+        Binding("pagedown", "scroll_charts(1)", "Charts down", show=False),
+        Binding("pageup", "scroll_charts(-1)", "Charts up", show=False),
+    ]
     app: ConvtuiApp
+
+    def action_scroll_charts(self, pages: int) -> None:
+        """PageDown/PageUp scroll the charts (the gradients and the confusion matrix lie below) from the form's fields too."""
+        charts = self.query_one("#train-scroll", VerticalScroll)
+        if pages > 0:
+            charts.scroll_page_down(animate=False)
+        else:
+            charts.scroll_page_up(animate=False)
 
     def compose(self) -> ComposeResult:
         yield TrainForm(id="train-form")
