@@ -353,3 +353,25 @@ def test_focusing_explain_brings_the_drilldown_into_view_and_the_hints_follow(ma
         assert "arrows" not in view_pane.border_title
 
     run_app(app, scenario)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_the_input_views_note_on_a_fitted_image_is_never_cut(make_app: MakeApp, tmp_path, size: tuple[int, int]) -> None:
+    """"photo.png, 80x100x3 -> 28x28x1: converted RGB to grey by ..." wraps below the image's title instead of ending in "…"."""
+    from PIL import Image
+
+    from convtui.engine.images import image_summary_line
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (100, 80, 3), dtype=np.uint8)).save(path)
+    app = make_app(image=str(path))
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "4")
+        preview = app.screen.query_one(ImagePreview)
+        note = image_summary_line(app.view_state.current_run.image)
+        assert "converted" in note and "…" not in render_text(preview.render(), preview.size.width)
+        shown = " ".join(render_text(preview.render(), preview.size.width).split())
+        assert " ".join(note.split()) in shown
+
+    run_app(app, scenario, size=size)

@@ -37,8 +37,9 @@ class ImagePreview(StateView):
         title = self.styled(image_summary_line(result.image), "title")
         if pixels.shape[2] == 1:  # a grey image has no tile caption to give its range
             title.append(f" · {value_range(pixels)}", "dim")
-        title.no_wrap, title.overflow = True, "ellipsis"
-        return Group(title, fitted_image(pixels, self.size.width, max(1, self.size.height - 1), state.colour))
+        # What was done to fit the image (converted, resized, how) wraps rather than being cut; the image takes what is left.
+        title_lines = len(title.wrap(self.app.console, max(1, self.size.width)))
+        return Group(title, fitted_image(pixels, self.size.width, max(1, self.size.height - title_lines), state.colour))
 
 
 def value_range(pixels: np.ndarray) -> str:
