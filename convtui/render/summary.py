@@ -166,11 +166,9 @@ def unused_note(stack_info: StackInfo) -> str | None:
     """Why the totals leave some layers out (Keras's model has only the layers on the way to an output); None when none is left out."""
     if not stack_info.unused:
         return None
-    them = "it" if len(stack_info.unused) == 1 else "them"
-    return (
-        f"{unused_layers_text(stack_info).capitalize()} not on the way to the output: Keras leaves {them} out of the model, "
-        f"so the totals do not count {'its' if them == 'it' else 'their'} {stack_info.unused_params:,} params; connect or delete {them}."
-    )
+    them, their = ("it", "its") if len(stack_info.unused) == 1 else ("them", "their")
+    counted = f"so the totals do not count {their} {stack_info.unused_params:,} params" if stack_info.unused_params else "which changes no total (no params)"
+    return f"{unused_layers_text(stack_info).capitalize()} not on the way to the output: Keras leaves {them} out of the model, {counted}; connect or delete {them}."
 
 
 def notes(stack_info: StackInfo, convention: Convention) -> list[str]:

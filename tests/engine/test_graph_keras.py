@@ -205,3 +205,13 @@ def test_the_totals_count_what_keras_builds_when_layers_are_left_off_the_way_to_
     assert (info.total_params, info.trainable_params, info.non_trainable_params) == (model.count_params(), trainable, non_trainable)
     assert info.total_params + info.unused_params == sum(layer.params for layer in info.layers)
     assert any(f"do not count their {info.unused_params:,} params" in note for note in notes(info, "keras"))
+
+
+def test_a_left_out_layer_without_params_is_not_said_to_hold_zero() -> None:
+    from convtui.render.summary import unused_note
+
+    stack = Stack((8, 8, 3), (Conv2D(filters=4, kernel_size=3), MaxPooling2D(), Activation(activation="relu")), inputs=(None, None, ("conv2d",)))
+    note = unused_note(stack.infer())
+    assert note == (
+        "Layer 1 (max_pooling2d) is not on the way to the output: Keras leaves it out of the model, which changes no total (no params); connect or delete it."
+    )

@@ -375,3 +375,19 @@ def test_the_input_views_note_on_a_fitted_image_is_never_cut(make_app: MakeApp, 
         assert " ".join(note.split()) in shown
 
     run_app(app, scenario, size=size)
+
+
+def test_the_totals_leave_out_what_the_output_does_not_use_and_say_so_in_one_line(make_app: MakeApp) -> None:
+    """A branch off the way to the output (drawn ○) is not in Keras's model: not in the totals either, and one line says so."""
+    from convtui.tui.widgets.totals import StackTotals
+
+    stack = Stack((28, 28, 1), (Conv2D(filters=32, kernel_size=3), Conv2D(filters=64, kernel_size=3), Flatten()), inputs=(None, None, ("conv2d",)))
+    app = make_app(stack=stack)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        totals = app.screen.query_one(StackTotals)
+        lines = render_text(totals.render(), totals.size.width).splitlines()
+        assert "Total params 320 " in lines[0], "the unused Conv2D(64)'s 18,496 are not counted"
+        assert lines[-1].strip() == "○ 1 layer unused by the output, left out as Keras does: 18,496 params"
+
+    run_app(app, scenario, size=(80, 24))

@@ -9,7 +9,7 @@ from textual.widget import Widget
 
 from convtui.model.convention import Convention
 from convtui.model.stack import StackInfo
-from convtui.render.summary import totals_lines, unused_note
+from convtui.render.summary import totals_lines
 
 SHOWN_TOTALS = 4
 """Total, trainable and non-trainable params (with their size), and MACs: the rest is in `convtui summary`."""
@@ -44,10 +44,20 @@ class StackTotals(Widget):
             error = Text(f"Layer {invalid.index} ({invalid.layer.type_name}): {invalid.error}")
             error.stylize(self.get_component_rich_style("stack-totals--error"))
             parts.append(error)
-        left_out = unused_note(self.stack_info)
-        if left_out is not None:
-            parts.append(Text(left_out, style=self.get_component_rich_style("stack-totals--warning")))
+        if self.stack_info.unused:
+            left_out = Text(left_out_line(self.stack_info), style=self.get_component_rich_style("stack-totals--warning"))
+            left_out.no_wrap, left_out.overflow = True, "ellipsis"
+            parts.append(left_out)
         return Group(*parts)
+
+
+def left_out_line(stack_info: StackInfo) -> str:
+    """One line for the layers drawn hollow (○): Keras leaves them out of the model, so the totals do too
+    (`convtui summary` says it at length, render.summary.unused_note); one line keeps the views their room at 80x24."""
+    count = len(stack_info.unused)
+    layers = f"{count} layer{'s' if count > 1 else ''}"
+    params = f": {stack_info.unused_params:,} params" if stack_info.unused_params else ""
+    return f"○ {layers} unused by the output, left out as Keras does{params}"
 
 
 def join_figures(figures: list[Text], width: int) -> Text:
