@@ -193,9 +193,19 @@ def residual_plan(stack: Stack, stack_info: StackInfo, first: int, last: int) ->
     return ResidualPlan(first, last, shortcut, projection, reason)
 
 
+RESIDUAL_BLOCK = "residual"
+
+
 def with_residual(stack: Stack, plan: ResidualPlan, *, project: bool) -> Stack:
-    """Insert the Add (and the projection when asked) after the wrapped layers; what took their output takes the Add."""
+    """Insert the Add (and the projection when asked) after the wrapped layers; what took their output takes the Add.
+
+    Wrapped layers in no block become a block with the Add (and the projection), "residual", "residual_2" ...:
+    it folds to one row, as an imported ResNet's blocks do.
+    """
     nodes = spelled_out(stack)
+    block = new_block_name(stack) if all(node.block is None for node in nodes[plan.first : plan.last + 1]) else None
+    if block is not None:
+        nodes[plan.first : plan.last + 1] = [replace(node, block=block) for node in nodes[plan.first : plan.last + 1]]
     main = nodes[plan.last].name
     taken = list(stack.names)
     shortcut = plan.shortcut
@@ -203,11 +213,17 @@ def with_residual(stack: Stack, plan: ResidualPlan, *, project: bool) -> Stack:
     if project and plan.projection is not None:
         shortcut = fresh_name(plan.projection, taken)
         taken.append(shortcut)
-        added.append(Node(plan.projection, shortcut, (plan.shortcut,)))
+        added.append(Node(plan.projection, shortcut, (plan.shortcut,), block))
     add = catalogue.Add()
     add_name = fresh_name(add, taken)
-    added.append(Node(add, add_name, (main, shortcut)))
+    added.append(Node(add, add_name, (main, shortcut), block))
     position = plan.last + 1
     nodes[position:position] = added
     nodes = renamed_references(nodes, main, add_name, start=position + len(added))
     return stack.with_nodes(nodes, renamed_outputs(stack, main, add_name))
+
+
+def new_block_name(stack: Stack) -> str:
+    """"residual", else the first "residual_N" (from 2) that names no block yet."""
+    taken = set(stack.blocks)
+    return next(name for number in range(1, len(taken) + 2) if (name := RESIDUAL_BLOCK if number == 1 else f"{RESIDUAL_BLOCK}_{number}") not in taken)

@@ -228,3 +228,20 @@ def test_the_drilldown_of_a_shortcut_convolution_reads_the_layer_it_takes(make_a
         assert "made of its 2 input channels" in text and "equal" in text and "differs" not in text
 
     run_app(app, scenario)
+
+
+def test_a_residual_wrap_makes_a_block_that_folds_and_a_second_one_its_own(make_app: MakeApp) -> None:
+    """What `w` builds folds to one row as an imported ResNet block does: "residual", then "residual_2"."""
+    app = make_app(stack=Stack((8, 8, 4), (same(4), same(4), same(4)), name="three"))
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "down", "w", "up", "enter")
+        assert app.stack.blocks == ("residual", "residual", "residual", None)
+        await press_and_settle(pilot, "z")
+        assert len(table_rows(app)) == 3, "the input row, the folded block, the last Conv2D"
+        first_wrap = app.stack
+        await press_and_settle(pilot, "z", "end", "w", "enter")
+        assert app.stack.blocks[-2:] == ("residual_2", "residual_2")
+        await undo_redo(pilot, first_wrap, app.stack)
+
+    run_app(app, scenario)
