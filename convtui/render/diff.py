@@ -18,7 +18,7 @@ from rich.text import Text
 from convtui.model.convention import Convention, display_shape, shape_text
 from convtui.model.diff import LayerDiff, RowKind, StackDiff
 from convtui.model.layers import Shape
-from convtui.model.stack import LayerInfo
+from convtui.model.stack import LayerInfo, StackInfo
 from convtui.model.units import readable_count
 
 KIND_MARKS: dict[RowKind, tuple[str, str]] = {
@@ -137,6 +137,8 @@ def totals_table(diff: StackDiff, convention: Convention) -> Table:
     if diff.outputs_changed:
         totals.add_row("Outputs:", Text(" -> ".join("[" + ", ".join(names) + "]" for names in diff.output_names)))
     totals.add_row("Output:", outputs[0] if outputs[0] == outputs[1] else f"{outputs[0]} -> {outputs[1]}")
+    if before.unused or after.unused:  # so the rows' params need not add up to the totals
+        totals.add_row("Left out:", left_out_text(before) + " -> " + left_out_text(after))
     totals.add_row("Total params:", change_text(before.total_params, after.total_params))
     totals.add_row("Trainable params:", change_text(before.trainable_params, after.trainable_params))
     totals.add_row("Total MACs:", change_text(before.total_macs, after.total_macs, readable=True))
@@ -178,6 +180,12 @@ def unified_table(diff: StackDiff, convention: Convention = "keras") -> Table:
                 f"{info.params:,}", readable_count(info.macs), style=style,
             )
     return table
+
+
+def left_out_text(stack_info: StackInfo) -> str:
+    """The layers nothing uses on the way to the output, which the totals leave out as Keras's model does."""
+    count = len(stack_info.unused)
+    return f"{count} layer{'' if count == 1 else 's'} unused by the output ({stack_info.unused_params:,} params)" if count else "none"
 
 
 def unified_lines(row: LayerDiff) -> list[tuple[str, LayerInfo, str]]:

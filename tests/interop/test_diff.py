@@ -235,3 +235,14 @@ def test_a_graph_diff_names_its_layers_and_shows_input_changes_in_both_layouts()
     assert " ".join(narrow.split()).count(change) == 1  # under the "+" line
     assert "branch_c: Conv2D(8, 5x5, same)" in narrow and max(len(line.rstrip()) for line in narrow.splitlines()) <= 80
     assert "branch_a:" not in rendered(BASE, BASE.without(5), width=200)  # a chain's rows keep their plain labels
+
+
+def test_layers_the_output_does_not_use_are_said_to_be_left_out_of_the_totals():
+    """Its rows list every layer, its totals only the model's (as Keras builds it): a line says what the rows hold beyond them."""
+    chain = Stack((8, 8, 3), (Conv2D(filters=4, kernel_size=3), Conv2D(filters=8, kernel_size=3)))
+    branched = Stack((8, 8, 3), (Conv2D(filters=4, kernel_size=3), Conv2D(filters=8, kernel_size=3), GlobalAveragePooling2D()), inputs=(None, None, ("conv2d",)))
+    text = rendered(chain, branched)
+    lines = {line.split(":")[0]: " ".join(line.split(":", 1)[1].split()) for line in text.splitlines() if ":" in line}
+    assert lines["Left out"] == "none -> 1 layer unused by the output (296 params)"
+    assert lines["Total params"].startswith("408 -> 112")
+    assert "Left out" not in rendered(chain, chain)
