@@ -47,6 +47,8 @@ class FileActions:
     seed: int
     views: Views
     failed_save_as: Path | None = None
+    saved_on_leaving: str | None = None
+    """What "save and quit" wrote, said again once the app has closed (its notification goes with the screen)."""
     """The path of a save as that could not be written: the next save as offers it again, to correct."""
 
     def action_open(self) -> None:
@@ -153,6 +155,7 @@ class FileActions:
             return False
         note = " (built-in presets and model files stay as they are: this is your own copy)" if is_copy else ""
         self.notify(f"Saved to {written}{note}", timeout=8)
+        self.saved_on_leaving = f"convtui: saved to {written}{note}"
         return True
 
     def action_save_as(self, typed: str | None = None) -> None:
@@ -277,6 +280,7 @@ class FileActions:
     async def action_quit(self) -> None:
         with suppress(asyncio.TimeoutError):  # quitting must never hang
             await asyncio.wait_for(self.views.settled(), QUIT_WAIT_SECONDS)
+        self.saved_on_leaving = None  # only a save made by this question is said on leaving
         self.guard_unsaved("quit", self.quit_on_purpose)
 
 

@@ -9,6 +9,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rich.text import Text
+
 from convtui.errors import ConvtuiError
 from convtui.model.stack import Stack
 from convtui.tui.answers import OpenedStack, stack_answer
@@ -30,6 +32,7 @@ class RecoveryActions:
     opened_weights: OpenedWeights | None
     open_stack: Callable[..., None]
     guard_unsaved: Callable[[str, Callable[[], object]], None]
+    saved_on_leaving: str | None
 
     def keep_recovery_copy(self) -> None:
         """Wherever the title's unsaved mark may change (each run start: an edit, an undo, an open, trained
@@ -44,9 +47,9 @@ class RecoveryActions:
             pass
 
     def quit_on_purpose(self) -> None:
-        """The user chose to leave: nothing is left to recover."""
+        """The user chose to leave: nothing is left to recover. Where "save and quit" wrote is printed after the app closes."""
         self.recovery.discard()
-        self.exit()  # type: ignore[attr-defined]
+        self.exit(message=Text(self.saved_on_leaving) if self.saved_on_leaving else None)  # type: ignore[attr-defined]
 
     def offer_recovery(self) -> None:
         """Ask about the newest copy a session left (one at a time: discarding one asks about the next)."""

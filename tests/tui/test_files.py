@@ -189,8 +189,22 @@ def test_quit_guard_stay_then_discard(make_app: MakeApp) -> None:
     run_app(app, scenario)
 
 
+def exit_messages(app: ConvtuiApp) -> list[str]:
+    """What the app asks Textual to print once it has closed (Textual prints and clears them as it ends)."""
+    said: list[str] = []
+    exit = app.exit
+
+    def recorded(*args, message=None, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        said.extend([str(message)] if message is not None else [])
+        exit(*args, message=message, **kwargs)
+
+    app.exit = recorded  # type: ignore[method-assign]
+    return said
+
+
 def test_quit_guard_save_and_quit(make_app: MakeApp, tmp_path: Path) -> None:
     app = make_app()
+    said = exit_messages(app)
 
     async def scenario(pilot: Pilot[None]) -> None:
         await change_filters(pilot, "8")
@@ -201,6 +215,24 @@ def test_quit_guard_save_and_quit(make_app: MakeApp, tmp_path: Path) -> None:
 
     run_app(app, scenario)
     assert load_preset(tmp_path / "seed-28x28x1.toml").layers[1].filters == 8
+    assert said == [
+        f"convtui: saved to {tmp_path / 'seed-28x28x1.toml'} (built-in presets and model files stay as they are: this is your own copy)"
+    ], "once the app has closed, the terminal says where the file went"
+
+
+def test_quitting_without_saving_prints_nothing_after_an_earlier_save(make_app: MakeApp) -> None:
+    app = make_app()
+    said = exit_messages(app)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await change_filters(pilot, "8")
+        await press_and_settle(pilot, "s")
+        await change_filters(pilot, "16")
+        await press_and_settle(pilot, "q", "d")
+        assert app._exit
+
+    run_app(app, scenario)
+    assert said == []
 
 
 def test_a_save_that_cannot_be_written_says_why_and_stays_unsaved(make_app: MakeApp, tmp_path: Path) -> None:
