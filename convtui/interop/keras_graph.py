@@ -193,9 +193,22 @@ def name_block(segments: Sequence[str], names: set[str], groups: Mapping[str, se
     return block
 
 
+def unnumbered_firsts(rests: Mapping[str, set[str]]) -> set[str]:
+    """Prefixes without a number whose layers are named as a numbered block's: the first block of a
+    repeat that Keras leaves unnumbered (MobileNetV2's expanded_conv_depthwise, expanded_conv_project
+    beside block_1_depthwise, block_1_project). `rests` maps a prefix to the rest of its names."""
+    numbered = [members for prefix, members in rests.items() if is_unit(name_segments(prefix)[-1])]
+    return {
+        prefix
+        for prefix, members in rests.items()
+        if not any(map(is_unit, name_segments(prefix))) and any(members <= other for other in numbered)
+    }
+
+
 def keras_blocks(names: Sequence[str], automatic: Sequence[bool]) -> list[str | None]:
     """Blocks from Keras's naming: conv2_block1_1_conv -> "conv2_block1", expanded_conv_1_expand ->
-    "expanded_conv_1" (and expanded_conv_project -> "expanded_conv"), block2a_se_excite -> "block2a",
+    "expanded_conv_1" (and expanded_conv_project -> "expanded_conv", in MobileNetV3 beside
+    expanded_conv_1, in MobileNetV2 beside block_1_project), block2a_se_excite -> "block2a",
     block1_conv1 -> "block1".
 
     A node named as a block joins it (Conv_1 beside Conv_1_bn); a block of one node is none; a node
@@ -204,11 +217,14 @@ def keras_blocks(names: Sequence[str], automatic: Sequence[bool]) -> list[str | 
     """
     named = {name for name, auto in zip(names, automatic) if not auto}
     groups: dict[str, set[str]] = {}
+    rests: dict[str, set[str]] = {}
     for name in named:
         segments = name_segments(name)
         for end in range(1, len(segments)):
-            groups.setdefault("_".join(segments[:end]), set()).add(segments[end])
-    bases = {prefix.rsplit("_", 1)[0] for prefix in groups if re.search(r"[A-Za-z]_\d+$", prefix)}
+            prefix = "_".join(segments[:end])
+            groups.setdefault(prefix, set()).add(segments[end])
+            rests.setdefault(prefix, set()).add("_".join(segments[end:]))
+    bases = {prefix.rsplit("_", 1)[0] for prefix in groups if re.search(r"[A-Za-z]_\d+$", prefix)} | unnumbered_firsts(rests)
     blocks = [None if auto else name_block(name_segments(name), named, groups, bases) for name, auto in zip(names, automatic)]
     chosen = set(blocks)
     blocks = [name if name in chosen else block for name, block in zip(names, blocks)]
