@@ -2,8 +2,8 @@
 
 Everything that can be wrong with the arguments, the stack or the data is found before the first
 step (one line, exit 2). The first Ctrl+C stops after the current step and saves what was trained
-(exit 130); a second one quits at once without saving. numpy, the engine and Rich are imported
-when the command runs, not when the parser is built.
+(exit 130); a second one before saving quits without saving, and says so. numpy, the engine and Rich
+are imported when the command runs, not when the parser is built.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,11 +27,11 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from convtui.engine.datasets import Dataset
-    from convtui.engine.train import EpochReport, Evaluation, StepReport, TrainResult
+    from convtui.engine.train import TrainResult
     from convtui.model.info import StackInfo
 
 EXIT_STOPPED = 130
-"""As a shell reports a command Ctrl+C ended: the weights are saved, but training did not finish."""
+"""As a shell reports a command Ctrl+C ended: training did not finish; the weights are saved after one Ctrl+C, not after two."""
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -109,77 +109,58 @@ def loaded_dataset(arguments: argparse.Namespace, stack_info: StackInfo, seed: i
         raise error.located(file=arguments.preset) from None  # only the stack's own problems come without a file
 
 
-# --- reporting ----------------------------------------------------------------------------------
-
-
-def figures(loss: float, accuracy: float, validation: Evaluation | None, rate: float) -> str:
-    checked = f"validation loss {validation.loss:.4f}, validation accuracy {validation.accuracy:.4f}" if validation else "validation -"
-    return f"loss {loss:.4f}, accuracy {accuracy:.4f}, {checked}, {rate:,.0f} examples/s"
-
-
-def epoch_line(report: EpochReport, steps: int) -> str:
-    cut = f" (stopped after {report.steps} of {steps} steps)" if report.steps < steps else ""
-    return f"epoch {report.epoch}/{report.epochs}{cut}: {figures(report.loss, report.accuracy, report.validation, report.examples_per_second)}, {report.seconds:.1f} s"
-
-
-class Reporter:
-    """A Rich progress bar per epoch in a terminal, kept when the epoch ends; one line per epoch on a pipe or in a file."""
-
-    def __init__(self, console: Console, steps: int) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
-
-        self.console = console
-        self.steps = steps
-        self.progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeRemainingColumn(),
-            console=console,
-        )  # fmt: skip
-        self.task: TaskID | None = None
-
-    def on_step(self, report: StepReport) -> None:
-        if not self.console.is_terminal:
-            return
-        if self.task is None:
-            self.task = self.progress.add_task("", total=report.steps, epoch=f"{report.epoch}/{report.epochs}")
-        self.progress.update(self.task, completed=report.step, description=figures(report.loss, report.accuracy, None, report.examples_per_second))
-
-    def on_epoch(self, report: EpochReport) -> None:
-        if self.console.is_terminal and self.task is not None:
-            self.progress.update(self.task, description=figures(report.loss, report.accuracy, report.validation, report.examples_per_second))
-            self.task = None
-        else:
-            self.console.print(epoch_line(report, self.steps), highlight=False)
-
-    @contextmanager
-    def shown(self) -> Iterator[None]:
-        if not self.console.is_terminal:
-            yield
-            return
-        with self.progress:
-            yield
-
-
 # --- the command --------------------------------------------------------------------------------
 
 
-@contextmanager
-def stop_on_interrupt() -> Iterator[Callable[[], bool]]:
-    """The first Ctrl+C asks the loop to stop after its current step; a second one interrupts at once."""
-    asked: list[bool] = []
+class Interrupts:
+    """Ctrl+C while training: the first asks the loop to stop after its current step, and what was trained is saved; a
+    second one before saving quits without saving. The second is raised only inside the loop: raised while Rich draws
+    (as the progress stops), it would leave Rich's buffer to be written again; elsewhere `quit` is checked before
+    saving. Once saving begins, a Ctrl+C is too late and ignored."""
 
-    def on_interrupt(signum: int, frame: object) -> None:
-        if asked:
+    def __init__(self) -> None:
+        self.presses = 0
+        self.in_loop = False
+
+    def asked(self) -> bool:
+        return self.presses > 0
+
+    @property
+    def quit(self) -> bool:
+        return self.presses > 1
+
+    def on_interrupt(self, signum: int, frame: object) -> None:
+        self.presses += 1
+        if self.presses == 2 and self.in_loop:
             raise KeyboardInterrupt
-        asked.append(True)
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    @contextmanager
+    def loop(self) -> Iterator[None]:
+        self.in_loop = True
+        try:
+            yield
+        finally:
+            self.in_loop = False
+
+
+@contextmanager
+def interrupts_caught() -> Iterator[Interrupts]:
+    interrupts = Interrupts()
+    previous = signal.signal(signal.SIGINT, interrupts.on_interrupt)
     try:
-        yield lambda: bool(asked)
+        yield interrupts
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
+def end_words(result: TrainResult, path: Path, preset: str) -> list[str]:
+    """What was saved and how to use it, the path and the command each one word, so that wrapping keeps them whole."""
+    how = f"stopped by Ctrl+C after {result.steps} steps; saved the weights trained so far" if result.stopped else f"trained {result.steps} steps; saved the weights"
+    return [*how.split(), "to", f"{path};", "use", "them", "with", f"`convtui run {preset} --weights {path}`"]
+
+
 def report_end(console: Console, result: TrainResult, dataset: Dataset, path: Path, preset: str) -> None:
+    from convtui.cli.train_progress import print_between_words
     from convtui.render.confusion import ConfusionMatrix
 
     final = result.final
@@ -187,11 +168,11 @@ def report_end(console: Console, result: TrainResult, dataset: Dataset, path: Pa
         which = "validation set" if len(dataset.x_validation) else "training set (no validation set)"
         title = f"Confusion matrix on the {which}: accuracy {final.accuracy:.4f}"
         console.print(ConfusionMatrix(final.confusion, dataset.class_names, title=title))
-    how = f"stopped by Ctrl+C after {result.steps} steps; saved the weights trained so far" if result.stopped else f"trained {result.steps} steps; saved the weights"
-    print(f"{how} to {path}; use them with `convtui run {preset} --weights {path}`", file=sys.stderr)
+    print_between_words(end_words(result, path, preset))
 
 
 def handle(arguments: argparse.Namespace) -> int:
+    from convtui.cli.train_progress import Reporter
     from convtui.engine.losses import loss_for
     from convtui.engine.optimizers import make_optimizer
     from convtui.engine.train import TrainSettings, train, writable_weights
@@ -213,8 +194,14 @@ def handle(arguments: argparse.Namespace) -> int:
     console.print(f"{dataset.summary}; {optimizer.name} (learning rate {optimizer.learning_rate:g}), {loss.label}, batch {arguments.batch_size}")
     settings = TrainSettings(arguments.epochs, arguments.batch_size, not arguments.no_shuffle, seed)
     reporter = Reporter(console, -(-len(dataset.x_train) // arguments.batch_size))
-    with stop_on_interrupt() as should_stop, reporter.shown():
-        result = train(stack_info, dataset, weights, optimizer, settings, loss=loss, on_step=reporter.on_step, on_epoch=reporter.on_epoch, should_stop=should_stop)
-    save_arrays(weights_to_arrays(result.weights), path)
-    report_end(console, result, dataset, path, arguments.preset)
+    with interrupts_caught() as interrupts:
+        with suppress(KeyboardInterrupt), reporter.shown(), interrupts.loop():  # raised by the second Ctrl+C only: `quit` says it
+            result = train(
+                stack_info, dataset, weights, optimizer, settings, loss=loss, on_step=reporter.on_step, on_epoch=reporter.on_epoch, should_stop=interrupts.asked
+            )
+        if interrupts.quit:
+            print("convtui: stopped by a second Ctrl+C before saving; nothing was written", file=sys.stderr)
+            return EXIT_STOPPED
+        save_arrays(weights_to_arrays(result.weights), path)
+        report_end(console, result, dataset, path, arguments.preset)
     return EXIT_STOPPED if result.stopped else 0
