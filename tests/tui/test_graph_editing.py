@@ -245,3 +245,17 @@ def test_a_residual_wrap_makes_a_block_that_folds_and_a_second_one_its_own(make_
         await undo_redo(pilot, first_wrap, app.stack)
 
     run_app(app, scenario)
+
+
+def test_a_narrow_graph_table_keeps_its_names_before_its_weight_shapes(make_app: MakeApp) -> None:
+    """At 80 columns a chain's table drops the Name column first; a graph's drops the weight shapes first,
+    since its inputs and merges are read by name."""
+    from convtui.tui.widgets.stack_table import StackTable
+
+    app = make_app("residual-demo")
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        columns = app.screen.query_one(StackTable).fit.columns
+        assert "Name" in columns and "Weights" not in columns, columns
+
+    run_app(app, scenario, size=(80, 24))

@@ -104,14 +104,20 @@ class TableFit:
         return [shown[name] for name in self.columns]
 
 
+def without(*names: str) -> tuple[str, ...]:
+    return tuple(name for name in SHOWN_COLUMNS if name not in names)
+
+
 FITS = (
     TableFit(SHOWN_COLUMNS, compact=False),
     TableFit(SHOWN_COLUMNS, compact=True),
-    TableFit(tuple(name for name in SHOWN_COLUMNS if name != "Name"), compact=True),
-    TableFit(tuple(name for name in SHOWN_COLUMNS if name not in ("Name", "Weights")), compact=True),
+    TableFit(without("Name"), compact=True),
+    TableFit(without("Name", "Weights"), compact=True),
 )
 """Widest first: the table takes the first that fits. A narrow terminal loses the names (the # says which
 layer; the Explain view names it), then the weight shapes (the Kernels and Explain views show them)."""
+GRAPH_FITS = (*FITS[:2], TableFit(without("Weights"), compact=True), FITS[3])
+"""A graph's: the names go after the weight shapes, since its inputs and merges are read by name."""
 CELL_PADDING = 1
 """DataTable's default: one cell each side of every column."""
 
@@ -189,6 +195,7 @@ class StackTable(DataTable[Text]):
         self.shown_rows: list[TableRow] = []
         self.shown: tuple[StackInfo, Convention, Collection[str]] | None = None
         self.fit = FITS[0]
+        self.fits = FITS
         self.fit_widths: dict[TableFit, int] = {}
 
     def action_first_layer(self) -> None:
@@ -216,7 +223,8 @@ class StackTable(DataTable[Text]):
         gutter = None if stack_info.is_chain else graph_lanes(stack_info, self.shown_rows)
         full = list(self.rows_of(stack_info, convention, gutter))
         forms = {False: full, True: [(compact_cells(cells), *rest) for cells, *rest in full]}
-        self.fit_widths = {fit: rows_width(forms[fit.compact], fit.columns, gutter is not None) for fit in FITS}
+        self.fits = FITS if gutter is None else GRAPH_FITS
+        self.fit_widths = {fit: rows_width(forms[fit.compact], fit.columns, gutter is not None) for fit in self.fits}
         self.fit = self.widest_fit()
         self.clear(columns=True)
         for name in self.fit.columns:
@@ -240,9 +248,9 @@ class StackTable(DataTable[Text]):
                 yield layer_cells(info, convention), ROW_STYLES[info.status], cell, str(info.index)
 
     def widest_fit(self) -> TableFit:
-        """The first of FITS within the width the table may take (the last when none is)."""
+        """The first of the stack's fits (FITS, GRAPH_FITS) within the width the table may take (the last when none is)."""
         budget = self.width_budget()
-        return next((fit for fit in FITS if self.fit_widths[fit] <= budget), FITS[-1])
+        return next((fit for fit in self.fits if self.fit_widths[fit] <= budget), self.fits[-1])
 
     def width_budget(self) -> int:
         """Cells the rows may take: the pane's max-width when it sizes to the table (beside the views), else its
