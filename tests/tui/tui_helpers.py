@@ -14,6 +14,10 @@ from rich.console import Console, RenderableType
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from convtui.model.blocks import TableRow, folded_block
+from convtui.model.blocks import table_rows as table_rows_of
+from convtui.model.convention import Convention, display_shape, shape_text
+from convtui.model.stack import LayerInfo, StackInfo
 from convtui.render.summary import COLUMNS, input_row, layer_row
 from convtui.tui.app import ConvtuiApp
 from convtui.tui.widgets.stack_table import GUTTER_COLUMN, SHOWN_COLUMNS, StackTable, weight_shapes_text
@@ -66,20 +70,35 @@ def freeze_cursors(pilot: Pilot[None]) -> None:
 
 
 def expected_rows(app: ConvtuiApp) -> list[list[str]]:
-    """What the unfolded table's first lines must show: the summary's rows for `stack.infer()` of the
-    app's current stack, each with the layer's name after its index, in the form the table fits its width.
+    """What the table's first lines must show: the summary's rows for `stack.infer()` of the app's current
+    stack, each with the layer's name after its index, in the form the table fits its width; a folded block
+    (a residual wrap makes one) as one row with its layers' range, its name, its output shape and its params.
     """
     stack_info = app.stack.infer()
     convention = app.view_state.convention
-    rows = [input_row(stack_info, convention)]
-    for info in stack_info.layers:
-        row = layer_row(info, convention)
-        row[COLUMNS.index("Weights")] = weight_shapes_text(info, convention)
-        rows.append(row)
-    names = ["input", *(info.name for info in stack_info.layers)]
+    full = [{column: cell for column, cell in zip(COLUMNS, input_row(stack_info, convention)) if column in SHOWN_COLUMNS} | {"Name": "input"}]
+    for row in table_rows_of(stack_info, app.view_state.folded):
+        full.append(folded_row(stack_info, row, convention) if row.is_folded else layer_cells_of(stack_info.layers[row.layers[0]], convention))
     fit = app.screen.query_one(StackTable).fit
-    full = [{column: row[COLUMNS.index(column)] for column in SHOWN_COLUMNS if column != "Name"} | {"Name": name} for name, row in zip(names, rows)]
     return [fit.row(cells) for cells in full]
+
+
+def layer_cells_of(info: LayerInfo, convention: Convention) -> dict[str, str]:
+    row = layer_row(info, convention)
+    row[COLUMNS.index("Weights")] = weight_shapes_text(info, convention)
+    return {column: row[COLUMNS.index(column)] for column in SHOWN_COLUMNS if column != "Name"} | {"Name": info.name}
+
+
+def folded_row(stack_info: StackInfo, row: TableRow, convention: Convention) -> dict[str, str]:
+    block = folded_block(stack_info, row)
+    return {
+        "#": f"{row.layers[0]}-{row.layers[-1]}",
+        "Name": f"▸ {row.block}",
+        "Layer": f"{len(row.layers)} layers, folded",
+        "Output shape": " | ".join(shape_text(display_shape(shape, convention)) for shape in block.output_shapes),
+        "Weights": "",
+        "Params": f"{sum(info.params for info in block.layers):,}",
+    }
 
 
 def table_rows(app: ConvtuiApp, line: int = 0) -> list[list[str]]:
