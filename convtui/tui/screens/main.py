@@ -54,6 +54,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.shown_stack: object = None
         self.shown_choices: tuple[object, ...] = ()
+        self.pane_titles: tuple[str, str] | None = None
         self.views = Views()
         """The views' tabs mount in its slot with the first result (see views.py): `views.show` and `views.view` wait for them."""
 
@@ -75,11 +76,17 @@ class MainScreen(Screen[None]):
         self.watch(self, "focused", self.show_pane_titles)
 
     def show_pane_titles(self) -> None:
-        """Which pane has the focus shows in its title (and its style, app.tcss); so does how to move the focus."""
+        """Which pane has the focus shows in its title (and its style, app.tcss); so does how to move the focus.
+        Called on every change of the view state: a title is set (which repaints its pane) only when it changes."""
         stack_pane, view_pane = self.query_one("#stack-pane"), self.query_one("#view-pane")
-        stack_pane.border_title = stack_pane_title(stack_pane.has_focus_within)
         tab = self.views.active
-        view_pane.border_title = view_pane_title(tab, view_pane.has_focus_within, tab == "explain" and self.selected_has_drilldown())
+        titles = (
+            stack_pane_title(stack_pane.has_focus_within),
+            view_pane_title(tab, view_pane.has_focus_within, tab == "explain" and self.selected_has_drilldown()),
+        )
+        if titles != self.pane_titles:
+            self.pane_titles = titles
+            stack_pane.border_title, view_pane.border_title = titles
 
     def selected_has_drilldown(self) -> bool:
         """Whether the selected layer's Explain view has a drill-down (a convolution); only asked on the Explain tab,
