@@ -20,6 +20,7 @@ from convtui.model.diff import LayerDiff, RowKind, StackDiff
 from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo, StackInfo
 from convtui.model.units import readable_count
+from convtui.render.summary import unused_count_text
 
 KIND_MARKS: dict[RowKind, tuple[str, str]] = {
     "unchanged": (" ", ""),
@@ -184,8 +185,7 @@ def unified_table(diff: StackDiff, convention: Convention = "keras") -> Table:
 
 def left_out_text(stack_info: StackInfo) -> str:
     """The layers nothing uses on the way to the output, which the totals leave out as Keras's model does."""
-    count = len(stack_info.unused)
-    return f"{count} layer{'' if count == 1 else 's'} unused by the output ({stack_info.unused_params:,} params)" if count else "none"
+    return f"{unused_count_text(stack_info)} ({stack_info.unused_params:,} params)" if stack_info.unused else "none"
 
 
 def unified_lines(row: LayerDiff) -> list[tuple[str, LayerInfo, str]]:

@@ -162,6 +162,12 @@ def unused_layers_text(stack_info: StackInfo) -> str:
     return f"layer {shown} is" if len(named) == 1 else f"layers {shown} are"
 
 
+def unused_count_text(stack_info: StackInfo) -> str:
+    """"2 layers unused by the output": the short form of unused_note, for a line or a cell."""
+    count = len(stack_info.unused)
+    return f"{count} layer{'' if count == 1 else 's'} unused by the output"
+
+
 def unused_note(stack_info: StackInfo) -> str | None:
     """Why the totals leave some layers out (Keras's model has only the layers on the way to an output); None when none is left out."""
     if not stack_info.unused:

@@ -8,6 +8,7 @@ spelled out; `Stack.with_nodes` turns "the layer above" back into the chain's de
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -226,4 +227,5 @@ def with_residual(stack: Stack, plan: ResidualPlan, *, project: bool) -> Stack:
 def new_block_name(stack: Stack) -> str:
     """"residual", else the first "residual_N" (from 2) that names no block yet."""
     taken = set(stack.blocks)
-    return next(name for number in range(1, len(taken) + 2) if (name := RESIDUAL_BLOCK if number == 1 else f"{RESIDUAL_BLOCK}_{number}") not in taken)
+    candidates = itertools.chain([RESIDUAL_BLOCK], (f"{RESIDUAL_BLOCK}_{number}" for number in itertools.count(2)))
+    return next(name for name in candidates if name not in taken)

@@ -9,7 +9,7 @@ from textual.widget import Widget
 
 from convtui.model.convention import Convention
 from convtui.model.stack import StackInfo
-from convtui.render.summary import totals_lines
+from convtui.render.summary import totals_lines, unused_count_text
 
 SHOWN_TOTALS = 4
 """Total, trainable and non-trainable params (with their size), and MACs: the rest is in `convtui summary`."""
@@ -54,10 +54,8 @@ class StackTotals(Widget):
 def left_out_line(stack_info: StackInfo) -> str:
     """One line for the layers drawn hollow (○): Keras leaves them out of the model, so the totals do too
     (`convtui summary` says it at length, render.summary.unused_note); one line keeps the views their room at 80x24."""
-    count = len(stack_info.unused)
-    layers = f"{count} layer{'s' if count > 1 else ''}"
     params = f": {stack_info.unused_params:,} params" if stack_info.unused_params else ""
-    return f"○ {layers} unused by the output, left out as Keras does{params}"
+    return f"○ {unused_count_text(stack_info)}, left out as Keras does{params}"
 
 
 def join_figures(figures: list[Text], width: int) -> Text:
