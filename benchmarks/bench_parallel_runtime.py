@@ -13,6 +13,13 @@ on the machine it runs on:
    hand-off and no sleeping thread, the way OpenMP's threads wait.
    The totals are weighted by how many layers of each shape MobileNetV2 has.
 
+What a trial of (c) inside the engine found (depthwise layers only, December 2026): MobileNetV2's
+forward went from 20 to 65 ms, its helper's halves waiting for a core, because OpenBLAS's worker
+thread keeps spinning after each product of the 1x1 layers; with BLAS on one thread it was 21 ms,
+the depthwise gains eaten by products on one core. So the split is all or nothing: BLAS on one
+thread in both processes, the helper taking half of every heavy pass (products included), and the
+activations themselves in shared memory, so that no pass copies its input across.
+
 Prints figures; asserts nothing. Linux only (the helper process is forked).
 
     python benchmarks/bench_parallel_runtime.py [--repeats 60]
