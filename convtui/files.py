@@ -37,6 +37,15 @@ def unwritable(target: Path, error: OSError, error_type: type[ConvtuiError]) -> 
     return error_type(f"cannot be written ({error.strerror or error}); choose another path", file=str(target))
 
 
+def check_writable_place(path: str | os.PathLike[str], option: str) -> None:
+    """Refuse, before any work, a path that names a folder or whose folder does not exist (`option` names the flag to change)."""
+    target = Path(path)
+    if target.is_dir():
+        raise ConvtuiError(f"is a folder; give the path of a file to write with {option}", file=str(target))
+    if not target.parent.is_dir():
+        raise ConvtuiError(f"the folder {target.parent} does not exist; create it first or choose another {option} path", file=str(target))
+
+
 @contextmanager
 def atomic_file(path: str | os.PathLike[str], error_type: type[ConvtuiError] = ConvtuiError) -> Iterator[BinaryIO]:
     """`with atomic_file(path) as file: file.write(...)`: the target appears only when the block succeeds."""

@@ -82,7 +82,10 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         command.prog = "convtui"  # its errors point to `convtui --help`, the command the user typed
     if command is not None:
         argv = [argv[0], *with_attached_values(argv[1:], value_options(command))]
-    return parser.parse_args(argv)
+    arguments, extras = parser.parse_known_args(argv)
+    if extras:  # the command's own parser says so: `convtui summary --help` lists what summary takes
+        (command or parser).error(f"unrecognized arguments: {printable(' '.join(extras))}")
+    return arguments
 
 
 def with_default_command(argv: list[str], commands: Sequence[str]) -> list[str]:

@@ -36,7 +36,6 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--save", help="write the input, the layers' outputs (see --save-layers) and every weight to an .npz")
     parser.add_argument(
         "--save-layers",
-        default="all",
         help='whose outputs --save writes: "all" (default), "none", or indices, names and Python slices, comma-separated (0:3,-1,add)',
     )
     parser.add_argument("--compress", action="store_true", help="zip-compress the --save file (smaller, slower to write)")
@@ -102,6 +101,19 @@ def layers_named(part: str, stack_info: StackInfo, count: int) -> list[int]:
     return [index % count]
 
 
+def checked_save_options(arguments: argparse.Namespace) -> None:
+    """--save's place is checked before the run (a VGG16 run takes seconds); --save-layers or --compress alone would do nothing."""
+    from convtui.files import check_writable_place
+
+    if arguments.save:
+        check_writable_place(arguments.save, "--save")
+        return
+    given = [option for option, value in (("--save-layers", arguments.save_layers is not None), ("--compress", arguments.compress)) if value]
+    if given:
+        options = " and ".join(given)
+        raise ConvtuiError(f"{options} only {'chooses' if len(given) == 1 else 'choose'} what --save writes; add --save FILE.npz, or drop {options}")
+
+
 def run_arrays(result: ForwardResult, layers: list[int]) -> dict[str, np.ndarray]:
     """The input, the chosen layers' outputs and every weight, under the keys `run --save` documents."""
     from convtui.engine.weights import weights_to_arrays
@@ -151,6 +163,7 @@ def handle(arguments: argparse.Namespace) -> int:
     if invalid is not None:
         raise ConvtuiError(invalid.error or "cannot apply", file=arguments.preset, layer_index=invalid.index, layer_type=invalid.layer.type_name, exit_code=1)
     layer_index = chosen_layer(stack_info, arguments.layer, arguments.preset)
+    checked_save_options(arguments)
     try:
         check_memory(stack_info, 1, arguments.max_memory)  # before the image and the weights are allocated
     except EngineError as error:
@@ -158,7 +171,7 @@ def handle(arguments: argparse.Namespace) -> int:
     print_notes(opened.notes)
     image = load_image(arguments.image or default_sample(stack.input_shape), stack.input_shape)
     weights = stack_weights(opened, stack_info, arguments.preset, arguments.weights, chosen_seed(arguments.seed, opened))
-    saved = saved_layers(arguments.save_layers, stack_info) if arguments.save else []
+    saved = saved_layers(arguments.save_layers or "all", stack_info) if arguments.save else []
     result = forward(stack_info, image.pixels, weights, max_memory=arguments.max_memory)
     if arguments.save:
         save_run(arguments.save, run_arrays(result, saved), saved, arguments.compress)

@@ -316,7 +316,8 @@ def checked_weight(array: np.ndarray, key: str, index: int, name: str, stack_inf
         raise EngineError(f'key "{key}": layer {index} ({info.layer.type_name}) has {known}', file=file)
     if tuple(array.shape) != expected[name]:
         raise EngineError(
-            f'key "{key}" has shape {tuple(array.shape)} but layer {index} ({info.layer.type_name}) needs {expected[name]} (Keras layout)',
+            f'key "{key}" has shape {tuple(array.shape)} but layer {index} ({info.layer.type_name}) needs {expected[name]} (Keras layout):'
+            " the file was made for another stack or input shape; use it with the ones it was made for, or without these weights",
             file=file,
         )
     if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array) or not np.isfinite(array).all():

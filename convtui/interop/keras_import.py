@@ -15,7 +15,7 @@ import numpy as np
 
 from convtui.engine.weights import StackWeights
 from convtui.errors import PresetError
-from convtui.interop.errors import Problems
+from convtui.interop.errors import CATALOGUE_ADVICE, Problems
 from convtui.interop.imported import ImportedModel
 from convtui.interop.keras_files import KerasModelFile, read_model_file
 from convtui.interop.keras_graph import KerasGraph, KerasLayer, read_graph
@@ -46,6 +46,8 @@ def load_model_file(path: str | os.PathLike[str], input_shape: Sequence[int] | N
     stack_info = stack.infer()
     check_shapes(stack_info, graph, problems)
     weights = stack_weights(stack_info, graph, model_file, problems)
+    if problems and shape_note and input_shape is not None:
+        problems.advise(f"the model was built for its input {shape_text(graph.input_shape)}, and at {shape_text(shape)} it does not fit: drop --input-shape, or give one it fits")
     problems.raise_if_any(str(path))
     if shape_note:
         notes.insert(0, shape_note)
@@ -62,6 +64,7 @@ def translate_layers(graph: KerasGraph, problems: Problems) -> tuple[list[Layer]
         translation = translate_layer(keras_layer)
         for reason in translation.reasons:
             problems.add(keras_layer.title, reason)
+            problems.advise(CATALOGUE_ADVICE)
         if translation.layer is not None:
             layers.append(translation.layer)
         if translation.note:

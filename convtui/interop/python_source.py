@@ -6,6 +6,7 @@ import json
 import keyword
 import re
 import textwrap
+import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -99,7 +100,7 @@ class GraphWalk:
 
 def python_name(name: str, taken: Collection[str], reserved: Collection[str] = ()) -> str:
     """A Python identifier for a layer name, not in `taken` nor `reserved` nor a keyword (a suffix otherwise)."""
-    base = re.sub(r"\W+", "_", name, flags=re.ASCII).strip("_") or "layer"
+    base = re.sub(r"\W+", "_", ascii_letters(name), flags=re.ASCII).strip("_") or "layer"
     if base[0].isdigit():
         base = f"layer_{base}"
     if keyword.iskeyword(base) or base in reserved:
@@ -109,6 +110,11 @@ def python_name(name: str, taken: Collection[str], reserved: Collection[str] = (
         number += 1
         candidate = f"{base}_{number}"
     return candidate
+
+
+def ascii_letters(name: str) -> str:
+    """The name with accents dropped ("côdé" -> "code"), so that its variable still reads as the layer's name."""
+    return "".join(character for character in unicodedata.normalize("NFKD", name) if not unicodedata.combining(character))
 
 
 def graph_walk(stack_info: StackInfo) -> GraphWalk:

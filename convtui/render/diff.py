@@ -125,10 +125,10 @@ def diff_table(diff: StackDiff, convention: Convention = "keras", *, titles: tup
     return table
 
 
-def totals_table(diff: StackDiff, convention: Convention) -> Table:
+def totals_table(diff: StackDiff, convention: Convention, titles: tuple[str, str] = ("A", "B")) -> Table:
     before, after = diff.before, diff.after
     counts = ", ".join(f"{diff.count(kind)} {kind}" for kind in ("added", "removed", "edited", "replaced") if diff.count(kind))
-    outputs = [stack_shape_text(shape, convention) for shape in diff.output_shapes]
+    outputs = [outputs_text(stack, convention) for stack in (before, after)]
     totals = Table.grid(padding=(0, 2))
     totals.add_column(style="bold")
     totals.add_column()
@@ -138,12 +138,23 @@ def totals_table(diff: StackDiff, convention: Convention) -> Table:
     if diff.outputs_changed:
         totals.add_row("Outputs:", Text(" -> ".join("[" + ", ".join(names) + "]" for names in diff.output_names)))
     totals.add_row("Output:", outputs[0] if outputs[0] == outputs[1] else f"{outputs[0]} -> {outputs[1]}")
+    for title, stack in zip(titles, (before, after)):
+        if stack.first_invalid is not None:  # the table marks the layer; this says why, as summary does
+            invalid = stack.first_invalid
+            totals.add_row("Invalid:", Text(f"{title}: layer {invalid.index} ({invalid.name}): {invalid.error or 'cannot apply'}", style="red"))
     if before.unused or after.unused:  # so the rows' params need not add up to the totals
         totals.add_row("Left out:", left_out_text(before) + " -> " + left_out_text(after))
     totals.add_row("Total params:", change_text(before.total_params, after.total_params))
     totals.add_row("Trainable params:", change_text(before.trainable_params, after.trainable_params))
     totals.add_row("Total MACs:", change_text(before.total_macs, after.total_macs, readable=True))
     return totals
+
+
+def outputs_text(stack_info: StackInfo, convention: Convention) -> str:
+    """Every output's shape, " | " between them (a graph may have several); "invalid" where a layer on the way is."""
+    if stack_info.output_shape is None:
+        return stack_shape_text(None, convention)
+    return " | ".join(stack_shape_text(info.output_shape, convention) for info in stack_info.output_layers)
 
 
 def stack_shape_text(shape: Shape | None, convention: Convention) -> str:
@@ -228,7 +239,7 @@ class StackDiffView:
         else:
             yield table
             yield marks_legend(self.diff)
-        yield totals_table(self.diff, self.convention)
+        yield totals_table(self.diff, self.convention, self.titles)
         if self.diff.identical:
             yield Text("The two stacks are identical.", style="dim")
 

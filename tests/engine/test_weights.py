@@ -598,3 +598,10 @@ def test_inserting_a_layer_leaves_every_other_layers_initial_weights_alone() -> 
     np.testing.assert_array_equal(after[0]["kernel"], before[0]["kernel"])
     np.testing.assert_array_equal(after[2]["kernel"], before[1]["kernel"])
     assert not np.array_equal(initial_weights(stack, 4)[1]["kernel"], before[1]["kernel"])
+
+
+def test_a_weight_of_another_shape_says_what_to_do(tmp_path: Path) -> None:
+    """A Dense kernel made at another input size: the message says the file fits another stack or input shape."""
+    np.savez(tmp_path / "other.npz", **{"layers.3.kernel": np.zeros((50, 2))})
+    message = load_error(tmp_path / "other.npz", SEED_LIKE)
+    assert message.endswith("the file was made for another stack or input shape; use it with the ones it was made for, or without these weights")

@@ -246,3 +246,20 @@ def test_layers_the_output_does_not_use_are_said_to_be_left_out_of_the_totals():
     assert lines["Left out"] == "none -> 1 layer unused by the output (296 params)"
     assert lines["Total params"].startswith("408 -> 112")
     assert "Left out" not in rendered(chain, chain)
+
+
+def test_every_output_of_a_several_output_stack_has_its_shape_in_the_totals():
+    two = RESIDUAL.with_nodes(RESIDUAL.nodes, outputs=("body", "head"))
+    shapes = {name: info.output_shape for name, info in ((info.name, info) for info in two.infer().layers)}
+    text = rendered(RESIDUAL, two)
+    expected = f"{shapes['head']} -> {shapes['body']} | {shapes['head']}".replace(" ", "")
+    assert any(line.startswith("Output:") and line.split(":", 1)[1].replace(" ", "") == expected for line in text.splitlines())
+
+
+def test_an_invalid_stack_is_said_why_under_the_totals():
+    """The table marks the layer "invalid"; the totals say which side, which layer and why, as summary does."""
+    broken = Stack((28, 28, 1), (Conv2D(32, 3), Conv2D(64, 3), Add()), inputs=(None, None, ("conv2d", "conv2d_1")))
+    error = broken.infer().first_invalid.error
+    text = " ".join(rendered(BASE, broken, width=200).split())
+    assert f"Invalid: after: layer 2 (add): {' '.join(error.split())}" in text
+    assert "Invalid:" not in rendered(BASE, BASE)

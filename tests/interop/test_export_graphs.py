@@ -203,3 +203,19 @@ def test_keras_graph_saved_as_keras_file_imports_back_with_its_names_inputs_and_
         assert imported_named.keys() == named.keys()
         for name, array in named.items():
             np.testing.assert_array_equal(imported_named[name], array)
+
+
+def test_run_as_a_script_the_pytorch_code_prints_the_output_a_merge_makes(torch, tmp_path):
+    """The residual graph ends in an Add, an expression in forward() rather than a module: the last line is still the output."""
+    path = tmp_path / "residual_script.py"
+    path.write_text(export_source(RESIDUAL, "pytorch"), encoding="utf-8")
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    channels, height, width = RESIDUAL.infer().output_shape[2], *RESIDUAL.infer().output_shape[:2]
+    assert result.stdout.splitlines()[-2].split() == ["output", f"(1,", f"{channels},", f"{height},", f"{width})"]
+
+
+def test_an_accented_layer_name_keeps_its_letters_in_the_code():
+    stack = Stack((8, 8, 1), (Conv2D(2, 3),), names=("ünï côdé",))
+    source = export_source(stack, "pytorch")
+    assert "self.uni_code = nn.Conv2d(1, 2, 3)" in source

@@ -434,3 +434,23 @@ def test_a_zip_without_config_is_not_a_keras_file(tmp_path):
 
 def test_model_files_are_recognised_by_their_suffix():
     assert [is_model_file(name) for name in ("a.keras", "b.H5", "c.hdf5", "d.json", "e.toml", "lenet5")] == [True] * 4 + [False] * 2
+
+
+def test_a_model_refused_as_a_whole_says_so_once(keras, tmp_path):
+    """Only a model-level reason: no "the model:" after "cannot import the model", no second hint repeating the reason."""
+    first, second = keras.Input((8, 8, 3), name="first"), keras.Input((8, 8, 3), name="second")
+    model = keras.Model([first, second], keras.layers.Add(name="both")([first, second]), name="two_inputs")
+    message = import_error(save(model, "json", tmp_path))
+    assert message == f"{tmp_path / 'two_inputs.json'}: cannot import the model: it has 2 inputs (first, second); convtui imports models with one input"
+
+
+def test_an_input_shape_the_weights_do_not_fit_says_to_drop_or_change_it(keras, tmp_path):
+    """Flatten then Dense: at another input size the kernel's rows differ; the cause is --input-shape, not the model's layers."""
+    model = keras.Sequential([keras.Input((10, 10, 1)), keras.layers.Conv2D(2, 3, name="conv"), keras.layers.Flatten(name="flat"), keras.layers.Dense(3, name="dense")], name="flat_dense")
+    path = save(model, "keras", tmp_path)
+    with pytest.raises(ModelImportError) as caught:
+        load_model_file(path, input_shape=(12, 12, 1))
+    message = str(caught.value)
+    assert 'layer 2 "dense" (Dense): the file\'s weights have shapes [(128, 3), (3,)] but its kernel, bias need [(200, 3), (3,)]' in message
+    assert message.endswith("the model was built for its input (10, 10, 1), and at (12, 12, 1) it does not fit: drop --input-shape, or give one it fits")
+    assert "catalogue" not in message

@@ -102,3 +102,11 @@ def test_a_bad_option_of_the_implied_app_points_to_the_command_the_user_typed(ru
     explicit = run_cli("app", "--seed", "-5")
     assert explicit.returncode == 2 and explicit.stderr.strip().endswith("see `convtui app --help`")
     assert "--seed N" in run_cli("--help").stdout
+
+
+@pytest.mark.parametrize(("argv", "points_to"), [(("summary", "seed-28x28x1", "--seed", "3"), "convtui summary"), (("--bogus",), "convtui")])
+def test_an_option_the_command_does_not_take_points_to_that_commands_help(run_cli, argv, points_to):
+    """`summary` has no --seed: the message names the command and its own --help, where the user finds what it takes."""
+    result = run_cli(*argv)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"{points_to}: error: unrecognized arguments: {' '.join(argv[2:] or argv)}; see `{points_to} --help`\n"
