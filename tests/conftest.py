@@ -24,7 +24,11 @@ def users_folders_untouched(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 def _run_convtui(*arguments: str | Path, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """`python -m convtui ARGUMENTS` with the test's interpreter; text output captured."""
+    """`python -m convtui ARGUMENTS` with the test's interpreter; text output captured.
+
+    Without COLUMNS: piped commands follow it, and pytest's process may have it set (importing
+    readline does), which would make the width depend on how the tests were started.
+    """
     return subprocess.run(
         [sys.executable, "-m", "convtui", *map(str, arguments)],
         capture_output=True,
@@ -33,6 +37,7 @@ def _run_convtui(*arguments: str | Path, cwd: Path, timeout: float = 60) -> subp
         errors="replace",
         cwd=cwd,
         timeout=timeout,
+        env={name: value for name, value in os.environ.items() if name != "COLUMNS"},
     )
 
 

@@ -13,16 +13,18 @@ if TYPE_CHECKING:
     from convtui.model.info import StackInfo
 
 PIPE_WIDTH = 200
-"""Width of tables written to a file or a pipe: wide enough that no column wraps."""
+"""Width of tables written to a file or a pipe without COLUMNS: wide enough that no column wraps."""
 
 
 def output_console(*, follow_columns: bool = False) -> Console:
-    """A terminal's own width; a pipe or file gets lines wide enough for the whole table.
+    """A terminal's own width; a pipe or file takes COLUMNS where the command follows it, else gets lines wide
+    enough for the whole table, and text outside the tables (the summary's notes, --explain's formulas) unwrapped:
+    one line each, for grep.
 
-    Only diff and presets, whose layout is made for a width, take COLUMNS for a pipe (`follow_columns`):
-    `COLUMNS=80 convtui diff a b | less` is unified, as in an 80-column terminal. The summary does not:
-    readline and test runners set COLUMNS (80) in children's environments without anyone asking, and
-    below 90 columns its table leaves out the receptive fields. A COLUMNS of 0 would print nothing.
+    The commands that print tables (diff, presets, summary) follow COLUMNS for a pipe (`follow_columns`):
+    `COLUMNS=80 convtui diff a b | less` is unified, and `COLUMNS=80 convtui summary vgg16 | less` is the table of
+    an 80-column terminal. A parent that imported readline (Python's REPL, pytest) hands its children COLUMNS, 80
+    where it has no terminal: a test that reads a pipe's full width unsets it. A COLUMNS of 0 would print nothing.
     """
     from rich.console import Console
 
@@ -30,7 +32,7 @@ def output_console(*, follow_columns: bool = False) -> Console:
     columns = os.environ.get("COLUMNS", "")
     if console.is_terminal or (follow_columns and columns.isdigit() and int(columns) > 0):
         return console
-    return Console(width=PIPE_WIDTH)
+    return Console(width=PIPE_WIDTH, soft_wrap=True)
 
 
 def print_output(renderable: RenderableType, *, follow_columns: bool = False) -> None:

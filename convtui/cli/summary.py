@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from convtui.cli.options import MODEL_FILE_HELP, add_input_shape_option
 from convtui.cli.output import print_notes, print_output, warn_unused
 from convtui.cli.sources import load_source
 from convtui.cli.values import depth_value
 from convtui.errors import ConvtuiError
+
+if TYPE_CHECKING:
+    from convtui.model.blocks import TableRow
 
 EXIT_INVALID_STACK = 1
 
@@ -27,7 +31,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--convention", choices=("keras", "torch"), default="keras", help="show shapes as Keras (H, W, C) or PyTorch (C, H, W)")
     parser.add_argument("--explain", action="store_true", help="add the worked formula behind every figure (table format only)")
     parser.add_argument(
-        "--depth", type=depth_value, help="as torchinfo's depth: 1 folds each block into one row; 2 or none, every layer (table and markdown)"
+        "--depth",
+        type=depth_value,
+        help="as torchinfo's depth: 1 folds each block into one row; 2 or none, every layer (table and markdown; json and csv list every layer)",
     )
     add_input_shape_option(parser)
     output_format = parser.add_mutually_exclusive_group()
@@ -42,20 +48,18 @@ def handle(arguments: argparse.Namespace) -> int:
 
     if arguments.explain and arguments.format != "table":
         raise ConvtuiError(f"--explain adds the formulas to the table only, not to {arguments.format} output; drop --explain or the format option")
-    if arguments.depth is not None and arguments.format in ("csv", "json"):
-        raise ConvtuiError(
-            f"--depth folds the table and markdown only; {arguments.format} lists every layer with its block"
-            + (" (and each block's totals)" if arguments.format == "json" else "") + "; drop --depth"
-        )
     opened = load_source(arguments.preset, input_shape=arguments.input_shape)
-    print_notes(opened.notes)
     stack = opened.stack
     stack_info = stack.infer()
+    rows = depth_rows(stack_info, arguments.depth)
+    refuse_folding(rows, arguments)
+    print_notes(opened.notes)
     warn_unused(stack_info, arguments.preset)
     convention = arguments.convention
-    rows = depth_rows(stack_info, arguments.depth)
     if arguments.format == "table":
-        print_output(summary.summary_renderable(stack_info, convention, title=stack.name, with_formulas=arguments.explain, rows=rows))
+        print_output(
+            summary.summary_renderable(stack_info, convention, title=stack.name, with_formulas=arguments.explain, rows=rows), follow_columns=True
+        )
     elif arguments.format == "markdown":
         sys.stdout.write(summary.summary_markdown(stack_info, convention, rows))
     else:
@@ -66,3 +70,15 @@ def handle(arguments: argparse.Namespace) -> int:
     error = ConvtuiError(invalid.error or "", file=arguments.preset, layer_index=invalid.index, layer_type=invalid.layer.type_name)
     print(f"convtui: error: {error}", file=sys.stderr)
     return EXIT_INVALID_STACK
+
+
+def refuse_folding(rows: list[TableRow], arguments: argparse.Namespace) -> None:
+    """JSON and CSV keep one record per layer at any depth, for the scripts that read them: a --depth that folds
+    nothing (a stack without blocks, or 2) changes nothing there; one that would fold a block says why it cannot."""
+    if arguments.format not in ("csv", "json") or not any(row.is_folded for row in rows):
+        return
+    where = 'its block under "block", each block\'s totals under "blocks"' if arguments.format == "json" else "its block in the Block column"
+    raise ConvtuiError(
+        f"--depth {arguments.depth} folds blocks in the table and markdown only: {arguments.format} keeps one record per layer "
+        f"({where}), the same at any depth for the scripts that read it; drop --depth"
+    )

@@ -151,15 +151,20 @@ def totals_lines(stack_info: StackInfo, convention: Convention) -> list[tuple[st
     return lines
 
 
-SHOWN_UNUSED = 6
-"""Unused layers named one by one in a note; the rest are counted."""
+SHOWN_LAYERS = 6
+"""Layers named one by one in a note; the rest are counted."""
+
+
+def listed(layers: Sequence[str]) -> str:
+    """'2, 7, 10', or the first SHOWN_LAYERS and 'and 47 more': a note on ResNet50's 53 BatchNormalizations stays one line."""
+    more = len(layers) - SHOWN_LAYERS
+    return ", ".join(layers[:SHOWN_LAYERS]) + (f" and {more} more" if more > 0 else "")
 
 
 def unused_layers_text(stack_info: StackInfo) -> str:
-    """'layer 3 (conv2d_2) is' or 'layers 3 (conv2d_2), 4 (add) are', the first SHOWN_UNUSED named."""
+    """'layer 3 (conv2d_2) is' or 'layers 3 (conv2d_2), 4 (add) are', the first SHOWN_LAYERS named."""
     named = [f"{index} ({stack_info.layers[index].name})" for index in stack_info.unused]
-    shown = ", ".join(named[:SHOWN_UNUSED]) + (f" and {len(named) - SHOWN_UNUSED} more" if len(named) > SHOWN_UNUSED else "")
-    return f"layer {shown} is" if len(named) == 1 else f"layers {shown} are"
+    return f"layer {listed(named)} is" if len(named) == 1 else f"layers {listed(named)} are"
 
 
 def unused_count_text(stack_info: StackInfo) -> str:
@@ -188,7 +193,7 @@ def notes(stack_info: StackInfo, convention: Convention) -> list[str]:
         found.append(unused)
     if stack_info.non_trainable_params:
         indices = [str(info.index) for info in stack_info.layers if info.non_trainable_params]
-        where = ("layer " if len(indices) == 1 else "layers ") + ", ".join(indices)
+        where = ("layer " if len(indices) == 1 else "layers ") + listed(indices)
         if convention == "torch":
             found.append(f"BatchNormalization running_mean and running_var ({where}) are buffers in PyTorch, not parameters; Keras counts them as non-trainable params.")
         else:
@@ -203,6 +208,13 @@ NARROW_TABLE = 90
 so the names keep room at 80 columns."""
 LAYER_MIN_WIDTH = 12
 """The Layer column wraps at spaces, then folds long names ("MaxPooling2D" fits); every other column keeps its width."""
+LEFT_OUT_FIRST = ("RF", "Weights", "MACs", "Params", "Output shape")
+"""What a table too wide for its console leaves out, one column at a time, least needed first (the totals keep the
+MACs, --json every figure): a column Rich narrowed would show part of each number as if it were the number."""
+UNBOUNDED = 1_000_000
+"""A width no table reaches: measured within it, a table's minimum is the width its columns need whole."""
+ASCII_SIMPLE_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
+"""SIMPLE_HEAD drawn in ASCII: Rich keeps its "─" on a dumb terminal and swaps in a bordered box for an ASCII encoding."""
 
 
 Pieces = list[Text]
@@ -244,6 +256,26 @@ def wrapped(line: Pieces, width: int) -> list[Text]:
     for text in lines:
         text.rstrip()
     return lines
+
+
+def note_pieces(note: str) -> Pieces:
+    """Break points at spaces, none inside a shape: "(24, 24, 64)" stays on one line, for the eye and for grep."""
+    return [Text(piece) for piece in re.findall(r"\S*\(\d[^()]*\)\S*\s*|\S+\s*", note)]
+
+
+class Note:
+    """A sentence under the table, wrapped at the console's width between words, a broken line going on indented;
+    one line where the console wraps nothing (a pipe without COLUMNS, cli.output), for grep."""
+
+    def __init__(self, text: str, style: str) -> None:
+        self.text = text
+        self.style = style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line = note_pieces(self.text)
+        for text in [Text.assemble(*line)] if options.no_wrap else wrapped(line, options.max_width):
+            text.style = self.style
+            yield text
 
 
 class LayerCell:
@@ -297,8 +329,8 @@ def summary_table(
     cells = graph_gutter(stack_info, rows, ascii=ascii) if graph else []
     gutters: Sequence[GutterCell | None] = cells or [None] * len(found)
     table = Table(
-        title=Text(title) if title else None,
-        box=box.SIMPLE_HEAD,
+        title=Text(title, no_wrap=False, overflow="fold") if title else None,  # centred where the console wraps no text (a pipe)
+        box=ASCII_SIMPLE_HEAD if ascii else box.SIMPLE_HEAD,
         header_style="bold",
         title_style="bold",
         pad_edge=False,
@@ -326,7 +358,8 @@ def summary_table(
 
 class SummaryTable:
     """The summary table fitted to the console it is drawn on: compact below WIDE_TABLE columns, no receptive
-    fields below NARROW_TABLE, an ASCII gutter where the console has no Unicode or is a dumb terminal."""
+    fields below NARROW_TABLE, then fewer columns (LEFT_OUT_FIRST) until every number shows whole; an ASCII gutter
+    and rule where the console has no Unicode or is a dumb terminal."""
 
     def __init__(
         self, stack_info: StackInfo, convention: Convention = "keras", *, title: str | None = None, rows: Sequence[TableRow] | None = None
@@ -337,15 +370,34 @@ class SummaryTable:
         self.rows = rows
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield summary_table(
-            self.stack_info,
-            self.convention,
-            title=self.title,
-            compact=options.max_width < WIDE_TABLE,
-            rows=self.rows,
-            ascii=options.ascii_only or console.is_dumb_terminal,
-            columns=COLUMNS[:-1] if options.max_width < NARROW_TABLE else COLUMNS,
-        )
+        for columns in column_choices(options.max_width):
+            table = summary_table(
+                self.stack_info,
+                self.convention,
+                title=self.title,
+                compact=options.max_width < WIDE_TABLE,
+                rows=self.rows,
+                ascii=options.ascii_only or console.is_dumb_terminal,
+                columns=columns,
+            )
+            if table_fits(table, console, options):
+                break
+        yield table
+
+
+def column_choices(width: int) -> list[tuple[str, ...]]:
+    """The columns to try, most first: all of COLUMNS (receptive fields from NARROW_TABLE), then one fewer at a time."""
+    shown = [name for name in COLUMNS if name != "RF" or width >= NARROW_TABLE]
+    choices = [tuple(shown)]
+    for name in (name for name in LEFT_OUT_FIRST if name in shown):
+        shown.remove(name)
+        choices.append(tuple(shown))
+    return choices
+
+
+def table_fits(table: Table, console: Console, options: ConsoleOptions) -> bool:
+    """Whether every column gets the width of its widest cell (the Layer column its narrowest) within the console's."""
+    return Measurement.get(console, options.update_width(UNBOUNDED), table).minimum <= options.max_width
 
 
 def summary_renderable(
@@ -365,7 +417,7 @@ def summary_renderable(
     for label, value in totals_lines(stack_info, convention):
         totals.add_row(label + ":", value)
     parts.append(totals)
-    parts += [Text(note, style="red" if note.startswith("layer") else "dim") for note in notes(stack_info, convention)]
+    parts += [Note(note, "red" if note.startswith("layer") else "dim") for note in notes(stack_info, convention)]
     if with_formulas:
         parts += [formulas_renderable(stack_info, index, convention) for index in range(len(stack_info.layers))]
     return Group(*parts)

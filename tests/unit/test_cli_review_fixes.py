@@ -1,4 +1,4 @@
-"""A new user's review of the command line: piped diff and presets follow COLUMNS, piped tables end their lines at
+"""A new user's review of the command line: piped diff, presets and summary follow COLUMNS, piped tables end their lines at
 the text, an input shape of zeros says what a side may be, and a mistyped activation gets a "did you mean"."""
 
 from __future__ import annotations
@@ -80,10 +80,18 @@ def test_piped_presets_without_columns_are_not_padded_to_the_pipe_width(tmp_path
     assert max(map(len, lines)) <= PIPE_WIDTH
 
 
-def test_piped_summary_is_not_padded_and_keeps_its_width_under_a_columns_nobody_asked_for(tmp_path):
+def test_piped_summary_under_columns_is_that_narrow_and_not_padded(tmp_path):
     lines = output_lines(run_piped("summary", "seed-28x28x1", cwd=tmp_path, columns="80"))
     assert padded(lines) == []
-    assert lines[2].split()[-1] == "RF"  # below 90 columns the table would leave receptive fields out
+    assert max(map(len, lines)) <= 80
+    assert lines[2].split()[-1] == "MACs"  # below 90 columns the table leaves receptive fields out
+
+
+def test_piped_summary_without_columns_keeps_every_column_and_is_not_padded(tmp_path):
+    lines = output_lines(run_piped("summary", "seed-28x28x1", cwd=tmp_path))
+    assert padded(lines) == []
+    assert lines[2].split()[-1] == "RF"
+    assert "kernel (3, 3, 32, 64)" in "\n".join(lines)  # weights named, shapes spaced: from 110 columns
 
 
 # --- --input-shape ---------------------------------------------------------------------------
