@@ -8,7 +8,7 @@ LayerConfigError naming the field.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 MAX_SIZE = 1_000_000
@@ -118,12 +118,18 @@ def optional_positive_pair(value: Any) -> tuple[int, int] | None:
     return None if value is None else positive_pair(value)
 
 
+def did_you_mean(value: object, options: Sequence[str]) -> str:
+    """'; did you mean "he_normal"?' for a mistyped string close to one of `options` (any case), else nothing."""
+    guesses = difflib.get_close_matches(value.strip().lower(), options, n=1) if isinstance(value, str) else []
+    return f'; did you mean "{guesses[0]}"?' if guesses else ""
+
+
 def choice(*options: str) -> Converter:
     def convert(value: Any) -> str:
         if isinstance(value, str) and value.lower() in options:
             return value.lower()
         listed = ", ".join(f'"{option}"' for option in options)
-        raise ValueError(f"expected one of {listed}, found {describe(value)}")
+        raise ValueError(f"expected one of {listed}, found {describe(value)}{did_you_mean(value, options)}")
 
     return convert
 
@@ -145,7 +151,7 @@ def conv_padding(value: Any) -> str | tuple[int, int]:
         return (int(value[0]), int(value[1]))
     raise ValueError(
         'expected "valid", "same", or explicit zero padding as a whole number or [height, width],'
-        f" found {describe(value)}"
+        f" found {describe(value)}{did_you_mean(value, ('valid', 'same'))}"
     )
 
 
@@ -187,9 +193,9 @@ def activation(value: Any) -> str | None:
 
 def unknown_activation_message(value: object) -> str:
     """A mistyped name ("rleu") gets the one it meant, as unknown keys and types do; the whole list only when none is close."""
-    guesses = difflib.get_close_matches(value.strip().lower(), ACTIVATION_NAMES, n=1) if isinstance(value, str) else []
-    if guesses:
-        return f'expected an activation name, found {describe(value)}; did you mean "{guesses[0]}"?'
+    hint = did_you_mean(value, ACTIVATION_NAMES)
+    if hint:
+        return f"expected an activation name, found {describe(value)}{hint}"
     return f"expected an activation name ({', '.join(ACTIVATION_NAMES)}), found {describe(value)}"
 
 

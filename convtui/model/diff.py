@@ -18,7 +18,6 @@ from difflib import SequenceMatcher
 from typing import Literal
 
 from convtui.model.graph import INPUT_NAME, snake_case
-from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo, StackInfo
 
 RowKind = Literal["unchanged", "edited", "replaced", "added", "removed"]
@@ -77,10 +76,6 @@ class StackDiff:
     @property
     def input_changed(self) -> bool:
         return self.before.input_shape != self.after.input_shape
-
-    @property
-    def output_shapes(self) -> tuple[Shape | None, Shape | None]:
-        return self.before.output_shape, self.after.output_shape
 
     @property
     def output_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:

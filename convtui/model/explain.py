@@ -40,9 +40,7 @@ def explain(stack_info: StackInfo, index: int, convention: Convention = "keras")
     formulas += weight_formulas(info, convention)
     formulas.append(params_formula(info))
     formulas.append(macs_formula(info))
-    field = field_formula(stack_info, info)
-    if field is not None:
-        formulas.append(field)
+    formulas.append(field_formula(stack_info, info))
     return formulas
 
 
@@ -396,14 +394,24 @@ def macs_formula(info: LayerInfo) -> Formula:
     return Formula("MACs", f"{where} * {products} = {info.macs:,}", "one multiply-accumulate per weight per position")
 
 
-def field_formula(stack_info: StackInfo, info: LayerInfo) -> Formula | None:
+def field_formula(stack_info: StackInfo, info: LayerInfo) -> Formula:
     """The receptive field from the input's (found by name); a merge's is its widest input's."""
+    field = info.receptive_field
+    if field is None:
+        return UNTRACKED
     fields = {name: input_field(stack_info, name) for name in info.inputs}
-    if info.receptive_field is None or any(field is None for field in fields.values()):
-        return None
-    if len(fields) == 1:
-        return receptive_field_formula(info.receptive_field, *fields.values(), stack_info.input_shape)  # type: ignore[arg-type]
-    return merge_field_formula(info.receptive_field, fields)  # type: ignore[arg-type]
+    if len(fields) == 1 or None in fields.values():
+        return receptive_field_formula(field, *fields.values(), stack_info.input_shape)  # type: ignore[arg-type]
+    return merge_field_formula(field, fields)  # type: ignore[arg-type]
+
+
+UNTRACKED = Formula(
+    "receptive field",
+    "not tracked",
+    "a Flatten or Reshape above laid the values out anew, then a window spanned several of them (or a merge met a"
+    " map's pixels): convtui does not follow which pixel each laid-out value came from, so it cannot say which"
+    " pixels this output sees",
+)
 
 
 def input_field(stack_info: StackInfo, name: str) -> ReceptiveField | None:
@@ -415,7 +423,7 @@ def merge_field_formula(field: ReceptiveField, fields: dict[str, ReceptiveField]
     """"7x7, jump 2, through conv2d_1, the widest of its 2 inputs (add: 1x1)": which path sets the field."""
     widest_name = max(fields, key=lambda name: fields[name].area)
     others = ", ".join(f"{name}: {field_text(other)}" for name, other in fields.items() if name != widest_name)
-    jump = "" if field.is_global else f", jump {number(field.jump[0])}"
+    jump = "" if field.is_global or field.is_laid_out else f", jump {number(field.jump[0])}"
     return Formula(
         "receptive field",
         f"{field_text(field)}{jump}, through {widest_name}, the widest of its {len(fields)} inputs ({others})",
@@ -427,12 +435,22 @@ def field_text(field: ReceptiveField) -> str:
     return "global" if field.is_global else f"{number(field.size[0])}x{number(field.size[1])}"
 
 
-def receptive_field_formula(field: ReceptiveField, previous: ReceptiveField, input_shape: tuple[int, ...]) -> Formula:
+def receptive_field_formula(field: ReceptiveField, previous: ReceptiveField | None, input_shape: tuple[int, ...]) -> Formula:
+    """How this layer's window grows its input's field; `previous` is None (not tracked) only before a global field."""
     if field.is_global:
         return Formula("receptive field", "global", f"every output depends on the whole {input_shape[0]}x{input_shape[1]} input")
+    assert previous is not None
     size = field_text(field)
-    if (field.size, field.jump) == (previous.size, previous.jump):
-        return Formula("receptive field", f"{size} (unchanged)", "each output depends on one position of its input")
+    if field.is_laid_out and not previous.is_laid_out:
+        return Formula(
+            "receptive field",
+            f"{size} (unchanged), no jump",
+            "each value is a copy of one pixel's value, so it sees what that pixel saw; laid out anew, a position is"
+            " no pixel any more and neighbouring values need not be neighbouring fields, so there is no jump or start",
+        )
+    if field.size == previous.size and (field.is_laid_out or field.jump == previous.jump):
+        laid_out = "; since a Flatten or Reshape above, a position is no pixel, so there is no jump" if field.is_laid_out else ""
+        return Formula("receptive field", f"{size} (unchanged)", f"each output depends on one position of its input{laid_out}")
     growth = number((field.size[0] - previous.size[0]) / previous.jump[0] + 1)
     return Formula(
         "receptive field",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from convtui.errors import ConvtuiError, PresetError
 from convtui.model.arguments import describe
-from convtui.model.info import INPUT_FIELD, LayerInfo, ReceptiveField, widest
+from convtui.model.info import INPUT_FIELD, LayerInfo, ReceptiveField, next_field
 from convtui.model.layers import Layer, Shape
 
 INPUT_NAME = "input"
@@ -113,13 +113,24 @@ def check_structure(nodes: Sequence[Node], outputs: Sequence[str]) -> None:
             )
         inputs = resolved_inputs(nodes, index)
         for name in inputs:
+            if name == node.name:
+                above = nodes[index - 1].name if index else INPUT_NAME
+                raise PresetError(own_output_message(name, above), field_name="inputs", **where)
             if name != INPUT_NAME and name not in seen:
                 raise PresetError(unknown_input_message(name, index, all_names, seen), field_name="inputs", **where)
         check_input_count(node.layer, inputs, where)
         seen[node.name] = index
     for name in outputs:
         if name not in seen:
-            raise PresetError(unknown_name_message(name, seen), field_name="outputs")
+            raise PresetError(unknown_output_message(name, seen), field_name="outputs")
+
+
+def own_output_message(name: str, above: str) -> str:
+    """A layer naming itself in its inputs: a cycle, whatever the file order; say what it may take instead."""
+    problem = f'"{name}" is this layer, and a layer cannot take its own output'
+    if above == INPUT_NAME:
+        return f'{problem}; the first layer takes "input", the network\'s input: write that, or leave inputs out'
+    return f'{problem}; name a layer above it, or leave inputs out to take the one just above ("{above}")'
 
 
 def unknown_input_message(name: str, index: int, all_names: dict[str, int], above: dict[str, int]) -> str:
@@ -135,6 +146,19 @@ def unknown_name_message(name: str, known: dict[str, int]) -> str:
     return f'no layer named "{name}" above it; {hint}'
 
 
+def unknown_output_message(name: str, known: dict[str, int]) -> str:
+    """The top-level `outputs` names layers of the whole file; the network's input cannot be its output (the Keras
+    import refuses it too): there would be no layer between them."""
+    if name == INPUT_NAME:
+        return (
+            '"input" is the network\'s input, which cannot also be its output: name a layer in outputs = [...],'
+            " or leave outputs out for the last layer"
+        )
+    guesses = difflib.get_close_matches(name, list(known), n=1)
+    hint = f'did you mean "{guesses[0]}"?' if guesses else "name a layer of the file, or leave outputs out for the last layer"
+    return f'no layer named "{name}"; {hint}'
+
+
 def check_input_count(layer: Layer, inputs: tuple[str, ...], where: dict[str, object]) -> None:
     count = len(inputs)
     if count >= layer.min_inputs and (layer.max_inputs is None or count <= layer.max_inputs):
@@ -147,10 +171,19 @@ def check_input_count(layer: Layer, inputs: tuple[str, ...], where: dict[str, ob
         needs = f"takes at least {layer.min_inputs} inputs"
     given = ", ".join(f'"{name}"' for name in inputs)
     raise PresetError(
-        f"{layer.type_name} {needs}, given {count} ({given}); list them in inputs = [...]",
+        f"{layer.type_name} {needs}, given {count} ({given}); {input_count_advice(layer, count)}",
         field_name="inputs",
         **where,  # type: ignore[arg-type]
     )
+
+
+def input_count_advice(layer: Layer, count: int) -> str:
+    """What to do: a one-input layer given several keeps one or takes a merge of them; a merge needs more listed."""
+    if layer.max_inputs == 1:
+        return "keep one of them, or join them first with a merge layer (Add, Concatenate, Multiply, ...) and take that"
+    if layer.max_inputs is not None and count > layer.max_inputs:
+        return f"keep {layer.max_inputs} of them in inputs = [...]"
+    return "list them in inputs = [...]"
 
 
 def unused_nodes(nodes: Sequence[Node], outputs: Sequence[str]) -> tuple[int, ...]:
@@ -173,7 +206,7 @@ def unused_nodes(nodes: Sequence[Node], outputs: Sequence[str]) -> tuple[int, ..
 def propagate(input_shape: Shape, nodes: Sequence[Node]) -> list[LayerInfo]:
     """Every node's info in file order; an invalid node marks the nodes that depend on it."""
     shapes: dict[str, Shape] = {INPUT_NAME: input_shape}
-    fields: dict[str, ReceptiveField] = {INPUT_NAME: INPUT_FIELD}
+    fields: dict[str, ReceptiveField | None] = {INPUT_NAME: INPUT_FIELD}
     failed: dict[str, int] = {}
     infos: list[LayerInfo] = []
     for index, node in enumerate(nodes):
@@ -196,7 +229,7 @@ def propagate(input_shape: Shape, nodes: Sequence[Node]) -> list[LayerInfo]:
                 )
             )
             continue
-        field = widest([fields[name] for name in inputs]).through(inference.window)
+        field = next_field([fields[name] for name in inputs], inference.window)
         shapes[node.name] = inference.output_shape
         fields[node.name] = field
         infos.append(

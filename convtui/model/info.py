@@ -10,12 +10,16 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from convtui.model.layers import GLOBAL_WINDOW, Layer, Shape, WeightInfo, Window
+from convtui.model.layers import GLOBAL_WINDOW, RELAYOUT_WINDOW, Layer, Shape, WeightInfo, Window
 
 BYTES_PER_VALUE = 4
 """float32, as Keras and torchinfo count sizes."""
 
 Status = Literal["ok", "invalid", "after_invalid"]
+
+
+NO_POSITION = (math.nan, math.nan)
+"""A field's jump and start once its positions stand for no pixel (after Flatten or Reshape): not a number."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +28,9 @@ class ReceptiveField:
 
     size: how many input pixels it spans; jump: input pixels between neighbouring outputs;
     start: centre of the first output's field, in input pixel coordinates (0 = centre of the
-    top-left pixel). `is_global` once every output depends on the whole input.
+    top-left pixel). `is_global` once every output depends on the whole input. After Flatten or
+    Reshape each value keeps its pixel's size, but positions no longer map to pixels: jump and start
+    are NO_POSITION (`is_laid_out`).
     """
 
     size: tuple[float, float]
@@ -32,13 +38,18 @@ class ReceptiveField:
     start: tuple[float, float]
     is_global: bool = False
 
-    def through(self, window: Window | str | None) -> ReceptiveField:
-        """The field after one more layer with this window."""
+    def through(self, window: Window | str | None) -> ReceptiveField | None:
+        """The field after one more layer with this window; None (not tracked) for a window wider than one value
+        over laid-out values, whose neighbours need not be neighbouring pixels."""
         if self.is_global or window is None:
             return self
         if window == GLOBAL_WINDOW:
             return replace(self, is_global=True)
+        if window == RELAYOUT_WINDOW:
+            return replace(self, jump=NO_POSITION, start=NO_POSITION)
         assert isinstance(window, Window)
+        if self.is_laid_out:
+            return self if window.kernel == (1, 1) else None
         size = tuple(self.size[a] + in_input_pixels(window.kernel[a] - 1, self.jump[a]) for a in (0, 1))
         start = tuple(
             self.start[a] + in_input_pixels((window.kernel[a] - 1) / 2 - window.pad_before[a], self.jump[a]) for a in (0, 1)
@@ -47,8 +58,23 @@ class ReceptiveField:
         return ReceptiveField(size, jump, start)  # type: ignore[arg-type]
 
     @property
+    def is_laid_out(self) -> bool:
+        """Flatten or Reshape laid the values out anew: a position is no pixel, so there is no jump or start."""
+        return math.isnan(self.jump[0])
+
+    @property
     def area(self) -> float:
         return math.inf if self.is_global else self.size[0] * self.size[1]
+
+
+def next_field(fields: list[ReceptiveField | None], window: Window | str | None) -> ReceptiveField | None:
+    """A layer's field from its inputs' (the widest, for a merge). One not tracked (None) stays so until a
+    layer whose every output sees the whole input; so does a merge of laid-out values with a map's pixels,
+    whose same position is not one pixel."""
+    local = [field for field in fields if field is not None and not field.is_global]
+    if None in fields or len({field.is_laid_out for field in local}) > 1:
+        return GLOBAL_FIELD if window == GLOBAL_WINDOW else None
+    return widest(fields).through(window)  # type: ignore[arg-type]
 
 
 def widest(fields: list[ReceptiveField]) -> ReceptiveField:
@@ -62,6 +88,7 @@ def in_input_pixels(steps: float, jump: float) -> float:
 
 
 INPUT_FIELD = ReceptiveField(size=(1.0, 1.0), jump=(1.0, 1.0), start=(0.0, 0.0))
+GLOBAL_FIELD = ReceptiveField(size=(math.inf, math.inf), jump=NO_POSITION, start=NO_POSITION, is_global=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +103,7 @@ class LayerInfo:
     weights: tuple[WeightInfo, ...] = ()
     macs: int = 0
     receptive_field: ReceptiveField | None = None
+    """None for a layer that does not apply, and where the field is not tracked (see ReceptiveField.through)."""
     status: Status = "ok"
     error: str | None = None
     error_field: str | None = None

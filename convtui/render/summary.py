@@ -477,7 +477,8 @@ def summary_csv(stack_info: StackInfo, convention: Convention = "keras") -> str:
 
 
 def json_number(value: float) -> float | int | None:
-    """Whole numbers as ints; JSON has no Infinity, so a field that overflowed a float (absurdly deep stacks) is null."""
+    """Whole numbers as ints; JSON has no Infinity or NaN, so a field that overflowed a float (absurdly deep stacks) is null,
+    as are a receptive field's jump and start after Flatten or Reshape, where positions no longer stand for pixels."""
     if not math.isfinite(value):
         return None
     return int(value) if value.is_integer() else value

@@ -179,11 +179,12 @@ def test_reshape_follows_compute_reshape_output_shape(input_shape, target, expec
     assert info.output_shape == expected and info.params == 0
 
 
-def test_reshape_of_the_channels_only_keeps_the_receptive_field_and_any_other_makes_it_global():
+def test_reshape_of_the_channels_only_keeps_the_receptive_field_and_any_other_keeps_its_size_but_not_its_positions():
     chain = Stack((8, 8, 4), (Conv2D(filters=4, kernel_size=3), Reshape(target_shape=[6, 6, 2, 2]))).infer().layers
     assert chain[1].receptive_field == chain[0].receptive_field
     chain = Stack((8, 8, 4), (Conv2D(filters=4, kernel_size=3), Reshape(target_shape=[36, 4]))).infer().layers
-    assert chain[1].receptive_field.is_global
+    field = chain[1].receptive_field
+    assert not field.is_global and field.size == (3, 3) and field.is_laid_out
 
 
 @pytest.mark.parametrize(("target", "words"), [([5, 5], "12"), ([-1, 5], "a multiple of 5")])

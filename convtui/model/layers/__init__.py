@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from convtui.model.layers.base import (
     GLOBAL_WINDOW,
+    RELAYOUT_WINDOW,
     Inference,
     Layer,
     Shape,
@@ -108,6 +109,7 @@ __all__ = [
     "Subtract",
     "broadcast_shapes",
     "GLOBAL_WINDOW",
+    "RELAYOUT_WINDOW",
     "LAYER_TYPES",
     "Activation",
     "AveragePooling2D",

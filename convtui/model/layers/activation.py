@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from convtui.model import arguments as args
-from convtui.model.layers.base import Inference, Layer, Shape, argument
+from convtui.model.layers.base import Inference, Layer, Shape, argument, mixing_window
+
+LAST_AXIS_ACTIVATIONS = ("softmax", "log_softmax")
+"""Activations whose every output depends on all the values of the last axis."""
 
 @dataclass(frozen=True)
 class Activation(Layer):
@@ -16,7 +19,9 @@ class Activation(Layer):
     activation: str = argument(args.required_activation, help="the function")
 
     def infer(self, input_shape: Shape) -> Inference:
-        return Inference(input_shape)
+        """Softmax over a flattened vector mixes every position; any other activation is pixel-wise."""
+        mixes = self.activation in LAST_AXIS_ACTIVATIONS
+        return Inference(input_shape, window=mixing_window(input_shape, (len(input_shape) - 1,)) if mixes else None)
 
     def summary_parts(self) -> list[str]:
         return [self.activation]

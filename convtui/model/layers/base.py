@@ -44,7 +44,10 @@ class Window:
 
 
 GLOBAL_WINDOW = "global"
-"""The window of a layer whose every output sees the whole input (Flatten, global pooling)."""
+"""The window of a layer whose every output sees the whole input (global pooling, Dense on a vector)."""
+RELAYOUT_WINDOW = "relayout"
+"""The window of a layer that lays the same values out in another shape (Flatten, Reshape): each output is a
+copy of one input value, so it sees what that value saw, but its position no longer stands for a pixel."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,16 @@ def normalised_default(layer: Layer, name: str) -> Any:
 
 
 # --- shared shape helpers -------------------------------------------------------------------
+
+
+def mixing_window(input_shape: Shape, axes: tuple[int, ...]) -> str | None:
+    """The window of a layer that combines the values along `axes` (indices into the shape): global when they
+    cover every position axis (a vector's one axis, or a map's all but the channels), else pixel-wise.
+
+    A vector's values are positions laid out by Flatten, so softmax or Dense over it mixes every pixel's field.
+    """
+    positions = set(range(max(len(input_shape) - 1, 1)))
+    return GLOBAL_WINDOW if positions <= set(axes) else None
 
 
 def require_image(layer: Layer, shape: Shape) -> tuple[int, int, int]:

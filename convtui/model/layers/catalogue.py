@@ -16,6 +16,7 @@ from typing import Any
 
 from convtui.errors import LayerConfigError
 from convtui.model import arguments as args
+from convtui.model.keras_only import keras_only_message
 from convtui.model.layers.base import Layer
 
 FAMILY_OF_TYPE: dict[str, str] = {
@@ -113,9 +114,7 @@ def layer_from_config(config: Mapping[str, Any]) -> Layer:
     known = argument_names(layer_type)
     for key in config:
         if key != "type" and key not in known:
-            guesses = difflib.get_close_matches(key, known, n=1)
-            hint = f'did you mean "{guesses[0]}"?' if guesses else f"{layer_type.type_name} takes: {', '.join(known) or 'no arguments'}"
-            raise LayerConfigError(f'unknown argument "{key}"; {hint}', layer_type=layer_type.type_name, field_name=key)
+            raise LayerConfigError(unknown_argument_message(key, layer_type, known), layer_type=layer_type.type_name, field_name=key)
     for name in required_argument_names(layer_type):
         if name not in config:
             raise LayerConfigError(
@@ -124,6 +123,16 @@ def layer_from_config(config: Mapping[str, Any]) -> Layer:
                 field_name=name,
             )
     return layer_type(**{key: value for key, value in config.items() if key != "type"})
+
+
+def unknown_argument_message(key: str, layer_type: type[Layer], known: list[str]) -> str:
+    """A Keras argument convtui does not support says so; a typo gets the argument it meant."""
+    keras_only = keras_only_message(key, layer_type.type_name)
+    if keras_only is not None:
+        return keras_only
+    guesses = difflib.get_close_matches(key, known, n=1)
+    hint = f'did you mean "{guesses[0]}"?' if guesses else f"{layer_type.type_name} takes: {', '.join(known) or 'no arguments'}"
+    return f'unknown argument "{key}"; {hint}'
 
 
 def layer_to_config(layer: Layer) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from convtui.errors import ShapeError
 from convtui.model import arguments as args
-from convtui.model.layers.base import Inference, Layer, Shape, WeightInfo, argument, bias_weights
+from convtui.model.layers.base import Inference, Layer, Shape, WeightInfo, argument, bias_weights, mixing_window
 
 @dataclass(frozen=True)
 class Dense(Layer):
@@ -25,11 +25,12 @@ class Dense(Layer):
             raise self.fail("kernel_initializer", '"edges" is a bank of image filters, for convolutions only')
 
     def infer(self, input_shape: Shape) -> Inference:
+        """Each unit sums the last axis: a pixel's channels on a map, every position of a flattened vector."""
         features = input_shape[-1]
         kernel = (features, self.units)
         macs = math.prod(input_shape[:-1]) * features * self.units
         weights = (WeightInfo("kernel", kernel), *bias_weights(self.use_bias, self.units))
-        return Inference((*input_shape[:-1], self.units), weights, macs, None)
+        return Inference((*input_shape[:-1], self.units), weights, macs, mixing_window(input_shape, (len(input_shape) - 1,)))
 
     def summary_parts(self) -> list[str]:
         parts = [str(self.units)]

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from convtui.errors import ShapeError
 from convtui.model import arguments as args
-from convtui.model.layers.base import Inference, Layer, Numbers, Shape, WeightInfo, argument, numbers_text, shape_axes
+from convtui.model.layers.base import Inference, Layer, Numbers, Shape, WeightInfo, argument, mixing_window, numbers_text, shape_axes
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,13 @@ class LayerNormalization(Layer):
             raise self.fail("axis", f"mixes positive and negative axes ({list(self.axis)}); write them all positive or all negative")
 
     def infer(self, input_shape: Shape) -> Inference:
+        """Statistics over every position (a flattened vector, or axis [1, 2, 3]) make each output see the whole input."""
         kept = shape_axes(self, self.axis, input_shape)
         shape = tuple(input_shape[axis] for axis in kept)
         weights = [WeightInfo("gamma", shape)] if self.scale or self.rms_scaling else []
         if self.center and not self.rms_scaling:
             weights.append(WeightInfo("beta", shape))
-        return Inference(input_shape, tuple(weights), 0, None)
+        return Inference(input_shape, tuple(weights), 0, mixing_window(input_shape, kept))
 
     def summary_parts(self) -> list[str]:
         parts = [] if self.axis == (-1,) else [f"axis {list(self.axis)}"]

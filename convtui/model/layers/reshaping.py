@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from convtui.errors import ShapeError
 from convtui.model import arguments as args
-from convtui.model.layers.base import GLOBAL_WINDOW, Inference, Layer, Shape, Window, argument, require_image, size_text
+from convtui.model.layers.base import RELAYOUT_WINDOW, Inference, Layer, Shape, Window, argument, require_image, size_text
 
 EdgePairs = tuple[tuple[int, int], tuple[int, int]]
 """((top, bottom), (left, right)) rows and columns, as Keras normalises padding and cropping."""
@@ -20,7 +20,7 @@ class Flatten(Layer):
     description: ClassVar[str] = "lays the (H, W, C) map out as one vector, row by row"
 
     def infer(self, input_shape: Shape) -> Inference:
-        window = GLOBAL_WINDOW if len(input_shape) > 1 else None
+        window = RELAYOUT_WINDOW if len(input_shape) > 1 else None
         return Inference((math.prod(input_shape),), (), 0, window)
 
 
@@ -90,7 +90,7 @@ class Reshape(Layer):
                 field_name="target_shape",
             )
         keeps_pixels = output[: len(input_shape) - 1] == input_shape[:-1]
-        return Inference(output, (), 0, None if keeps_pixels else GLOBAL_WINDOW)
+        return Inference(output, (), 0, None if keeps_pixels else RELAYOUT_WINDOW)
 
     def summary_parts(self) -> list[str]:
         return [str(self.target_shape)]
