@@ -33,7 +33,7 @@ from convtui.tui.compare import CompareActions, saved_comparison
 from convtui.tui.editing import EditingActions
 from convtui.tui.files import FileActions
 from convtui.tui.forward_run import ImageCache, RunResult, WeightsCache, run_stack
-from convtui.tui.history import EditHistory
+from convtui.tui.history import EditHistory, Version
 from convtui.tui.messages import ForwardEarly, ForwardFinished, ForwardProgress
 from convtui.tui.opened_weights import OpenedWeights, opened_weights
 from convtui.tui.recovery import RecoveryActions
@@ -79,12 +79,10 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         still fit; without them, the preset's own `weights = "..."` file. `notes`: what its import changed, shown at start.
         """
         super().__init__()
-        self.history = EditHistory(stack)
+        self.history: EditHistory[Version] = EditHistory(Version(stack, seed, opened_weights(stack, source, weights)))
         self.source = source
-        self.opened_weights: OpenedWeights | None = opened_weights(stack, source, weights)
         self.weights_on_disk: Path | None = self.opened_weights.path if self.opened_weights is not None else None
         self.import_notes = tuple(notes)
-        self.seed = seed
         self.chosen_image = image
         self.last_read_image: str | None = None
         """The chosen image of the last run that could read its image (None: the default sample)."""
@@ -103,7 +101,17 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
 
     @property
     def stack(self) -> Stack:
-        return self.history.current
+        return self.history.current.stack
+
+    @property
+    def seed(self) -> int:
+        """The seed of the initial weights: part of the version, so changing it is an undoable edit."""
+        return self.history.current.seed
+
+    @property
+    def opened_weights(self) -> OpenedWeights | None:
+        """The weights the stack runs on where they fit (opened, recovered or trained); the seed's elsewhere."""
+        return self.history.current.weights
 
     @property
     def image_source(self) -> str:
@@ -146,7 +154,20 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
 
     def edit(self, stack: Stack, select: int | None = None) -> None:
         """Make `stack` the current one (undoable); a change that changes nothing is ignored."""
-        if self.history.apply(stack):
+        self.edit_version(self.history.current.with_stack(stack), select)
+
+    def edit_version(self, version: Version, select: int | None = None) -> None:
+        """Make `version` current (undoable): a new stack, seed or set of weights; one that changes nothing is ignored."""
+        before = self.stack
+        if self.history.apply(version):
+            self.version_changed(before, select)
+
+    def version_changed(self, before: Stack, select: int | None = None) -> None:
+        """Rerun after an edit, undo or redo; the same stack (a new seed or new weights) keeps its shapes' StackInfo,
+        which the Train view compares with the trained one by identity."""
+        if self.stack == before:
+            self.start_run()
+        else:
             self.stack_changed(select)
 
     def stack_changed(self, select: int | None = None) -> None:

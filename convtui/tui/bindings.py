@@ -62,6 +62,13 @@ TRAIN_BINDINGS = [
     Binding("p", "pause_training", "Train: pause", show=False, tooltip="Pause after the current step: the views show the weights so far; edit the stack or the learning rate"),
     Binding("T", "stop_training", "Train: stop", show=False, tooltip="Stop after the current step; the weights trained so far stay the stack's"),
 ]
+TRAIN_VIEW_BINDINGS = [
+    Binding("t", "train('start')", "Train"),
+    Binding("p", "train('pause')", "Pause"),
+    Binding("T", "train('stop')", "Stop"),
+]
+"""The Train keys again, for the footer: the main screen shows them while the Train tab is open (its `check_action`);
+elsewhere the App's hidden TRAIN_BINDINGS take the same keys."""
 TABLE_BINDINGS = [
     Binding("home", "first_layer", "First layer"),
     Binding("end,ctrl+end", "scroll_bottom", "Last layer"),

@@ -14,7 +14,7 @@ from convtui.model.graph import INPUT_NAME
 from convtui.model.layers import Layer, Shape
 from convtui.model.stack import Stack
 from convtui.tui.answers import input_shape_answer, seed_answer
-from convtui.tui.history import EditHistory
+from convtui.tui.history import EditHistory, Version
 from convtui.tui.state import ViewState
 
 if TYPE_CHECKING:
@@ -26,11 +26,13 @@ if TYPE_CHECKING:
 class EditingActions:
     """Add, branch, wrap, concatenate, edit, delete, move, input shape, seed, undo, redo."""
 
-    history: EditHistory
+    history: EditHistory[Version]
     stack: Stack
     view_state: ViewState
     seed: int
     selection: Callable[[], int]
+    edit_version: Callable[[Version], None]
+    version_changed: Callable[[Stack], None]
 
     def edit_graph(self, build: Callable[[], Stack], select: int) -> None:
         """Make the stack `build` gives current (undoable); a graph it would break is refused with the reason."""
@@ -196,21 +198,22 @@ class EditingActions:
         from convtui.tui.screens.prompt import Prompt
 
         def chosen(seed: int | None) -> None:
-            if seed is not None and seed != self.seed:
-                self.seed = seed
-                self.start_run()
+            if seed is not None:
+                self.edit_version(replace(self.history.current, seed=seed))  # undoable, and unsaved until saved
 
         self.push_screen(Prompt("Seed", "the seed of the initial weights (Keras initialisers)", str(self.seed), seed_answer), chosen)
 
     def action_undo(self) -> None:
+        before = self.stack
         if self.history.undo():
-            self.stack_changed()
+            self.version_changed(before)
         else:
             self.notify("Nothing to undo.")
 
     def action_redo(self) -> None:
+        before = self.stack
         if self.history.redo():
-            self.stack_changed()
+            self.version_changed(before)
         else:
             self.notify("Nothing to redo.")
 

@@ -18,7 +18,7 @@ from convtui.files import write_text_atomically
 from convtui.model.preset import PRESET_SUFFIX, is_builtin_name, save_preset
 from convtui.model.stack import Stack
 from convtui.tui.answers import OpenedStack, export_path_answer, folder_note, save_path_answer, save_target, stack_answer
-from convtui.tui.history import EditHistory
+from convtui.tui.history import EditHistory, Version
 from convtui.tui.opened_weights import OpenedWeights, opened_weights
 from convtui.tui.recent_files import recent_files, remember_file
 
@@ -37,7 +37,7 @@ class FileActions:
     `keep_recovery_copy`, `quit_on_purpose`, `views` and Textual's API.
     """
 
-    history: EditHistory
+    history: EditHistory[Version]
     stack: Stack
     source: str | None
     save_folder: Path | None
@@ -85,11 +85,9 @@ class FileActions:
         seed: int | None = None,
     ) -> None:
         """Replace the stack; `seed`: the one its preset names (None keeps the current seed)."""
-        self.history = EditHistory(stack)
+        self.history = EditHistory(Version(stack, self.seed if seed is None else seed, opened_weights(stack, source, weights)))
         self.compare_with_saved(stack, "opened")
         self.source = source
-        self.seed = self.seed if seed is None else seed
-        self.opened_weights = opened_weights(stack, source, weights)
         self.weights_on_disk = self.opened_weights.path if self.opened_weights is not None else None
         self.stack_changed(select=0 if stack.layers else -1)
         self.show_notes(notes)
@@ -119,7 +117,7 @@ class FileActions:
         except ConvtuiError:  # its weights file is unreadable: keep naming it, as it was opened
             return save_preset(self.stack, path, seed=self.seed), None
         weights_path = save_weights(carried.weights, path)
-        self.history.current = replace(self.stack, weights_file=weights_path.name if weights_path else None)
+        self.history.current = self.history.current.with_stack(replace(self.stack, weights_file=weights_path.name if weights_path else None))
         written = save_preset(self.stack, path, seed=self.seed)  # last: a preset never names weights that are not there
         self.weights_on_disk = weights_path
         if weights_path is not None:
@@ -305,13 +303,8 @@ def identity_for(stack: Stack, source: str | None, path: Path) -> StackChange | 
     return lambda each: replace(each, name=name, description=description)
 
 
-def renamed_history(history: EditHistory, change: StackChange | None) -> EditHistory:
-    """The same history with every stack changed, so undo keeps the new name; the stack last saved stays as it was."""
+def renamed_history(history: EditHistory[Version], change: StackChange | None) -> EditHistory[Version]:
+    """The same history with every stack changed, so undo keeps the new name; the version last saved stays as it was."""
     if change is None:
         return history
-    return EditHistory(
-        change(history.current),
-        saved=history.saved,
-        undo_stack=[change(stack) for stack in history.undo_stack],
-        redo_stack=[change(stack) for stack in history.redo_stack],
-    )
+    return history.mapped(lambda version: version.with_stack(change(version.stack)))

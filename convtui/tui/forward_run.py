@@ -223,11 +223,11 @@ def run_layers(
     early: bool = False,
 ) -> RunResult | None:
     """`prefix` (the first layers of `stack_info`) on the image, with every output; None when cancelled."""
-    from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_allocations, forward
+    from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_memory, forward
 
     budget = DEFAULT_MAX_MEMORY if max_memory is None else max_memory
     try:
-        check_allocations(prefix_info, 1, budget)  # the weights and the image are made before forward's own guard
+        check_memory(prefix_info, 1, budget)  # forward's own guard, before the weights and the image are made: it would refuse only after
         weights, note = stack_weights(stack_info, seed, opened_weights, len(prefix.layers), weights_cache, early=early)
     except ConvtuiError as error:
         return RunResult(None, {}, (), str(error))

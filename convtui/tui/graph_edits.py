@@ -40,12 +40,15 @@ class NodeContext:
     """"input" and every layer above it, in file order, with its output shape (None: invalid)."""
     below: tuple[str, ...]
     """The names of the layers below it, for "a layer may only take layers above it"."""
+    inserting: bool = False
+    """A new layer at `index`: the layers below keep the numbers the table shows them with (from `index`, not after it)."""
 
     @property
     def taken(self) -> dict[str, int]:
-        """Every other layer's name and index (the input's is -1)."""
+        """Every other layer's name and its number in the table (the input's is -1)."""
         above = {name: index - 1 for index, name in enumerate(self.shapes_above)}
-        return above | {name: self.index + 1 + offset for offset, name in enumerate(self.below)}
+        first_below = self.index if self.inserting else self.index + 1
+        return above | {name: first_below + offset for offset, name in enumerate(self.below)}
 
     def input_problem(self, name: str) -> str | None:
         """Why this layer cannot take `name`, or None when it is above it."""
@@ -73,7 +76,7 @@ def node_context(stack: Stack, stack_info: StackInfo, index: int, *, inserting: 
     shapes |= {info.name: info.output_shape for info in stack_info.layers[:index]}
     if inserting:
         name = fresh_name(layer_type, stack.names)  # type: ignore[arg-type]  # only the type's name is read
-        return NodeContext(index, name, (name_above(stack, index),), shapes, stack.names[index:])
+        return NodeContext(index, name, (name_above(stack, index),), shapes, stack.names[index:], inserting=True)
     return NodeContext(index, stack.names[index], stack.inputs_of(index), shapes, stack.names[index + 1 :])
 
 

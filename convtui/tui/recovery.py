@@ -14,24 +14,26 @@ from rich.text import Text
 from convtui.errors import ConvtuiError
 from convtui.model.stack import Stack
 from convtui.tui.answers import OpenedStack, stack_answer
-from convtui.tui.history import EditHistory
+from convtui.tui.history import EditHistory, Version
 from convtui.tui.opened_weights import OpenedWeights
 from convtui.tui.recovery_copies import RecoveryCopy, RecoveryKeeper, recovery_copies
 
 if TYPE_CHECKING:
+    from convtui.engine.weights import StackWeights
     from convtui.tui.screens.recover import RecoverChoice
 
 
 class RecoveryActions:
-    """The App provides `history`, `source`, `opened_weights`, `open_stack`, `edit`, `guard_unsaved` and Textual's API."""
+    """The App provides `history`, `source`, `opened_weights`, `open_stack`, `edit_version`, `guard_unsaved` and Textual's API."""
 
     recovery: RecoveryKeeper
-    history: EditHistory
+    history: EditHistory[Version]
     stack: Stack
     source: str | None
     opened_weights: OpenedWeights | None
     open_stack: Callable[..., None]
     guard_unsaved: Callable[[str, Callable[[], object]], None]
+    edit_version: Callable[[Version], None]
     saved_on_leaving: str | None
 
     def keep_recovery_copy(self) -> None:
@@ -78,17 +80,19 @@ class RecoveryActions:
         self.recovery.adopt(copy)
         source = recovered_source(copy)
         if source is not None:
-            self.open_stack(source.source, source.stack, weights=source.weights)
-            self.history.apply(stack)
+            self.open_stack(source.source, source.stack, weights=source.weights, seed=source.seed)
         else:
             self.open_stack(copy.source, stack)
             self.history.saved = None  # its source is gone: nothing on disk holds this stack, so it stays unsaved
-        if weights:  # what the stack ran on (not the seed's), in place of the source's
-            self.opened_weights = OpenedWeights(stack.infer(), "the recovery copy", weights=weights)
-            # Trained weights, say: no file holds them but the copy, so they stay unsaved through an undo to the source's stack.
-            self.history.saved = None
-        self.stack_changed()  # type: ignore[attr-defined]
+        self.edit_version(recovered_version(self.history.current, stack, weights))
         self.notify(f"Opened the unsaved edits to {copy.where}: u undoes them, s saves them.", title="Recovered", timeout=8)  # type: ignore[attr-defined]
+
+
+def recovered_version(opened: Version, stack: Stack, weights: StackWeights | None) -> Version:
+    """The copy's stack, with the weights it ran on (not the seed's) in place of the source's: one edit of the
+    source as opened, so undo gives back the source's stack and weights together."""
+    recovered = OpenedWeights(stack.infer(), "the recovery copy", weights=weights) if weights else opened.weights
+    return Version(stack, opened.seed, recovered)
 
 
 def recovered_source(copy: RecoveryCopy) -> OpenedStack | None:

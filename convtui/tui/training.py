@@ -10,8 +10,7 @@ an edit carries them over layer by layer. A mixin, so the bindings and the palet
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from textual import work
@@ -20,7 +19,7 @@ from textual.message import Message
 from convtui.errors import ConvtuiError
 from convtui.model.stack import StackInfo
 from convtui.tui.forward_run import WeightsCache, stack_weights
-from convtui.tui.history import EditHistory
+from convtui.tui.history import EditHistory, Version
 from convtui.tui.opened_weights import OpenedWeights
 from convtui.tui.state import ViewState
 
@@ -50,6 +49,8 @@ class TrainingEnded(Message):
     session: TrainSession | None
     outcome: Outcome | Literal["failed"]
     message: str = ""
+    title: str = "Training stopped"
+    """The failure's notification title: a run that never began was "Not started", one that could not go on "Not resumed"."""
 
 
 def training_problem(stack_info: StackInfo) -> str | None:
@@ -65,15 +66,20 @@ def training_problem(stack_info: StackInfo) -> str | None:
     return None
 
 
+def failure_text(error: Exception) -> str:
+    """The sentence a failed start or run shows: the engine's own for a ConvtuiError; an engine bug must show too, not end the app."""
+    return str(error) if isinstance(error, ConvtuiError) else f"training failed: {type(error).__name__}: {error}"
+
+
 class TrainingActions:
     """Start, pause, resume, stop; the App provides `view_state`, `history`, `seed`, `opened_weights`, `start_run`, `views` and Textual's API."""
 
     view_state: ViewState
-    history: EditHistory
+    history: EditHistory[Version]
     seed: int
     opened_weights: OpenedWeights | None
-    weights_on_disk: Path | None
     start_run: Callable[..., None]
+    edit_version: Callable[[Version], None]
     views: Views
 
     training: TrainSession | None = None
@@ -128,7 +134,7 @@ class TrainingActions:
             weights, _ = stack_weights(stack_info, setup.seed, opened, len(stack_info.layers), WeightsCache())
             return start_session(setup, stack_info, weights, control)
 
-        self.run_training(prepare)
+        self.run_training(prepare, refused=("failed", "Not started"))
 
     def action_pause_training(self) -> None:
         """Pause after the current step: the views then run on the weights so far, and the stack and learning rate may change."""
@@ -164,7 +170,7 @@ class TrainingActions:
                 session.rebase(stack_info, seed)
             return session
 
-        self.run_training(prepare)
+        self.run_training(prepare, refused=("paused", "Not resumed"))
 
     def action_stop_training(self) -> None:
         """Stop after the current step (its partial epoch is validated); a paused run just ends."""
@@ -177,19 +183,22 @@ class TrainingActions:
             self.notify("No training is running to stop.")
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
-    def run_training(self, prepare: Callable[[], TrainSession]) -> None:
-        """Load or rebase, then train until done or asked to pause or stop; one message when it returns."""
-        session: TrainSession | None = None
+    def run_training(self, prepare: Callable[[], TrainSession], refused: tuple[Outcome | Literal["failed"], str]) -> None:
+        """Load or rebase, then train until done or asked to pause or stop; one message when it returns.
+
+        `refused`: the outcome and title when `prepare` fails (data that does not fit, say): nothing trained, so a
+        paused run stays paused, its session as it was, for the user to fix the stack and resume."""
         try:
             session = prepare()
+        except Exception as error:
+            self.post_message(TrainingEnded(self.training, refused[0], failure_text(error), refused[1]))
+            return
+        try:
             self.training = session
             self.post_message(TrainingStarted(session))
             outcome = session.run()
-        except ConvtuiError as error:
-            self.post_message(TrainingEnded(session, "failed", str(error)))
-            return
-        except Exception as error:  # an engine bug must show as a message, not end the app
-            self.post_message(TrainingEnded(session, "failed", f"training failed: {type(error).__name__}: {error}"))
+        except Exception as error:
+            self.post_message(TrainingEnded(session, "failed", failure_text(error)))
             return
         self.post_message(TrainingEnded(session, outcome))
 
@@ -198,20 +207,18 @@ class TrainingActions:
             self.set_train_status("training")
 
     def on_training_ended(self, message: TrainingEnded) -> None:
-        if message.outcome == "failed":
-            self.set_train_status("failed")
-            self.notify(message.message, title="Training stopped", severity="error", timeout=12)
-            return
+        """A message means nothing new was trained (a failure, or a resume refused): no weights to adopt."""
         self.set_train_status(message.outcome)
+        if message.message:
+            self.notify(message.message, title=message.title, severity="error", timeout=12)
+            return
         if message.session is not None:
             self.adopt_trained_weights(message.session)
 
     def adopt_trained_weights(self, session: TrainSession) -> None:
-        """Make a copy of the trained weights the stack's weights, and rerun the views on them; unsaved until saved."""
+        """Make a copy of the trained weights the stack's weights (an edit: undo gives back the ones before), and rerun the views on them."""
         if self.history is not self.train_history:
             self.notify("Training ended, but another stack is open now: its weights were not kept.", timeout=8)
             return
-        self.opened_weights = OpenedWeights(session.stack_info, TRAINED_LABEL, weights=session.weights_copy())
-        self.weights_on_disk = None
-        self.history.saved = None  # the stack in memory now differs from any file: quitting asks, saving writes NAME.npz
-        self.start_run()
+        trained = OpenedWeights(session.stack_info, TRAINED_LABEL, weights=session.weights_copy())
+        self.edit_version(replace(self.history.current, weights=trained))  # one undo step back to the weights before; unsaved until saved

@@ -110,9 +110,9 @@ def test_weights_cache_keeps_unchanged_layers_and_matches_the_engine() -> None:
 
 def test_run_reports_the_memory_guard_and_an_unreadable_image() -> None:
     images, weights = ImageCache(), WeightsCache()
-    # 100 KB: the input (3 KB) and the weights (74 KB) may be made, every output kept may not
+    # 100 KB: the input (3 KB) and the weights (74 KB) would fit, every output kept would not: refused before either is made
     refused = run_stack(SEED, SEED.infer(), seed=0, image_source="digit", images=images, weights_cache=weights, max_memory=100_000)
-    assert refused is not None and "budget" in refused.message and "layer 0" in refused.message and refused.weights
+    assert refused is not None and "budget" in refused.message and "layer 0" in refused.message and refused.weights == {}
     heavy = Stack((100, 100, 10), (Flatten(), Dense(units=1000)))  # 100,001,000 params: 381 MiB of weights
     too_heavy = run_stack(heavy, heavy.infer(), seed=0, image_source="digit", images=images, weights_cache=weights, max_memory=50 * 2**20)
     assert too_heavy is not None and too_heavy.message.startswith("the weights alone take 381.47 MB, over the 50.00 MB budget")

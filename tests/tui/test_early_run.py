@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from textual.pilot import Pilot
-from tui_helpers import run_app
+from tui_helpers import MakeApp, run_app, settle
 
 from convtui.model.layers import Conv2D, Dense, Flatten
 from convtui.model.preset import load_preset
@@ -114,3 +114,18 @@ def test_no_early_look_at_a_run_the_memory_guard_refuses() -> None:
     assert early == [], "the early look would show maps that the run's error then replaces"
     assert refused is not None and "budget" in refused.message
 
+
+
+def test_the_app_refuses_a_forward_pass_over_the_budget_before_making_its_weights(make_app: MakeApp) -> None:
+    """The weights alone fit the budget, the whole pass does not: the app made the weights (1.1 GB for 1,000,000
+    filters, 1.3 s) before the forward pass refused; `convtui run` refuses at once."""
+    app = make_app(max_memory=64 * 2**20)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        app.edit(app.stack.with_layer(1, replace(app.stack.layers[1], filters=20000)))  # 22 MB of weights, a 110 MB pass
+        await settle(pilot)
+        refused = app.view_state.current_run
+        assert refused is not None and "the forward pass needs about" in refused.message
+        assert refused.weights == {} and refused.image is None, "nothing was made"
+
+    run_app(app, scenario)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 from textual.pilot import Pilot
 from tui_helpers import MakeApp, expected_rows, press_and_settle, run_app, table_rows, type_into
 
+from convtui.engine.weights import initial_weights
 from convtui.model.layers import Conv2D, MaxPooling2D
 from convtui.model.stack import Stack
 from convtui.tui.screens.layer_form import LayerForm
 from convtui.tui.screens.layer_picker import LayerPicker
 from convtui.tui.screens.prompt import Prompt
+from convtui.tui.screens.unsaved import UnsavedChanges
 
 
 def test_opens_on_the_seed_example_with_its_shapes(make_app: MakeApp) -> None:
@@ -198,3 +201,22 @@ def test_an_empty_stack_can_be_built_up(make_app: MakeApp) -> None:
 
 
     run_app(app, scenario, size=(80, 24))
+
+
+def test_a_seed_change_is_an_unsaved_edit_that_undo_takes_back(make_app: MakeApp) -> None:
+    """It was not: no *, u said "Nothing to undo", and q quit without asking although s would write seed = 7."""
+    app = make_app()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "r")
+        await type_into(pilot, "#answer", "7")
+        await press_and_settle(pilot, "enter")
+        assert app.seed == 7 and app.history.is_dirty and app.title.endswith("*") and "seed 7" in app.sub_title
+        await press_and_settle(pilot, "u")
+        assert app.seed == 0 and not app.history.is_dirty and not app.title.endswith("*")
+        run = app.view_state.current_run
+        assert run is not None and np.array_equal(run.weights[0]["kernel"], initial_weights(app.stack.infer(), 0)[0]["kernel"])
+        await press_and_settle(pilot, "U", "q")
+        assert app.seed == 7 and isinstance(app.screen, UnsavedChanges), "quitting asks before dropping the new seed"
+
+    run_app(app, scenario)

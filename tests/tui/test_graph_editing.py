@@ -259,3 +259,14 @@ def test_a_narrow_graph_table_keeps_its_names_before_its_weight_shapes(make_app:
         assert "Name" in columns and "Weights" not in columns, columns
 
     run_app(app, scenario, size=(80, 24))
+
+
+def test_a_later_layer_named_as_input_is_given_the_number_the_table_shows() -> None:
+    """Inserting before "add" (row 3 of the table) and naming it: the message says layer 3, as the table does, not 4."""
+    from convtui.tui.graph_edits import node_context
+
+    stack = Stack((8, 8, 1), (Conv2D(4, 3, padding="same"), Conv2D(4, 3, padding="same"), Conv2D(4, 1), Add()), inputs=(None, None, ("conv2d",), ("conv2d_1", "conv2d_2")))
+    inserting = node_context(stack, stack.infer(), 1, inserting=True, layer_type=Conv2D)
+    assert inserting.input_problem("add").startswith('"add" is layer 3, below this one')
+    editing = node_context(stack, stack.infer(), 1, inserting=False, layer_type=Conv2D)
+    assert editing.input_problem("add").startswith('"add" is layer 3, below this one')

@@ -16,7 +16,7 @@ import pytest
 from textual.pilot import Pilot
 from tui_helpers import MakeApp, press_and_settle, run_app, settle
 
-from convtui.engine.weights import initial_weights
+from convtui.engine.weights import initial_weights, save_arrays, weights_to_arrays
 from convtui.model.preset import load_preset, save_preset
 from convtui.model.stack import Stack
 from convtui.tui.app import ConvtuiApp
@@ -228,23 +228,29 @@ def test_a_copy_whose_source_is_gone_opens_unsaved_with_its_weights(make_app: Ma
     run_app(app, scenario)
 
 
-def test_weights_recovered_with_edits_stay_unsaved_after_undoing_the_edits(make_app: MakeApp, tmp_path: Path) -> None:
-    """The copy's weights (trained, say) are on no disk: undoing the stack's edits must not make quitting lose them."""
+def test_undoing_recovered_edits_gives_back_the_saved_stack_and_its_weights(make_app: MakeApp, tmp_path: Path) -> None:
+    """The copy's stack and weights are one edit of the saved file: undo gave back its stack but kept the copy's
+    weights (layer 5 seeded, "weights the recovery copy", unsaved), so s would have overwritten the trained .npz."""
     source = tmp_path / "net.toml"
-    save_preset(load_preset("seed-28x28x1"), source)
-    stack = with_filters(load_preset(source), 16)
-    weights = initial_weights(stack.infer(), 7)
-    crashed_copy(recovery_folder(), str(source), stack, weights)
+    saved_stack = replace(load_preset("seed-28x28x1"), weights_file="net.npz")
+    trained = initial_weights(saved_stack.infer(), 5)
+    save_arrays(weights_to_arrays(trained), tmp_path / "net.npz")
+    save_preset(saved_stack, source)
+    last = len(saved_stack.layers) - 1
+    edited_stack = load_preset(source).without(last)
+    crashed_copy(recovery_folder(), str(source), edited_stack, {index: trained[index] for index in range(last) if index in trained})
     app = make_app()
 
     async def scenario(pilot: Pilot[None]) -> None:
         await press_and_settle(pilot, "o")
+        assert app.stack == edited_stack and app.title.endswith("*") and "weights the recovery copy" in app.sub_title
         await press_and_settle(pilot, "u")
-        assert app.stack == load_preset(source), "undo goes back to the source's stack"
-        assert app.history.is_dirty and app.title.endswith("*"), "the recovered weights are still unsaved"
-        await press_and_settle(pilot, "q")
-        assert isinstance(app.screen, UnsavedChanges), "quitting asks before it drops them"
-        app.recovery.flush()
-        assert len(recovery_copies(app.recovery.folder)) == 1, "and their copy stays"
+        assert app.stack == load_preset(source) and not app.history.is_dirty and app.title == "seed-28x28x1"
+        assert "weights net.npz" in app.sub_title
+        assert app.opened_weights is not None
+        carried = app.opened_weights.carry(app.view_state.stack_info)
+        assert carried.complete and np.array_equal(carried.weights[last]["kernel"], trained[last]["kernel"]), "the saved layer's weights"
+        await press_and_settle(pilot, "U")
+        assert app.stack == edited_stack and app.history.is_dirty, "redo brings the recovered edits back"
 
     run_app(app, scenario)

@@ -18,8 +18,8 @@ import pytest
 from rich.console import Group
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import Input, TabbedContent
-from tui_helpers import MakeApp, freeze_cursors, press_and_settle, render_text, run_app, settle
+from textual.widgets import Input, Label, TabbedContent
+from tui_helpers import MakeApp, freeze_cursors, press_and_settle, render_text, run_app, settle, type_into
 
 from convtui.engine.weights import initial_weights
 from convtui.model.layers import Conv2D, Dense, GlobalAveragePooling2D
@@ -261,6 +261,107 @@ def test_a_stack_that_cannot_train_is_refused_with_the_reason(make_app: MakeApp)
         await settle(pilot)
         assert app.train_status == "idle"
         assert any("one vector of class scores" in notification.message for notification in app._notifications)
+
+    run_app(app, scenario)
+
+
+def test_training_is_one_undo_step(make_app: MakeApp) -> None:
+    app = make_app(stack=TINY)
+    seeded = initial_weights(TINY.infer(), 0)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("6")
+        fill_form(app, epochs=1)
+        await pilot.press("t")
+        await settle(pilot)
+        assert app.train_status == "finished" and app.history.is_dirty
+        trained = current_weights(app)[0]["kernel"].copy()
+        await press_and_settle(pilot, "escape", "u")
+        assert app.opened_weights is None and not app.history.is_dirty, "back to the seeded weights, nothing unsaved"
+        assert np.array_equal(current_weights(app)[0]["kernel"], seeded[0]["kernel"])
+        await press_and_settle(pilot, "U")
+        assert np.array_equal(current_weights(app)[0]["kernel"], trained) and app.history.is_dirty
+
+    run_app(app, scenario)
+
+
+def test_a_resume_the_edited_stack_cannot_take_leaves_the_run_paused(make_app: MakeApp, gate: StepGate) -> None:
+    """Four classes of stripes, and the last layer edited to 3 units while paused: t ended the run ("failed")."""
+    app = make_app(stack=TINY)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        fill_form(app, epochs=LONG_RUN)
+        await pilot.press("t")
+        await run_steps(pilot, gate, 2)
+        await then(pilot, gate, "p")
+        session = app.training
+        assert app.train_status == "paused" and session is not None
+        app.edit(app.stack.with_layer(2, Dense(units=3, activation="softmax")))
+        await settle(pilot)
+        await press_and_settle(pilot, "t")
+        assert app.train_status == "paused" and app.training is session
+        [refusal] = [notification for notification in app._notifications if notification.severity == "error"]
+        assert refusal.title == "Not resumed" and "4 units" in refusal.message
+        assert app.screen.query_one("#train-resume").display and not app.screen.query_one("#train-start").display
+        app.edit(app.stack.with_layer(2, TINY.layers[2]))
+        await settle(pilot)
+        await pilot.press("t")
+        await run_steps(pilot, gate, 1)
+        assert app.train_status == "training", "fixed, the run goes on"
+        await then(pilot, gate, "T")
+
+    run_app(app, scenario)
+
+
+def test_a_start_that_fails_on_its_data_says_it_did_not_start(make_app: MakeApp) -> None:
+    app = make_app(stack=TINY)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("6")
+        fill_form(app, epochs=1, data="0.001")
+        await press_and_settle(pilot, "escape", "t")
+        [failure] = [notification for notification in app._notifications if notification.severity == "error"]
+        assert failure.title == "Not started"
+
+    run_app(app, scenario)
+
+
+def footer_keys(app: ConvtuiApp) -> list[str]:
+    """The descriptions of the keys the footer shows now."""
+    return [active.binding.description for active in app.screen.active_bindings.values() if active.binding.show]
+
+
+def test_the_footer_shows_the_train_keys_on_the_train_tab_and_esc_in_its_fields(make_app: MakeApp) -> None:
+    """The Train tab's footer had no t, p or T (as the Kernels tab adds "<> Channels"), and a field's no hint that Esc gives them back."""
+    app = make_app(stack=TINY)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        assert "Train" not in footer_keys(app)
+        await press_and_settle(pilot, "6")
+        assert {"Train", "Pause", "Stop"} <= set(footer_keys(app))
+        app.screen.query_one("#train-rate", Input).focus()
+        await settle(pilot)
+        assert "Leave the field (then t, p, T)" in footer_keys(app) and "Train" not in footer_keys(app)
+        await press_and_settle(pilot, "escape")
+        assert "Train" in footer_keys(app)
+        await press_and_settle(pilot, "2")
+        assert "Train" not in footer_keys(app)
+
+    run_app(app, scenario)
+
+
+def test_a_number_field_says_what_is_wrong_as_it_is_typed(make_app: MakeApp) -> None:
+    """A learning rate of "abc" had no message until t was pressed."""
+    app = make_app(stack=TINY)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "6")
+        await type_into(pilot, "#train-rate", "abc")
+        problem = app.screen.query_one("#train-problem", Label)
+        assert problem.display and "the learning rate must be a number above 0, not 'abc'" in str(problem.render())
+        assert app.screen.query_one("#train-rate", Input).has_class("-invalid")
+        await type_into(pilot, "#train-rate", "0.01")
+        assert not problem.display and not app.screen.query_one("#train-rate", Input).has_class("-invalid")
 
     run_app(app, scenario)
 

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Header
 
+from convtui.tui.bindings import TRAIN_VIEW_BINDINGS
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.footer import SteadyFooter
 from convtui.tui.widgets.stack_table import StackTable
@@ -47,6 +48,7 @@ class MainScreen(Screen[None]):
     """Lays the widgets out and passes their events to the App, which owns the stack."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+    BINDINGS = TRAIN_VIEW_BINDINGS
 
     app: ConvtuiApp
 
@@ -95,6 +97,18 @@ class MainScreen(Screen[None]):
 
         info = self.app.view_state.layer
         return info is not None and supports_drilldown(info.layer)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The Train keys in the footer only on the Train tab, and not while one of its fields has the focus (a
+        letter types there; the field's footer offers Esc instead). Hidden, the App's own bindings take the keys."""
+        if action == "train":
+            focused = self.focused
+            in_form = focused is not None and any(node.id == "train-form" for node in focused.ancestors_with_self)
+            return self.views.active == "train" and not in_form
+        return super().check_action(action, parameters)
+
+    async def action_train(self, step: str) -> None:
+        await self.app.run_action(f"{step}_training")
 
     def on_tabbed_content_tab_activated(self) -> None:
         """A tab opened (handled by name: Textual's tabs load with the views, after the first paint)."""

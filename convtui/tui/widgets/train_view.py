@@ -52,6 +52,13 @@ INTRO = (
 )
 
 
+NUMBER_FIELDS: tuple[tuple[str, type[int] | type[float], str], ...] = (
+    ("rate", float, "the learning rate"),
+    ("batch", int, "the batch size"),
+    ("epochs", int, "the epochs"),
+)
+
+
 def positive(text: str, kind: type[int] | type[float], what: str) -> int | float:
     """A field's number, or a ValueError that says which field wants what."""
     try:
@@ -63,9 +70,20 @@ def positive(text: str, kind: type[int] | type[float], what: str) -> int | float
     return value
 
 
+def number_problem(text: str, kind: type[int] | type[float], what: str) -> str | None:
+    """What is wrong with a field's number, or None."""
+    try:
+        positive(text, kind, what)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 class TrainForm(Vertical):
     """The run's settings and buttons; the App reads them when a run starts or resumes."""
 
+    BINDINGS = [Binding("escape", "app.focus_stack", "Leave the field (then t, p, T)")]
+    """Shown in the footer while a field has the focus: there t, p and T are typed, not pressed."""
     app: ConvtuiApp
 
     def compose(self) -> ComposeResult:
@@ -83,6 +101,7 @@ class TrainForm(Vertical):
             yield Input("2", id="train-epochs", compact=True)
             for name, label in BUTTONS.items():
                 yield Button(label, id=f"train-{name}", action=f"app.{name}_training", compact=True)
+        yield Label(id="train-problem")
 
     def on_mount(self) -> None:
         self.query_one("#train-data", Input).value = default_data(self.app.view_state.stack_info)
@@ -95,6 +114,19 @@ class TrainForm(Vertical):
         defaults = {str(learning_rate) for learning_rate in OPTIMIZER_DEFAULT_RATES.values()}
         if rate.value in defaults:
             rate.value = str(OPTIMIZER_DEFAULT_RATES[str(event.value)])
+
+    @on(Input.Changed, "#train-rate, #train-batch, #train-epochs")
+    def number_changed(self, event: Input.Changed) -> None:
+        """Say what is wrong with a number as it is typed, not only when t is pressed."""
+        problems = []
+        for name, kind, what in NUMBER_FIELDS:
+            field = self.query_one(f"#train-{name}", Input)
+            wrong = number_problem(field.value, kind, what)
+            field.set_class(wrong is not None, "-invalid")
+            problems += [wrong] if wrong is not None else []
+        problem = self.query_one("#train-problem", Label)
+        problem.update("; ".join(problems))
+        problem.display = bool(problems)
 
     def text(self, name: str) -> str:
         return self.query_one(f"#train-{name}", Input).value
