@@ -2,8 +2,10 @@
 
 Everything that can be wrong with the arguments, the stack or the data is found before the first
 step (one line, exit 2). The first Ctrl+C stops after the current step and saves what was trained
-(exit 130); a second one before saving quits without saving, and says so. numpy, the engine and Rich
-are imported when the command runs, not when the parser is built.
+(exit 130); a second one before saving quits without saving, and says so; one before the first step
+says what it stopped (loading the data, or before training) and that nothing was saved. When stdout's
+reader goes away, training stops as after a Ctrl+C, saves, says so on stderr and exits 141 (ClosedOutput).
+numpy, the engine and Rich are imported when the command runs, not when the parser is built.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ if TYPE_CHECKING:
     from convtui.model.info import StackInfo
 
 EXIT_STOPPED = 130
-"""As a shell reports a command Ctrl+C ended: training did not finish; the weights are saved after one Ctrl+C, not after two."""
+"""As a shell reports a command Ctrl+C ended: training did not finish; the weights are saved after one Ctrl+C, not
+after two, nor after one before the first step."""
+EXIT_OUTPUT_CLOSED = 141
+"""As a shell reports a command a closed pipe ended (128 + SIGPIPE): what was trained is saved, the output is lost."""
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -100,6 +105,10 @@ def checked_stack(stack_info: StackInfo, source: str, batch_size: int) -> None:
         raise error.located(file=source) from None
 
 
+class LoadingStopped(KeyboardInterrupt):
+    """A Ctrl+C while the data loads, said as such: a large folder or set is the wait a user most often cuts short."""
+
+
 def loaded_dataset(arguments: argparse.Namespace, stack_info: StackInfo, seed: int) -> Dataset:
     from convtui.engine.datasets import DataError, load_dataset
 
@@ -107,6 +116,8 @@ def loaded_dataset(arguments: argparse.Namespace, stack_info: StackInfo, seed: i
         return load_dataset(arguments.data, stack_info, validation_split=arguments.validation_split, seed=seed)
     except DataError as error:
         raise error.located(file=arguments.preset) from None  # only the stack's own problems come without a file
+    except KeyboardInterrupt:
+        raise LoadingStopped from None
 
 
 # --- the command --------------------------------------------------------------------------------
@@ -153,13 +164,17 @@ def interrupts_caught() -> Iterator[Interrupts]:
         signal.signal(signal.SIGINT, previous)
 
 
-def end_words(result: TrainResult, path: Path, preset: str) -> list[str]:
-    """What was saved and how to use it, the path and the command each one word, so that wrapping keeps them whole."""
-    how = f"stopped by Ctrl+C after {result.steps} steps; saved the weights trained so far" if result.stopped else f"trained {result.steps} steps; saved the weights"
+def end_words(result: TrainResult, path: Path, preset: str, stopped_by: str) -> list[str]:
+    """What was saved and how to use it, the path and the command each one word, so that wrapping keeps them whole;
+    `stopped_by` says what cut training short."""
+    from convtui.model.units import counted
+
+    steps = counted(result.steps, "step")
+    how = f"stopped {stopped_by} after {steps}; saved the weights trained so far" if result.stopped else f"trained {steps}; saved the weights"
     return [*how.split(), "to", f"{path};", "use", "them", "with", f"`convtui run {preset} --weights {path}`"]
 
 
-def report_end(console: Console, result: TrainResult, dataset: Dataset, path: Path, preset: str) -> None:
+def report_end(console: Console, result: TrainResult, dataset: Dataset, path: Path, preset: str, stopped_by: str) -> None:
     from convtui.cli.train_progress import print_between_words
     from convtui.render.confusion import ConfusionMatrix
 
@@ -168,15 +183,39 @@ def report_end(console: Console, result: TrainResult, dataset: Dataset, path: Pa
         which = "validation set" if len(dataset.x_validation) else "training set (no validation set)"
         title = f"Confusion matrix on the {which}: accuracy {final.accuracy:.4f}"
         console.print(ConfusionMatrix(final.confusion, dataset.class_names, title=title))
-    print_between_words(end_words(result, path, preset))
+    print_between_words(end_words(result, path, preset, stopped_by))
+
+
+def stop_cause(interrupts: Interrupts) -> tuple[str, int]:
+    """What stopped training early, as the messages say it after "stopped", and the exit status that tells it: a
+    Ctrl+C, else the closed output (the only other stop)."""
+    return ("by Ctrl+C", EXIT_STOPPED) if interrupts.asked() else ("as the output was closed,", EXIT_OUTPUT_CLOSED)
+
+
+def nothing_saved(when: str, status: int) -> int:
+    """One line for a stop before the first step, which leaves nothing to save: the weights would be the untrained ones."""
+    print(f"convtui: stopped {when}; nothing was saved", file=sys.stderr)
+    return status
 
 
 def handle(arguments: argparse.Namespace) -> int:
-    from convtui.cli.train_progress import Reporter
+    """Train and save. A Ctrl+C before the handler that stops after a step is set raises KeyboardInterrupt, which
+    main() would turn into a silent exit 130: it is said here instead."""
+    try:
+        return train_and_save(arguments)
+    except LoadingStopped:
+        return nothing_saved("by Ctrl+C while loading the data, before training began", EXIT_STOPPED)
+    except KeyboardInterrupt:
+        return nothing_saved("by Ctrl+C before training began", EXIT_STOPPED)
+
+
+def train_and_save(arguments: argparse.Namespace) -> int:
+    from convtui.cli.train_progress import ClosedOutput, Reporter
     from convtui.engine.losses import loss_for
     from convtui.engine.optimizers import make_optimizer
     from convtui.engine.train import TrainSettings, train, writable_weights
     from convtui.engine.weights import save_arrays, weights_to_arrays
+    from convtui.render.confusion import encodable
 
     opened = load_source(arguments.preset, input_shape=arguments.input_shape)
     seed = chosen_seed(arguments.seed, opened)
@@ -191,17 +230,23 @@ def handle(arguments: argparse.Namespace) -> int:
     optimizer = make_optimizer(arguments.optimizer, arguments.learning_rate)
     loss = loss_for(stack_info)
     console = output_console()
-    console.print(f"{dataset.summary}; {optimizer.name} (learning rate {optimizer.learning_rate:g}), {loss.label}, batch {arguments.batch_size}")
+    output = ClosedOutput(console)
+    settings_line = f"{dataset.summary}; {optimizer.name} (learning rate {optimizer.learning_rate:g}), {loss.label}, batch {arguments.batch_size}"
+    console.print(encodable(settings_line, console.encoding))  # the data's path may be in any script
     settings = TrainSettings(arguments.epochs, arguments.batch_size, not arguments.no_shuffle, seed)
     reporter = Reporter(console, -(-len(dataset.x_train) // arguments.batch_size))
     with interrupts_caught() as interrupts:
         with suppress(KeyboardInterrupt), reporter.shown(), interrupts.loop():  # raised by the second Ctrl+C only: `quit` says it
             result = train(
-                stack_info, dataset, weights, optimizer, settings, loss=loss, on_step=reporter.on_step, on_epoch=reporter.on_epoch, should_stop=interrupts.asked
-            )
+                stack_info, dataset, weights, optimizer, settings, loss=loss, on_step=reporter.on_step, on_epoch=reporter.on_epoch,
+                should_stop=lambda: interrupts.asked() or output.closed,
+            )  # fmt: skip
         if interrupts.quit:
             print("convtui: stopped by a second Ctrl+C before saving; nothing was written", file=sys.stderr)
             return EXIT_STOPPED
+        stopped_by, stopped_status = stop_cause(interrupts)
+        if result.stopped and not result.steps:
+            return nothing_saved(f"{stopped_by} before training began", stopped_status)
         save_arrays(weights_to_arrays(result.weights), path)
-        report_end(console, result, dataset, path, arguments.preset)
-    return EXIT_STOPPED if result.stopped else 0
+        report_end(console, result, dataset, path, arguments.preset, stopped_by)
+    return stopped_status if result.stopped else EXIT_OUTPUT_CLOSED if output.closed else 0

@@ -1,5 +1,6 @@
 """What `convtui train` prints while it trains: in a terminal a live row for the epoch under way, printed for good
-when the epoch ends; on a pipe or in a file one line per epoch. Imported when the command runs (Rich with it).
+when the epoch ends; on a pipe or in a file one line per epoch, until the pipe's reader goes away (ClosedOutput).
+Imported when the command runs (Rich with it).
 
 A row shows every figure at any width from 80 columns: short names (acc, val loss) below FULL_NAMES_FROM columns,
 and two lines (the bar, then the figures) below ONE_LINE_FROM or where one does not fit, rather than Rich's ellipses.
@@ -7,6 +8,8 @@ and two lines (the bar, then the figures) below ONE_LINE_FROM or where one does 
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -58,6 +61,29 @@ def print_between_words(words: Sequence[str], console: Console | None = None) ->
 
 
 # --- on a pipe or in a file ---------------------------------------------------------------------
+
+
+class ClosedOutput:
+    """Says when the reader of stdout has gone (`| head`, a pager quit early), so that training stops and saves.
+
+    Rich's own answer to a broken pipe is to exit at once with status 1, silently, in the middle of training: every
+    step was lost. A closed pipe is how a reader says it wants no more, and Unix tools stop on it (SIGPIPE), so training
+    stops after its current step as after a Ctrl+C and what was trained is saved. Training on to the last epoch instead
+    would hold the shell, which waits for the whole pipeline, with nothing on the screen for as long as it takes.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.closed = False
+        console.on_broken_pipe = self.on_broken_pipe  # type: ignore[method-assign]  # Rich's hook for this
+
+    def on_broken_pipe(self) -> None:
+        """Print nothing more, and point stdout at /dev/null, as Rich does: Python's flush at exit would fail again."""
+        self.closed = True
+        self.console.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def figures(loss: float, accuracy: float, validation: Evaluation | None, rate: float) -> str:

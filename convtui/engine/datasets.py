@@ -32,6 +32,7 @@ from convtui.catalogue import GENERATED_CLASSES, SHAPE_NAMES
 from convtui.engine.images import Canvas, LoadedImage, fit_channels, load_image, quadratic_curve, render, resize
 from convtui.errors import ConvtuiError, EngineError
 from convtui.model.info import StackInfo
+from convtui.model.units import counted
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 DEFAULT_VALIDATION_SPLIT = 0.1
@@ -60,7 +61,7 @@ class Dataset:
         """One line: "digits: 10,800 training and 1,200 validation images, 10 classes"."""
         return (
             f"{self.source}: {len(self.x_train):,} training and {len(self.x_validation):,} validation images "
-            f"of {'x'.join(map(str, self.x_train.shape[1:]))}, {len(self.class_names)} classes"
+            f"of {'x'.join(map(str, self.x_train.shape[1:]))}, {counted(len(self.class_names), 'class', 'classes')}"
         )
 
 

@@ -26,3 +26,8 @@ def readable_count(count: int) -> str:
             except OverflowError:
                 return f"{TOO_LARGE} {unit}"
     return str(count)
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """"1 step", "2,000 steps" ("1 class", "10 classes" with `plural`): read by people, who trip over "1 steps"."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

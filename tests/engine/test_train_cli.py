@@ -102,6 +102,45 @@ def test_ctrl_c_stops_after_the_current_step_and_saves_what_was_trained(tmp_path
     assert load_weights(tmp_path / "stopped.npz", info)[3]["kernel"].shape == (400, 4)
 
 
+def test_an_output_that_cannot_encode_unicode_gets_ascii_and_the_end_message(tmp_path: Path, tiny: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "convtui", "train", str(tiny), "--data", "stripes:40", "--epochs", "1", "--save", "a.npz"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120, env={**os.environ, "NO_COLOR": "1", "PYTHONIOENCODING": "ascii"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.isascii() and "Confusion matrix on the validation set" in result.stdout
+    assert " . " in result.stdout.split("true \\ predicted")[1], result.stdout  # the matrix's empty cells: "·" as "."
+    assert result.stderr.startswith("trained 2 steps; saved the weights to a.npz"), result.stderr
+
+
+def test_when_the_reader_closes_the_pipe_training_stops_saves_and_exits_quietly(tmp_path: Path, tiny: Path) -> None:
+    """`convtui train ... | head -1`: stopped as after a Ctrl+C, what was trained saved, and exit 141 (128 + SIGPIPE)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "convtui", "train", str(tiny), "--data", "stripes:2000", "--epochs", "200", "--save", "piped.npz"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith("stripes:2000: ")  # the settings line, printed just before the first step
+    process.stdout.close()
+    err = process.stderr.read()
+    assert process.wait(timeout=60) == 141, err
+    assert re.fullmatch(r"stopped as the output was closed, after \d+ steps; saved the weights trained so far to piped\.npz; use them with `convtui run \S+ --weights piped\.npz`\n", err)
+    assert load_weights(tmp_path / "piped.npz", load_preset(str(tiny)).infer())[3]["kernel"].shape == (400, 4)
+
+
+def test_a_pipe_closed_before_training_began_says_nothing_was_saved(tmp_path: Path, tiny: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "convtui", "train", str(tiny), "--data", "stripes:40", "--save", "never.npz"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    process.stdout.close()  # as `| true` does: before the first line is written
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 141
+    assert err == "convtui: stopped as the output was closed, before training began; nothing was saved\n"
+    assert not (tmp_path / "never.npz").exists()
+
+
 def test_in_a_terminal_each_epoch_has_a_progress_bar(tmp_path: Path, tiny: Path) -> None:
     controller, terminal = pty.openpty()
     process = subprocess.Popen(

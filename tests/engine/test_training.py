@@ -365,3 +365,10 @@ def test_every_bad_data_case_is_one_line_naming_the_file_and_what_to_do(tmp_path
     if case != "output not one vector":  # the stack's problem: the command names the preset
         assert message.startswith(str(Path(source) / "cat" / "broken.png") if case == "unreadable image" else source.split(":")[0])
     assert raised.value.exit_code == 2
+
+
+@pytest.mark.parametrize(("names", "said"), [(("only",), "1 class"), (("a", "b"), "2 classes")])
+def test_a_data_sets_summary_counts_its_classes_in_words_people_read(names, said):
+    images = np.zeros((3, 4, 4, 1), np.float32)
+    dataset = Dataset("set.npz", images, np.zeros(3, np.int64), images[:0], np.zeros(0, np.int64), names)
+    assert dataset.summary == f"set.npz: 3 training and 0 validation images of 4x4x1, {said}"

@@ -170,10 +170,78 @@ def test_one_ctrl_c_still_saves_what_was_trained(tiny: Path, monkeypatch: pytest
     assert err.startswith("stopped by Ctrl+C after 14 steps; saved the weights trained so far to out.npz") and (tiny / "out.npz").is_file()
 
 
+def press_ctrl_c_instead(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
+    """Ctrl+C pressed as `target` (module.function) is called."""
+    monkeypatch.setattr(target, lambda *arguments, **keywords: press_ctrl_c())
+
+
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        ("convtui.engine.datasets.load_dataset", "by Ctrl+C while loading the data, before training began"),
+        ("convtui.cli.train.stack_weights", "by Ctrl+C before training began"),
+    ],
+    ids=["loading the data", "after loading"],
+)
+def test_a_ctrl_c_before_training_says_what_it_stopped_and_that_nothing_was_saved(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], target: str, said: str
+) -> None:
+    press_ctrl_c_instead(monkeypatch, target)
+    assert train_in_process(False, monkeypatch) == 130
+    out, err = capsys.readouterr()
+    assert err == f"convtui: stopped {said}; nothing was saved\n" and "epoch" not in out
+    assert not (tiny / "out.npz").exists()
+
+
+def test_a_ctrl_c_just_before_the_first_step_saves_no_untrained_weights(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pressed once the Ctrl+C that stops after a step is caught, but before any step: there is nothing trained to save."""
+    shown = Reporter.shown
+
+    @contextmanager
+    def pressed_as_it_starts(self: Reporter) -> Iterator[None]:
+        press_ctrl_c()
+        with shown(self):
+            yield
+
+    monkeypatch.setattr(Reporter, "shown", pressed_as_it_starts)
+    assert train_in_process(False, monkeypatch) == 130
+    assert capsys.readouterr().err == "convtui: stopped by Ctrl+C before training began; nothing was saved\n"
+    assert not (tiny / "out.npz").exists()
+
+
+def test_one_class_one_step_the_title_on_one_line_and_step_singular(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In an 80-column terminal the title of a one-class matrix (a table 31 columns wide) was cut over three lines."""
+    console = terminal(80)
+    monkeypatch.setattr("convtui.cli.train.output_console", lambda: console)
+    np.savez(tiny / "one.npz", x=np.random.default_rng(0).random((20, 12, 12), np.float32), y=np.zeros(20, np.int64))
+    assert main(["train", "tiny.toml", "--data", "one.npz", "--epochs", "1", "--batch-size", "100", "--save", "one-out.npz"]) == 0
+    shown = [line.rstrip() for line in console.export_text().splitlines()]
+    assert "Confusion matrix on the validation set: accuracy 1.0000" in shown, shown
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("trained 1 step; saved the weights to one-out.npz"), err
+
+
 END_WORDS: dict[str, Callable[[], list[str]]] = {
-    "stopped": lambda: end_words(SimpleNamespace(stopped=True, steps=312), Path("mnist-convnet-trained.npz"), "mnist-convnet"),  # type: ignore[arg-type]
-    "finished": lambda: end_words(SimpleNamespace(stopped=False, steps=3125), Path("mnist-convnet-trained.npz"), "mnist-convnet"),  # type: ignore[arg-type]
+    "stopped": lambda: end_words(SimpleNamespace(stopped=True, steps=312), Path("mnist-convnet-trained.npz"), "mnist-convnet", "by Ctrl+C"),  # type: ignore[arg-type]
+    "finished": lambda: end_words(SimpleNamespace(stopped=False, steps=3125), Path("mnist-convnet-trained.npz"), "mnist-convnet", ""),  # type: ignore[arg-type]
 }
+
+
+@pytest.mark.parametrize(
+    ("stopped", "stopped_by", "says"),
+    [
+        (False, "", "trained 1 step; saved the weights to"),
+        (True, "by Ctrl+C", "stopped by Ctrl+C after 1 step; saved the weights trained so far to"),
+        (True, "as the output was closed,", "stopped as the output was closed, after 1 step; saved the weights trained so far to"),
+    ],
+)
+def test_the_end_message_counts_one_step_in_the_singular(stopped: bool, stopped_by: str, says: str) -> None:
+    words = end_words(SimpleNamespace(stopped=stopped, steps=1), Path("w.npz"), "tiny", stopped_by)  # type: ignore[arg-type]
+    assert " ".join(words).startswith(f"{says} w.npz;")
 
 
 @pytest.mark.parametrize("case", END_WORDS)
