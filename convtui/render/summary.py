@@ -424,18 +424,21 @@ def summary_renderable(
 
 
 def formulas_renderable(stack_info: StackInfo, index: int, convention: Convention) -> RenderableType:
+    """The layer's formulas, each quantity's name then its formula; a formula that wraps goes on under its own text (a
+    hanging indent), not at the left edge, so each quantity's name still stands out (`--formulas` and the Explain view)."""
     from convtui.model.explain import explain  # only with --formulas: the app's rows need none of it
 
-    info = stack_info.layers[index]
-    text = Text()
-    text.append(f"\n{index} {info.layer.label}\n", style="bold")
+    lines: list[RenderableType] = [Text(f"\n{index} {stack_info.layers[index].layer.label}", style="bold")]
     for formula in explain(stack_info, index, convention):
-        text.append(f"  {formula.quantity}: ", style="bold cyan")
-        text.append(formula.formula)
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column()
+        text = Text(formula.formula)
         if formula.reason:
             text.append(f"  ({formula.reason})", style="dim")
-        text.append("\n")
-    return text
+        grid.add_row(Text(f"  {formula.quantity}:", style="bold cyan"), text)
+        lines.append(grid)
+    return Group(*lines, Text(""))
 
 
 # --- text formats ---------------------------------------------------------------------------

@@ -35,6 +35,22 @@ EARLY_MAX_SHARE = 0.1
 OUT_OF_MEMORY = "the machine ran out of memory for this forward pass; use a smaller input shape or fewer filters"
 
 
+SHOWN_WEIGHTS_SHARE = 1 / 8
+"""A forward pass over the memory budget still makes its weights, for the Kernels view, while they take at most this
+share of the budget; larger ones (a typo of 1,000,000 filters) are refused before they are made: ~1 GB took 1.3 s."""
+
+
+def memory_refusal(prefix_info: StackInfo, budget: int) -> str | None:
+    """Why the engine's guard would refuse the whole pass, said before anything is made; None when it fits."""
+    from convtui.engine.forward import check_memory
+
+    try:
+        check_memory(prefix_info, 1, budget)
+    except ConvtuiError as error:
+        return str(error)
+    return None
+
+
 @dataclass(frozen=True, eq=False)
 class RunResult:
     """What the views draw: the image, the weights and each runnable layer's output (H, W, C)."""
@@ -223,16 +239,21 @@ def run_layers(
     early: bool = False,
 ) -> RunResult | None:
     """`prefix` (the first layers of `stack_info`) on the image, with every output; None when cancelled."""
-    from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_memory, forward
+    from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, check_allocations, forward
 
     budget = DEFAULT_MAX_MEMORY if max_memory is None else max_memory
     try:
-        check_memory(prefix_info, 1, budget)  # forward's own guard, before the weights and the image are made: it would refuse only after
+        check_allocations(prefix_info, 1, budget)
+        refusal = memory_refusal(prefix_info, budget)
+        if refusal is not None and prefix_info.params_bytes > budget * SHOWN_WEIGHTS_SHARE:
+            return RunResult(None, {}, (), refusal)  # refused before a large set of weights is made for nothing
         weights, note = stack_weights(stack_info, seed, opened_weights, len(prefix.layers), weights_cache, early=early)
     except ConvtuiError as error:
         return RunResult(None, {}, (), str(error))
     except MemoryError:
         return RunResult(None, {}, (), OUT_OF_MEMORY)
+    if refusal is not None:
+        return RunResult(None, weights, (), refusal, note)  # the outputs do not fit, the weights do: Kernels and the drill-down show them
     try:
         image = images.load(image_source, prefix_info.input_shape)
     except ConvtuiError as error:

@@ -93,14 +93,24 @@ ShownRow = tuple[dict[str, str], str, "GutterCell | None", str]
 
 @dataclass(frozen=True)
 class TableFit:
-    """One form of the table: its columns, and whether shapes and counts are written short."""
+    """One form of the table: its columns, whether brackets lose the spaces after their commas, whether counts
+    are rounded, and whether layer labels may wrap (else only the shapes a merge joins do, when the width runs short)."""
 
     columns: tuple[str, ...]
-    compact: bool
+    tight: bool = True
+    short_params: bool = False
+    wrap_labels: bool = False
+
+    def cells(self, cells: dict[str, str]) -> dict[str, str]:
+        """A row's full cells (by column) written as this form writes them."""
+        shown = {name: inside_brackets_tight(text) for name, text in cells.items()} if self.tight else dict(cells)
+        if self.short_params:
+            shown["Params"] = short_count(cells["Params"])
+        return shown
 
     def row(self, cells: dict[str, str]) -> list[str]:
         """A row's full cells (by column) as this form shows them, column by column."""
-        shown = compact_cells(cells) if self.compact else cells
+        shown = self.cells(cells)
         return [shown[name] for name in self.columns]
 
 
@@ -109,17 +119,29 @@ def without(*names: str) -> tuple[str, ...]:
 
 
 FITS = (
-    TableFit(SHOWN_COLUMNS, compact=False),
-    TableFit(SHOWN_COLUMNS, compact=True),
-    TableFit(without("Name"), compact=True),
-    TableFit(without("Name", "Weights"), compact=True),
+    TableFit(SHOWN_COLUMNS, tight=False),
+    TableFit(SHOWN_COLUMNS),
+    TableFit(without("Weights")),
+    TableFit(without("Weights", "Name")),
+    TableFit(without("Weights", "Name"), short_params=True),
 )
-"""Widest first: the table takes the first that fits. A narrow terminal loses the names (the # says which
-layer; the Explain view names it), then the weight shapes (the Kernels and Explain views show them)."""
-GRAPH_FITS = (*FITS[:2], TableFit(without("Weights"), compact=True), FITS[3])
-"""A graph's: the names go after the weight shapes, since its inputs and merges are read by name."""
+"""Widest first: the table takes the first that fits. Exact parameter counts are what learners check, so a
+narrower table first loses the weight shapes (the Kernels and Explain views show them), then the names (the #
+says which layer; the Explain view names it), and only then rounds the counts."""
+GRAPH_FITS = (
+    *FITS[:3],
+    TableFit(without("Weights"), wrap_labels=True),
+    TableFit(without("Weights"), short_params=True, wrap_labels=True),
+    FITS[4],
+)
+"""A graph's: its names go last, since its inputs and merges are read by name: its layer labels wrap, then its counts
+are rounded, before that."""
 CELL_PADDING = 1
 """DataTable's default: one cell each side of every column."""
+JOIN_BREAK = re.compile(r"(?<=[)d]) (?=[^\s(]+ [(i])")
+"""Where a line of joined shapes may break: before a joiner ("|", "+", "max"...) between two shapes (or "invalid")."""
+LABEL_BREAK = re.compile(r"(?<=[(,])")
+"""Where a layer's label may break: after a bracket or a comma, "Conv2D(128," / "3x3,same,relu)"."""
 
 
 def inside_brackets_tight(text: str) -> str:
@@ -140,19 +162,62 @@ def short_count(text: str) -> str:
     return f"{value:.3g}{unit}" if unit else digits
 
 
-def compact_cells(cells: dict[str, str]) -> dict[str, str]:
-    """A row's narrow form: brackets without spaces after commas, the parameters counted short."""
-    short = {name: inside_brackets_tight(text) for name, text in cells.items()}
-    short["Params"] = short_count(cells["Params"])
-    return short
+def packed(pieces: list[str], width: int, separator: str) -> list[str]:
+    """`pieces` joined by `separator` in as few lines as fit in `width` (a piece wider than that alone on its line)."""
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and cell_len(lines[-1] + separator + piece) <= width:
+            lines[-1] += separator + piece
+        else:
+            lines.append(piece.lstrip())
+    return lines
+
+
+def layer_wrapped(rows: list[ShownRow], width: int) -> list[ShownRow]:
+    """Every Layer cell within `width`: a label breaks after its brackets and commas; the shapes a merge joins (or that
+    enter a folded block) before their joiners, so one wide Concatenate does not widen the column for every row."""
+
+    def wrapped(text: str) -> str:
+        label, *joins = text.split("\n")
+        lines = packed(LABEL_BREAK.split(label), width, "")
+        return "\n".join(lines + [line for joined in joins for line in packed(JOIN_BREAK.split(joined), width, " ")])
+
+    return [({**cells, "Layer": wrapped(cells["Layer"])}, *rest) for cells, *rest in rows]
+
+
+def column_width(rows: list[ShownRow], name: str) -> int:
+    """The widest line of a column, its header included."""
+    return max(cell_len(name), *(cell_len(line) for cells, *_ in rows for line in cells[name].split("\n")))
 
 
 def rows_width(rows: list[ShownRow], columns: tuple[str, ...], has_gutter: bool) -> int:
     """Cells the table needs for `rows` in `columns`, headers and padding included."""
-    widths = [max(len(name), *(cell_len(line) for cells, *_ in rows for line in cells[name].split("\n"))) for name in columns]
+    widths = [column_width(rows, name) for name in columns]
     if has_gutter:
         widths.append(max(cell_len(line.plain) for _, _, gutter, _ in rows if gutter is not None for line in gutter.lines(1)))
     return sum(widths) + 2 * CELL_PADDING * len(widths)
+
+
+@dataclass(frozen=True)
+class LayerSpan:
+    """A fit's Layer column: its width with nothing wrapped, the narrowest it may take, and the cells every other column takes."""
+
+    widest: int
+    narrowest: int
+    others: int
+
+    @property
+    def narrowest_table(self) -> int:
+        return self.others + self.narrowest
+
+
+def layer_span(rows: list[ShownRow], fit: TableFit, has_gutter: bool) -> LayerSpan:
+    """How wide `fit`'s Layer column can be, and what the rest of the table needs beside it (its padding included)."""
+    labels = max(cell_len(cells["Layer"].partition("\n")[0]) for cells, *_ in rows)
+    narrowest = column_width(layer_wrapped(rows, 0 if fit.wrap_labels else labels), "Layer")
+    widest = max(narrowest, column_width(rows, "Layer"))
+    others = rows_width(rows, tuple(name for name in fit.columns if name != "Layer"), has_gutter) + 2 * CELL_PADDING
+    return LayerSpan(widest, narrowest, others)
 
 
 class StackTable(DataTable[Text]):
@@ -195,8 +260,9 @@ class StackTable(DataTable[Text]):
         self.shown_rows: list[TableRow] = []
         self.shown: tuple[StackInfo, Convention, Collection[str]] | None = None
         self.fit = FITS[0]
+        self.layer_width = 0
         self.fits = FITS
-        self.fit_widths: dict[TableFit, int] = {}
+        self.spans: dict[TableFit, LayerSpan] = {}
 
     def action_first_layer(self) -> None:
         """The first layer's row (ctrl+home still goes to the input row above it)."""
@@ -222,16 +288,16 @@ class StackTable(DataTable[Text]):
         self.shown_rows = table_rows(stack_info, folded)
         gutter = None if stack_info.is_chain else graph_lanes(stack_info, self.shown_rows)
         full = list(self.rows_of(stack_info, convention, gutter))
-        forms = {False: full, True: [(compact_cells(cells), *rest) for cells, *rest in full]}
         self.fits = FITS if gutter is None else GRAPH_FITS
-        self.fit_widths = {fit: rows_width(forms[fit.compact], fit.columns, gutter is not None) for fit in self.fits}
-        self.fit = self.widest_fit()
+        forms = {fit: [(fit.cells(cells), *rest) for cells, *rest in full] for fit in self.fits}
+        self.spans = {fit: layer_span(forms[fit], fit, gutter is not None) for fit in self.fits}
+        self.fit, self.layer_width = self.widest_fit()
         self.clear(columns=True)
         for name in self.fit.columns:
             self.add_column(name, key=name)
             if name == "#" and gutter is not None:
                 self.add_column("", key=GUTTER_COLUMN)
-        for cells, component, cell, key in forms[self.fit.compact]:
+        for cells, component, cell, key in layer_wrapped(forms[self.fit], self.layer_width):
             self.add(cells, component, cell, key)
         self.select(selected)
 
@@ -247,10 +313,13 @@ class StackTable(DataTable[Text]):
                 info = stack_info.layers[row.layers[0]]
                 yield layer_cells(info, convention), ROW_STYLES[info.status], cell, str(info.index)
 
-    def widest_fit(self) -> TableFit:
-        """The first of the stack's fits (FITS, GRAPH_FITS) within the width the table may take (the last when none is)."""
+    def widest_fit(self) -> tuple[TableFit, int]:
+        """The first of the stack's fits (FITS, GRAPH_FITS) within the width the table may take (the last when none is),
+        with the Layer column's width: what the other columns leave, up to what its lines need unwrapped."""
         budget = self.width_budget()
-        return next((fit for fit in self.fits if self.fit_widths[fit] <= budget), self.fits[-1])
+        fit = next((fit for fit in self.fits if self.spans[fit].narrowest_table <= budget), self.fits[-1])
+        span = self.spans[fit]
+        return fit, max(span.narrowest, min(span.widest, budget - span.others))
 
     def width_budget(self) -> int:
         """Cells the rows may take: the pane's max-width when it sizes to the table (beside the views), else its
@@ -272,7 +341,7 @@ class StackTable(DataTable[Text]):
 
     def refit(self, _: object = None) -> None:
         """After a layout (a resized terminal, the views beside or below): redraw when another form fits better."""
-        if self.shown is not None and self.widest_fit() != self.fit:
+        if self.shown is not None and self.widest_fit() != (self.fit, self.layer_width):
             self.show(*self.shown[:2], self.selected_index, self.shown[2])
 
     def add(self, cells: dict[str, str], component: str, gutter: GutterCell | None, key: str) -> None:
