@@ -212,7 +212,7 @@ def test_run_as_a_script_the_pytorch_code_prints_the_output_a_merge_makes(torch,
     result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     channels, height, width = RESIDUAL.infer().output_shape[2], *RESIDUAL.infer().output_shape[:2]
-    assert result.stdout.splitlines()[-2].split() == ["output", f"(1,", f"{channels},", f"{height},", f"{width})"]
+    assert result.stdout.splitlines()[-2].split() == ["output", "(1,", f"{channels},", f"{height},", f"{width})"]
 
 
 def test_an_accented_layer_name_keeps_its_letters_in_the_code():

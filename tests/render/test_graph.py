@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from rich.console import Console
 
@@ -12,6 +10,7 @@ from convtui.model.preset import load_preset
 from convtui.render.graph import graph_gutter
 from convtui.render.summary import summary_renderable
 from graph_stacks import identity_shortcut, inception, nested, residual, resnet_like, unused_branch
+from render_helpers import EncodedFile
 
 
 def node_lines(stack, rows=None, *, ascii=False) -> list[str]:
@@ -122,18 +121,6 @@ def test_a_folded_block_is_one_node_in_the_gutter():
 
 
 # --- the summary table ----------------------------------------------------------------------
-
-
-class EncodedFile(io.StringIO):
-    """A file that says which encoding it takes, as a terminal's stdout does (Rich draws ASCII for ascii)."""
-
-    def __init__(self, encoding: str) -> None:
-        super().__init__()
-        self.taken_encoding = encoding
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return self.taken_encoding
 
 
 def rendered(stack, width: int, *, rows=None, encoding: str = "utf-8") -> str:

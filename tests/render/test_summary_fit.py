@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from render_helpers import EncodedFile
 from rich.console import Console
 
 from convtui.model.blocks import depth_rows
@@ -16,18 +17,6 @@ from convtui.model.stack import Stack
 from convtui.render.summary import COLUMNS, WIDE_TABLE, entries, notes, summary_renderable
 
 HEADER_WORDS = {word for name in COLUMNS for word in name.split()}
-
-
-class EncodedFile(io.StringIO):
-    """A file that says which encoding it takes, as a terminal's stdout does (Rich draws ASCII for ascii)."""
-
-    def __init__(self, encoding: str) -> None:
-        super().__init__()
-        self.taken_encoding = encoding
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return self.taken_encoding
 
 
 def rendered(info, width: int, *, rows=None, encoding: str = "utf-8", title: str = "net") -> str:
