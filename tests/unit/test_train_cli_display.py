@@ -88,10 +88,16 @@ def test_the_time_left_follows_the_pace_of_the_steps(monkeypatch: pytest.MonkeyP
 
 
 @pytest.fixture
-def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder with the tiny stack, and Ctrl+C as a fresh `convtui` process has it (KeyboardInterrupt): an earlier
+    test in the same process may have left another SIGINT handler."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny.toml").write_text(TINY)
-    return tmp_path
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield tmp_path
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def press_ctrl_c() -> None:
