@@ -37,11 +37,12 @@ def unwritable(target: Path, error: OSError, error_type: type[ConvtuiError]) -> 
     return error_type(f"cannot be written ({error.strerror or error}); choose another path", file=str(target))
 
 
-def check_writable_place(path: str | os.PathLike[str], option: str) -> None:
-    """Refuse, before any work, a path that names a folder or whose folder does not exist (`option` names the flag to change)."""
+def check_writable_place(path: str | os.PathLike[str], option: str, kind: str = "a file") -> None:
+    """Refuse, before any work, a path that names a folder or whose folder does not exist (`option` names the flag to
+    change, `kind` what it should name)."""
     target = Path(path)
     if target.is_dir():
-        raise ConvtuiError(f"is a folder; give the path of a file to write with {option}", file=str(target))
+        raise ConvtuiError(f"is a folder; give the path of {kind} to write with {option}", file=str(target))
     if not target.parent.is_dir():
         raise ConvtuiError(f"the folder {target.parent} does not exist; create it first or choose another {option} path", file=str(target))
 

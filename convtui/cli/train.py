@@ -80,11 +80,10 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 def save_path(arguments: argparse.Namespace, stack_name: str) -> Path:
     """--save, or NAME-trained.npz here, which is never replaced: a second run without --save must not lose the first."""
+    from convtui.files import check_writable_place
+
     path = Path(arguments.save) if arguments.save else Path(f"{stack_name}-trained.npz")
-    if path.is_dir():
-        raise ConvtuiError("is a folder; give the path of an .npz file to write with --save", file=str(path))
-    if not path.parent.is_dir():
-        raise ConvtuiError("the folder to save in does not exist; create it or choose another --save path", file=str(path))
+    check_writable_place(path, "--save", "an .npz file")
     if not arguments.save and path.exists():
         raise ConvtuiError("already exists from an earlier run; give --save FILE.npz to replace it or to write another file", file=str(path))
     return path

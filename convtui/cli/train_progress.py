@@ -23,6 +23,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from convtui.render.text import packed
+
 if TYPE_CHECKING:
     from convtui.engine.train import EpochReport, Evaluation, StepReport
 
@@ -41,22 +43,10 @@ FULL_NAMES_FROM = 140
 SHORT_NAMES = {"accuracy": "acc", "validation loss": "val loss", "validation accuracy": "val acc"}
 
 
-def between_words(words: Sequence[str], width: int) -> list[str]:
-    """Lines of at most `width` columns, broken only between `words`: a path or a command given as one word stays
-    whole, where a terminal cuts it at the edge and Rich folds it. A word wider than the lines gets one of its own."""
-    lines: list[str] = []
-    for word in words:
-        if lines and cell_len(lines[-1]) + 1 + cell_len(word) <= width:
-            lines[-1] += f" {word}"
-        else:
-            lines.append(word)
-    return lines
-
-
 def print_between_words(words: Sequence[str], console: Console | None = None) -> None:
     """`words` on stderr (or `console`), wrapped between words in a terminal; one line on a pipe or in a file, for grep."""
     console = console or Console(stderr=True)
-    lines = between_words(words, console.width) if console.is_terminal else [" ".join(words)]
+    lines = packed(words, console.width) if console.is_terminal else [" ".join(words)]
     console.print(Text("\n".join(lines)), soft_wrap=True)
 
 
@@ -139,7 +129,7 @@ class EpochRow:
             yield self.line(head, BAR_WIDTH, count, tail)
             return
         yield self.line(head, max(1, min(WIDEST_BAR, width - around_bar - cell_len(self.time))), count, self.time)
-        yield Text("\n".join(between_words(words, width)))
+        yield Text("\n".join(packed(words, width)))
 
     def line(self, head: str, bar_width: int, count: str, tail: str) -> Table:
         grid = Table.grid(padding=(0, 1))

@@ -31,7 +31,7 @@ from convtui.model.graph import INPUT_NAME
 from convtui.model.info import Status
 from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo, ReceptiveField, StackInfo
-from convtui.model.units import readable_count, readable_size
+from convtui.model.units import counted, readable_count, readable_size
 
 if TYPE_CHECKING:
     from convtui.render.graph import GutterCell
@@ -169,8 +169,7 @@ def unused_layers_text(stack_info: StackInfo) -> str:
 
 def unused_count_text(stack_info: StackInfo) -> str:
     """"2 layers unused by the output": the short form of unused_note, for a line or a cell."""
-    count = len(stack_info.unused)
-    return f"{count} layer{'' if count == 1 else 's'} unused by the output"
+    return f"{counted(len(stack_info.unused), 'layer')} unused by the output"
 
 
 def unused_note(stack_info: StackInfo) -> str | None:

@@ -47,9 +47,9 @@ class FileActions:
     seed: int
     views: Views
     failed_save_as: Path | None = None
+    """The path of a save as that could not be written: the next save as offers it again, to correct."""
     saved_on_leaving: str | None = None
     """What "save and quit" wrote, said again once the app has closed (its notification goes with the screen)."""
-    """The path of a save as that could not be written: the next save as offers it again, to correct."""
 
     def action_open(self) -> None:
         from convtui.tui.screens.open_stack import OpenStack

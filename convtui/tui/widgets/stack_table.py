@@ -27,6 +27,7 @@ from convtui.model.convention import Convention, display_shape, display_weight, 
 from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo, StackInfo
 from convtui.render.summary import COLUMNS, input_row, layer_row
+from convtui.render.text import packed
 
 if TYPE_CHECKING:
     from convtui.render.graph import GutterCell
@@ -160,17 +161,6 @@ def short_count(text: str) -> str:
             break
         value, unit = value / 1000, larger
     return f"{value:.3g}{unit}" if unit else digits
-
-
-def packed(pieces: list[str], width: int, separator: str) -> list[str]:
-    """`pieces` joined by `separator` in as few lines as fit in `width` (a piece wider than that alone on its line)."""
-    lines: list[str] = []
-    for piece in pieces:
-        if lines and cell_len(lines[-1] + separator + piece) <= width:
-            lines[-1] += separator + piece
-        else:
-            lines.append(piece.lstrip())
-    return lines
 
 
 def layer_wrapped(rows: list[ShownRow], width: int) -> list[ShownRow]:

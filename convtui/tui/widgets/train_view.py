@@ -52,11 +52,12 @@ INTRO = (
 )
 
 
-NUMBER_FIELDS: tuple[tuple[str, type[int] | type[float], str], ...] = (
-    ("rate", float, "the learning rate"),
-    ("batch", int, "the batch size"),
-    ("epochs", int, "the epochs"),
-)
+NUMBER_FIELDS: dict[str, tuple[type[int] | type[float], str]] = {
+    "rate": (float, "the learning rate"),
+    "batch": (int, "the batch size"),
+    "epochs": (int, "the epochs"),
+}
+"""Each number field's type and what its messages call it."""
 
 
 def positive(text: str, kind: type[int] | type[float], what: str) -> int | float:
@@ -119,7 +120,7 @@ class TrainForm(Vertical):
     def number_changed(self, event: Input.Changed) -> None:
         """Say what is wrong with a number as it is typed, not only when t is pressed."""
         problems = []
-        for name, kind, what in NUMBER_FIELDS:
+        for name, (kind, what) in NUMBER_FIELDS.items():
             field = self.query_one(f"#train-{name}", Input)
             wrong = number_problem(field.value, kind, what)
             field.set_class(wrong is not None, "-invalid")
@@ -131,6 +132,11 @@ class TrainForm(Vertical):
     def text(self, name: str) -> str:
         return self.query_one(f"#train-{name}", Input).value
 
+    def number(self, name: str) -> int | float:
+        """A number field's value, or a ValueError that says what it wants."""
+        kind, what = NUMBER_FIELDS[name]
+        return positive(self.text(name), kind, what)
+
     def setup(self, seed: int) -> TrainSetup:
         """The settings of a new run; a ValueError names the field that is wrong."""
         data = self.text("data").strip()
@@ -138,11 +144,11 @@ class TrainForm(Vertical):
             raise ValueError("give the data: shapes, digits, stripes (NAME:COUNT), a folder of class folders or an .npz file")
         learning_rate, epochs = self.resume_values()
         optimizer = str(self.query_one("#train-optimizer", Select).value)
-        return TrainSetup(data, optimizer, learning_rate, int(positive(self.text("batch"), int, "the batch size")), epochs, seed)
+        return TrainSetup(data, optimizer, learning_rate, int(self.number("batch")), epochs, seed)
 
     def resume_values(self) -> tuple[float, int]:
         """The learning rate and epochs, the settings a paused run takes on."""
-        return float(positive(self.text("rate"), float, "the learning rate")), int(positive(self.text("epochs"), int, "the epochs"))
+        return float(self.number("rate")), int(self.number("epochs"))
 
     def follow_status(self, status: TrainStatus) -> None:
         """Fields editable when nothing runs (only the learning rate and epochs while paused); the buttons that apply."""
