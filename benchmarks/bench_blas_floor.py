@@ -19,10 +19,8 @@ products: the last line. Prints figures; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
@@ -33,14 +31,13 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_forward import in_blocks  # noqa: E402
-from bench_graphs import exported_module, with_statistics  # noqa: E402
+from bench_graphs import for_each_preset, graph_arguments, prepared  # noqa: E402
 
-from convtui import load_preset  # noqa: E402
-from convtui.engine import forward, initial_weights, load_image  # noqa: E402
+from convtui.engine import forward  # noqa: E402
 from convtui.engine.runners import Context  # noqa: E402
 from convtui.engine.threads import use_threads  # noqa: E402
-from convtui.engine.weights import save_arrays, weights_to_arrays  # noqa: E402
 
+WARM_UP_RUNS = 3
 Product = tuple[np.ndarray, np.ndarray, np.ndarray]
 """(a, b, out) of one recorded np.matmul, with an output buffer of its own."""
 
@@ -69,28 +66,24 @@ def replay(products: list[Product], matmul: Callable[..., object]) -> Callable[[
 
 
 def compare(preset: str, repeats: int, folder: Path) -> None:
-    stack = load_preset(preset)
-    stack_info = stack.infer()
-    pixels = load_image("scene", stack.input_shape).pixels
-    weights = with_statistics(initial_weights(stack_info, seed=0))
-    model = exported_module(stack, save_arrays(weights_to_arrays(weights), folder / f"{preset}.npz"), folder).build_model().eval()
-    nchw = torch.from_numpy(pixels.transpose(2, 0, 1)[None].copy())
+    stack_info, pixels, weights, model, nchw = prepared(preset, folder)
     context = Context()
     ours = lambda: forward(stack_info, pixels, weights, context=context)  # noqa: E731
     ours()
     products = recorded_products(ours)
     on_torch = [tuple(torch.from_numpy(array) for array in product) for product in products]
     multiply_adds = sum(out.size * a.shape[-1] for a, _, out in products)
+    sides = {
+        "convtui forward": ours,
+        "products, NumPy BLAS": replay(products, np.matmul),
+        "products, PyTorch BLAS": replay(on_torch, torch.matmul),
+        "torch forward": lambda: model(nchw),
+    }
     with torch.inference_mode():
-        figures = in_blocks(
-            {
-                "convtui forward": ours,
-                "products, NumPy BLAS": replay(products, np.matmul),
-                "products, PyTorch BLAS": replay(on_torch, torch.matmul),
-                "torch forward": lambda: model(nchw),
-            },
-            repeats,
-        )
+        for run in sides.values():  # PyTorch's first calls build and cache its kernels
+            for _ in range(WARM_UP_RUNS):
+                run()
+        figures = in_blocks(sides, repeats)
     print(f"\n{preset}: {len(products)} products, {multiply_adds / 1e9:.2f} G multiply-adds of {stack_info.total_macs / 1e9:.2f} G MACs; medians of {repeats} blocks, ms")
     for name, value in figures.items():
         print(f"  {name:<24} {value:8.2f}")
@@ -102,17 +95,13 @@ def compare(preset: str, repeats: int, folder: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--presets", nargs="+", default=["resnet50", "mobilenet-v2"])
+    parser = graph_arguments(__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="both sides' threads (default: the machine's cores)")
     arguments = parser.parse_args()
     threads = use_threads(arguments.threads)
     torch.set_num_threads(threads)
     print(f"threads: {threads} (convtui and BLAS), {torch.get_num_threads()} (PyTorch)")
-    with tempfile.TemporaryDirectory() as folder:
-        for preset in arguments.presets:
-            compare(preset, arguments.repeats, Path(folder))
+    for_each_preset(arguments.presets, arguments.repeats, compare)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,10 @@ import importlib.util
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import NamedTuple
 
 os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")  # as convtui's CLI and app run (see convtui.cli.main); before numpy loads
 import numpy as np  # noqa: E402
@@ -35,6 +37,7 @@ from convtui.engine.runners import Context  # noqa: E402
 from convtui.engine.weights import save_arrays, weights_to_arrays  # noqa: E402
 from convtui.interop.export import export_source  # noqa: E402
 from convtui.model import Stack  # noqa: E402
+from convtui.model.stack import StackInfo  # noqa: E402
 
 
 def exported_module(stack: Stack, weights_path: Path, folder: Path) -> ModuleType:
@@ -58,14 +61,28 @@ def with_statistics(weights: dict[int, dict[str, np.ndarray]]) -> dict[int, dict
     return weights
 
 
-def compare(preset: str, repeats: int, folder: Path) -> None:
+class Sides(NamedTuple):
+    """One preset ready to run on both sides: the same image and weights for convtui and for its PyTorch export."""
+
+    stack_info: StackInfo
+    pixels: np.ndarray
+    weights: dict[int, dict[str, np.ndarray]]
+    model: torch.nn.Module
+    nchw: torch.Tensor
+
+
+def prepared(preset: str, folder: Path) -> Sides:
     stack = load_preset(preset)
     stack_info = stack.infer()
     pixels = load_image("scene", stack.input_shape).pixels
     weights = with_statistics(initial_weights(stack_info, seed=0))
     weights_path = save_arrays(weights_to_arrays(weights), folder / f"{preset}.npz")
     model = exported_module(stack, weights_path, folder).build_model().eval()
-    nchw = torch.from_numpy(pixels.transpose(2, 0, 1)[None].copy())
+    return Sides(stack_info, pixels, weights, model, torch.from_numpy(pixels.transpose(2, 0, 1)[None].copy()))
+
+
+def compare(preset: str, repeats: int, folder: Path) -> None:
+    stack_info, pixels, weights, model, nchw = prepared(preset, folder)
     context, unfused_context = Context(), Context()
     ours = forward(stack_info, pixels, weights, context=context).outputs[-1]
     unfused = forward(stack_info, pixels, weights, context=unfused_context, fuse=False).outputs[-1]
@@ -94,14 +111,24 @@ def compare(preset: str, repeats: int, folder: Path) -> None:
     print(f"  max relative difference of the outputs: {difference:.2e} (torch), {fusion_difference:.2e} (fused / fuse=False)")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def graph_arguments(description: str) -> argparse.ArgumentParser:
+    """The options every graph benchmark takes: --repeats and --presets."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--presets", nargs="+", default=["resnet50", "mobilenet-v2"])
-    arguments = parser.parse_args()
+    return parser
+
+
+def for_each_preset(presets: list[str], repeats: int, compare: Callable[[str, int, Path], None]) -> None:
+    """compare(preset, repeats, folder) for each preset, with one temporary folder for the exports."""
     with tempfile.TemporaryDirectory() as folder:
-        for preset in arguments.presets:
-            compare(preset, arguments.repeats, Path(folder))
+        for preset in presets:
+            compare(preset, repeats, Path(folder))
+
+
+def main() -> None:
+    arguments = graph_arguments(__doc__.splitlines()[0]).parse_args()
+    for_each_preset(arguments.presets, arguments.repeats, compare)
 
 
 if __name__ == "__main__":
