@@ -51,6 +51,8 @@ DIFFERENCES: dict[str, str] = {
     "dense": "Keras's Dense on a map acts on its last axis (channels): Permute to NHWC, nn.Linear, Permute back.",
     "concatenate": "Concatenate's axis counts the batch axis of Keras's (N, H, W, C): on NCHW maps, torch.cat joins channels"
     " on dim 1, heights on dim 2 and widths on dim 3.",
+    "merge_rank": "Keras's merges expand a lower-rank input just after the batch axis, (N, C) to (N, 1, 1, C), where PyTorch's"
+    " broadcasting would line its batch axis up with another axis: it is indexed with None (x[:, :, None, None] on NCHW maps).",
     "reshape": "Keras reshapes channels-last values: Permute to NHWC before the reshape (and back to NCHW after, for a map)"
     " keeps the order of its values.",
     "layer_norm": "LayerNormalization normalises Keras's channels-last axes: Permute to NHWC around it on a map.",
@@ -492,6 +494,38 @@ def average(info: LayerInfo, sources: tuple[str, ...]) -> TorchModule:
     return TorchModule(f"({' + '.join(sources)}) / {len(sources)}")
 
 
+def expanded_source(source: str, rank: int, result_rank: int) -> str:
+    """`source`, a value of `rank` axes (the batch aside) in this file's layout, expanded after the batch axis to
+    `result_rank` axes as Keras's merges do, in the layout of a `result_rank` value: an (N, C) gate merged with NCHW
+    maps is source[:, :, None, None], an (N, L, C) sequence source.permute(0, 2, 1)[:, :, None]."""
+    added = result_rank - rank
+    keras_axes = sorted(range(result_rank), key=lambda axis: torch_dim(axis, result_rank))
+    filling = [torch_dim(axis - added, rank) if axis >= added else None for axis in keras_axes]
+    order = [dim for dim in filling if dim is not None]
+    permuted = source if order == sorted(order) else f"{source}.permute(0, {', '.join(map(str, order))})"
+    index = [":" if dim is not None else "None" for dim in filling]
+    while index[-1] == ":":
+        index.pop()
+    return f"{permuted}[:, {', '.join(index)}]"
+
+
+def elementwise(write: MergeWriter) -> MergeWriter:
+    """`write` on the inputs as Keras lines them up: each lower-rank one expanded after the batch axis."""
+
+    def lined_up(info: LayerInfo, sources: tuple[str, ...]) -> TorchModule:
+        assert info.output_shape is not None
+        result_rank = len(info.output_shape)
+        lower = [(source, len(shape)) for source, shape in zip(sources, info.input_shapes) if len(shape) < result_rank]
+        if not lower:
+            return write(info, sources)
+        expanded = {source: expanded_source(source, rank, result_rank) for source, rank in lower}
+        module = write(info, tuple(expanded.get(source, source) for source in sources))
+        comment = "Keras expands " + ", ".join(lower_source for lower_source, _ in lower) + " after the batch axis"
+        return TorchModule(module.code, comment, difference="merge_rank")
+
+    return lined_up
+
+
 def concatenate(info: LayerInfo, sources: tuple[str, ...]) -> TorchModule:
     assert info.output_shape is not None and isinstance(info.layer, catalogue.Concatenate)
     rank = len(info.output_shape)
@@ -504,12 +538,12 @@ def concatenate(info: LayerInfo, sources: tuple[str, ...]) -> TorchModule:
 
 
 MERGE_WRITERS: dict[type[Layer], MergeWriter] = {
-    catalogue.Add: joined("+"),
-    catalogue.Subtract: joined("-"),
-    catalogue.Multiply: joined("*"),
-    catalogue.Average: average,
-    catalogue.Maximum: folded("torch.maximum"),
-    catalogue.Minimum: folded("torch.minimum"),
+    catalogue.Add: elementwise(joined("+")),
+    catalogue.Subtract: elementwise(joined("-")),
+    catalogue.Multiply: elementwise(joined("*")),
+    catalogue.Average: elementwise(average),
+    catalogue.Maximum: elementwise(folded("torch.maximum")),
+    catalogue.Minimum: elementwise(folded("torch.minimum")),
     catalogue.Concatenate: concatenate,
 }
 

@@ -230,8 +230,14 @@ def ref_zero_padding(layer: ZeroPadding2D, x: Tensor, w: dict[str, Tensor]) -> T
     return nhwc(F.pad(nchw(x), (left, right, top, bottom)))
 
 
+def keras_expanded(xs: list[Tensor]) -> list[Tensor]:
+    """Keras's Merge.call: each lower-rank input unsqueezed at dim 1, after the batch, until the ranks match."""
+    rank = max(x.dim() for x in xs)
+    return [x.reshape(x.shape[0], *(1,) * (rank - x.dim()), *x.shape[1:]) for x in xs]
+
+
 def fold(combine: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Layer, list[Tensor], dict], Tensor]:
-    return lambda layer, xs, w: functools.reduce(combine, xs)
+    return lambda layer, xs, w: functools.reduce(combine, keras_expanded(xs))
 
 
 REFERENCES: dict[type[Layer], Callable[[Layer, Tensor | list[Tensor], dict[str, Tensor]], Tensor]] = {
@@ -256,9 +262,9 @@ REFERENCES: dict[type[Layer], Callable[[Layer, Tensor | list[Tensor], dict[str, 
     Cropping2D: ref_cropping,
     UpSampling2D: ref_upsampling,
     Add: fold(torch.add),
-    Subtract: lambda layer, xs, w: xs[0] - xs[1],
+    Subtract: lambda layer, xs, w: torch.sub(*keras_expanded(xs)),
     Multiply: fold(torch.mul),
-    Average: lambda layer, xs, w: functools.reduce(torch.add, xs) / len(xs),
+    Average: lambda layer, xs, w: fold(torch.add)(layer, xs, w) / len(xs),
     Maximum: fold(torch.maximum),
     Minimum: fold(torch.minimum),
     Concatenate: lambda layer, xs, w: torch.cat(xs, dim=layer.axis),
@@ -331,6 +337,12 @@ CASES: dict[str, Case] = {
     "average": case(Average(), (2, 4, 5, 3), (2, 4, 5, 3), (2, 1, 1, 3)),
     "maximum": case(Maximum(), (2, 4, 5, 3), (2, 4, 5, 3), (2, 4, 5, 3)),
     "minimum broadcast": case(Minimum(), (2, 4, 5, 3), (2, 1, 5, 3)),
+    "multiply gate of lower rank": case(Multiply(), (4, 3, 4, 4), (4, 4)),  # 4 images and 4 columns: NumPy alone would mix them up
+    "add ranks 2, 3 and 1": case(Add(), (2, 5, 3), (2, 4, 5, 3), (2, 1)),
+    "subtract of lower rank": case(Subtract(), (2, 3), (2, 4, 5, 3)),
+    "average of ranks 1 and 3": case(Average(), (2, 4, 5, 3), (2, 3), (2, 4, 1, 3)),
+    "maximum of lower rank": case(Maximum(), (2, 4, 5, 3), (2, 5, 1)),
+    "minimum of lower rank": case(Minimum(), (2, 3), (2, 4, 5, 3)),
     "concatenate channels": case(Concatenate(), (2, 4, 5, 3), (2, 4, 5, 1), (2, 4, 5, 2)),
     "concatenate rows": case(Concatenate(axis=1), (2, 4, 5, 3), (2, 2, 5, 3)),
     "concatenate columns": case(Concatenate(axis=-2), (2, 4, 5, 3), (2, 4, 1, 3)),
@@ -702,7 +714,30 @@ GRAPH_SEEDS = range(16)
 
 @pytest.mark.parametrize("seed", GRAPH_SEEDS)
 def test_random_graph_gradients_match_the_same_graph_in_pytorch(seed: int) -> None:
-    stack = random_graph(seed)
+    assert_graph_gradients_match_pytorch(random_graph(seed), seed)
+
+
+def test_a_squeeze_excite_gate_without_reshape_and_a_row_added_to_a_map_train_as_in_pytorch() -> None:
+    """Merges of lower-rank inputs in a whole training step: a (C,) gate from a Dense, a (W, C) row, a (C,) shift."""
+    stack = chain(
+        conv(3),
+        GlobalAveragePooling2D(),
+        Dense(units=3, activation="sigmoid"),
+        Multiply(),
+        Dense(units=12),
+        Reshape(target_shape=(4, 3)),
+        Dense(units=3),
+        Add(),
+        Flatten(),
+        Dense(units=2),
+        names=("map", "pool", "gate", "gated", "row_values", "row", "shift", "mixed", "flat", "out"),
+        inputs=(None, None, None, ("map", "gate"), ("pool",), None, ("pool",), ("row", "gated", "shift"), ("mixed",), None),
+    )
+    assert_graph_gradients_match_pytorch(stack, 0)
+
+
+def assert_graph_gradients_match_pytorch(stack: Stack, seed: int) -> None:
+    """One training step of `stack` against the same graph in PyTorch: the output, every gradient, the moving statistics."""
     info = stack.infer()
     assert info.valid, info.first_invalid
     weights = graph_weights(stack, seed)

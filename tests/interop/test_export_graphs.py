@@ -22,7 +22,21 @@ from convtui.engine.forward import forward
 from convtui.engine.weights import save_arrays, weights_to_arrays
 from convtui.interop import export_source, load_model_file
 from convtui.interop.export_pytorch import MERGE_WRITERS, MODULE_BUILDERS, TORCH_MODULE_ATTRIBUTES
-from convtui.model.layers import LAYER_TYPES, Add, Concatenate, Conv2D, Dense, Flatten, GlobalAveragePooling2D, Multiply, Subtract
+from convtui.model.layers import (
+    LAYER_TYPES,
+    Add,
+    Average,
+    Concatenate,
+    Conv2D,
+    Dense,
+    Flatten,
+    GlobalAveragePooling2D,
+    Maximum,
+    Minimum,
+    Multiply,
+    Reshape,
+    Subtract,
+)
 from convtui.model.stack import Stack, StackInfo
 
 NAMED = Stack(
@@ -58,7 +72,27 @@ GATE_FIRST = appended(
     ("dense", "conv2d"),
 )
 
-GRAPHS = [NAMED, SEVERAL_OUTPUTS, GATE_FIRST, *CATALOGUE_EXTRAS, *(random_graph(seed) for seed in range(8))]
+MIXED_RANKS = Stack(
+    (4, 5, 3),
+    (
+        Conv2D(3, 1),
+        GlobalAveragePooling2D(),
+        Dense(3, activation="sigmoid"),
+        Dense(15),
+        Reshape((5, 3)),
+        Subtract(),
+        Maximum(),
+        Average(),
+        Minimum(),
+    ),
+    name="mixed ranks",
+    inputs=(None, None, None, ("global_average_pooling2d",), None, ("dense", "conv2d"), ("reshape", "subtract", "dense"), ("dense", "reshape", "maximum"), ("reshape", "dense")),
+    outputs=("average", "minimum"),
+)
+"""Merges of a (H, W, C) map, a (W, C) sequence and a (C,) vector, which Keras expands after the batch axis;
+and one of a sequence and a vector only."""
+
+GRAPHS = [NAMED, SEVERAL_OUTPUTS, GATE_FIRST, MIXED_RANKS, *CATALOGUE_EXTRAS, *(random_graph(seed) for seed in range(8))]
 
 
 def stack_id(stack: Stack) -> str:

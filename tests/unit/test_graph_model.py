@@ -202,7 +202,9 @@ def test_concatenate_sums_its_axis_and_counts_the_batch_axis_as_keras() -> None:
         (((4, 4, 8), (1, 1, 8)), (4, 4, 8)),
         (((1, 4, 1), (3, 1, 5)), (3, 4, 5)),
         (((4, 4, 8), (4, 4, 4)), None),
-        (((4, 4, 8), (8,)), None),
+        (((4, 4, 8), (8,)), (4, 4, 8)),  # Keras lines up the last axes: a vector gates the channels
+        (((4, 4, 8), (4,)), None),
+        (((4, 4, 8), (4, 8)), (4, 4, 8)),
     ],
 )
 def test_broadcasting_follows_keras_merge_rule(shapes, expected) -> None:

@@ -1,5 +1,6 @@
 """Merges in training: the forward is the inference op; the backward gives one gradient per input,
-summed over the axes that input was broadcast along (a (N, 1, 1, C) gate gets (N, 1, 1, C)).
+summed over the axes that input was broadcast along (a (N, 1, 1, C) gate gets (N, 1, 1, C)), and
+in the input's own shape: a (N, C) gate, which Keras expanded to (N, 1, 1, C), gets (N, C).
 
 Maximum and Minimum send the gradient to the winning input only; on a tie, to the first input
 that holds the winning value (PyTorch's torch.maximum would split it evenly).
@@ -11,15 +12,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from convtui.engine import merging
 from convtui.engine.gradients.base import Forwarded, LayerGradient, TrainContext, Weights
 from convtui.engine.runners import ELEMENTWISE_MERGES
 from convtui.model import layers as catalogue
 
 
 def unbroadcast(gradient: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """The gradient of an input of `shape` that was broadcast to the gradient's shape: summed over the axes it was 1 on."""
-    axes = tuple(axis for axis, side in enumerate(shape) if side == 1 and gradient.shape[axis] != 1)
-    return gradient.sum(axis=axes, keepdims=True) if axes else gradient
+    """The gradient of an input of `shape` that was expanded after its batch axis and broadcast to the gradient's
+    shape: summed over the axes it was 1 on (or did not have), in its own shape."""
+    lined_up = merging.expanded_shape(shape, gradient.ndim)
+    axes = tuple(axis for axis, side in enumerate(lined_up) if side == 1 and gradient.shape[axis] != 1)
+    summed = gradient.sum(axis=axes, keepdims=True) if axes else gradient
+    return summed.reshape(shape)
 
 
 MergeCache = tuple[tuple[np.ndarray, ...], np.ndarray]
@@ -59,7 +64,7 @@ def multiply_backward(
     for index, x in enumerate(xs):
         others = d_output
         for other in xs[:index] + xs[index + 1 :]:
-            others = others * other
+            others = others * merging.expanded(other, d_output.ndim)
         gradients.append(unbroadcast(others, x.shape))
     return gradients, {}
 
@@ -72,7 +77,7 @@ def selection_backward(
     unclaimed = np.ones(output.shape, bool)
     gradients = []
     for x in xs:
-        wins = unclaimed & (x == output)
+        wins = unclaimed & (merging.expanded(x, output.ndim) == output)
         unclaimed &= ~wins
         gradients.append(unbroadcast(np.where(wins, d_output, 0).astype(d_output.dtype, copy=False), x.shape))
     return gradients, {}

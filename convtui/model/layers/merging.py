@@ -1,10 +1,13 @@
 """Merging layers: several inputs, one output (Add, Subtract, Multiply, Average, Maximum,
 Minimum, Concatenate), with Keras 3's shape rules.
 
-Elementwise merges broadcast as Keras's `Merge._compute_elemwise_op_output_shape` does: on
-each axis the sides must be equal or one of them 1, so a (1, 1, C) gate multiplies an
-(H, W, C) map. `broadcast_shapes` is the one helper the model, the engine's checks and the
-explanations use.
+Elementwise merges broadcast as Keras's `Merge._compute_elemwise_op_output_shape` does, NumPy's
+rule on the shapes without the batch axis: the shapes are lined up from their last axis, a
+shorter one counts as having sides of 1 in front, and on each axis the sides must be equal or
+one of them 1. So a (1, 1, C) gate multiplies an (H, W, C) map, and so does a (C,) gate straight
+from a Dense: Keras's `call` expands a lower-rank input after the batch axis, (N, C) to
+(N, 1, 1, C), until the ranks match. `broadcast_shapes` is the one helper the model, the
+engine's checks and the explanations use.
 """
 
 from __future__ import annotations
@@ -18,17 +21,34 @@ from convtui.model import arguments as args
 from convtui.model.layers.base import Inference, Layer, Shape, argument
 
 
+def aligned_shape(shape: Shape, rank: int) -> Shape:
+    """`shape` with sides of 1 in front up to `rank` axes: how Keras lines up a lower-rank input (it expands the
+    tensor at axis 1, just after the batch, so the input's own axes stay the last ones)."""
+    return (1,) * (rank - len(shape)) + tuple(shape)
+
+
 def broadcast_shapes(shapes: tuple[Shape, ...]) -> Shape | None:
-    """The elementwise result of equal-rank shapes, each axis equal or 1; None when they do not fit."""
-    if len({len(shape) for shape in shapes}) != 1:
-        return None
+    """The elementwise result of shapes of any ranks, lined up from the last axis, each axis equal or 1; None when they
+    do not fit."""
+    rank = max(len(shape) for shape in shapes)
     result = []
-    for sides in zip(*shapes):
+    for sides in zip(*(aligned_shape(shape, rank) for shape in shapes)):
         wider = {side for side in sides if side != 1}
         if len(wider) > 1:
             return None
         result.append(wider.pop() if wider else 1)
     return tuple(result)
+
+
+def rank_broadcast_text(shape: Shape, result: Shape) -> str | None:
+    """How a lower-rank input meets the result, or None when it has the result's rank: "the (8,) input is laid along the
+    last axis, broadcast over 16x16" (Keras expands it after the batch axis, so its axes are the last ones)."""
+    if len(shape) >= len(result):
+        return None
+    axes = "the last axis" if len(shape) == 1 else f"the last {len(shape)} axes"
+    repeated = [total for side, total in zip(aligned_shape(shape, len(result)), result) if side != total]
+    over = f", broadcast over {'x'.join(map(str, repeated))}" if repeated else ""
+    return f"the {shape} input is laid along {axes}{over}"
 
 
 def shapes_text(shapes: tuple[Shape, ...], joiner: str) -> str:
@@ -37,7 +57,8 @@ def shapes_text(shapes: tuple[Shape, ...], joiner: str) -> str:
 
 @dataclass(frozen=True)
 class ElementwiseMerge(Layer):
-    """Shared shape rule of the elementwise merges: equal shapes, or sides of 1 that broadcast."""
+    """Shared shape rule of the elementwise merges: equal shapes, or sides of 1 that broadcast, the ranks lined up from
+    the last axis."""
 
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
@@ -55,14 +76,36 @@ class ElementwiseMerge(Layer):
         return Inference(output, (), 0, None)
 
     def mismatch(self, input_shapes: tuple[Shape, ...], names: tuple[str, ...]) -> str:
-        """Why the shapes do not fit, naming what gives each, and what to change."""
+        """Why the shapes do not fit, naming what gives each, and what to change: the highest-rank inputs first, as a
+        map's own sides (a projection fixes those), then how the lower-rank ones line up with them."""
         given = ", ".join(f"{name} gives {shape}" for name, shape in zip(names, input_shapes))
-        if len({len(shape) for shape in input_shapes}) != 1:
-            return (
-                f"{self.type_name} needs inputs of the same rank: {given};"
-                " give the smaller one the missing axes (Reshape, or keepdims=True on a global pooling)"
-            )
-        return f"{self.type_name} needs equal shapes (or sides of 1 that broadcast): {given}; {fitting_advice(input_shapes, names)}"
+        rank = max(len(shape) for shape in input_shapes)
+        widest = [(name, shape) for name, shape in zip(names, input_shapes) if len(shape) == rank]
+        target = broadcast_shapes(tuple(shape for _, shape in widest))
+        if target is None:
+            advice = fitting_advice(tuple(shape for _, shape in widest), tuple(name for name, _ in widest))
+            return f"{self.type_name} needs equal shapes (or sides of 1 that broadcast): {given}; {advice}"
+        return f"{self.type_name} {rank_mismatch(input_shapes, names, target, given)}"
+
+
+def rank_mismatch(input_shapes: tuple[Shape, ...], names: tuple[str, ...], target: Shape, given: str) -> str:
+    """Lower-rank inputs that do not fit `target`, what the highest-rank ones give: the axis, counted from the last,
+    where the sides differ, and the side to give there (a lower-rank input's axes meet the others' last ones, as Keras
+    expands it after the batch)."""
+    aligned = [aligned_shape(shape, len(target)) for shape in input_shapes]
+    axis = max(axis for axis in range(len(target)) if len({shape[axis] for shape in aligned} - {1}) > 1)
+    sides = [shape[axis] for shape in aligned]
+    wanted = target[axis] if target[axis] != 1 else next(side for side in sides if side != 1)
+    offenders = [(name, shape) for name, shape, side in zip(names, input_shapes, sides) if side not in (1, wanted)]
+    last = axis == len(target) - 1
+    place = "the last axis" if last else f"axis {axis - len(target)}"
+    hint = f" (Dense({wanted}) for a gate on the channels)" if last and all(len(shape) == 1 for _, shape in offenders) else ""
+    return (
+        f"lines up its inputs' last axes (a lower-rank input is laid along the others' last axes): {given};"
+        f" on {place} the sides are {' and '.join(map(str, dict.fromkeys(side for side in sides if side != 1)))},"
+        f" where each axis must be equal or 1: make {', '.join(name for name, _ in offenders)} give {wanted} there{hint},"
+        " or Reshape it so its sides line up"
+    )
 
 
 def fitting_advice(input_shapes: tuple[Shape, ...], names: tuple[str, ...]) -> str:
@@ -108,7 +151,7 @@ class Subtract(ElementwiseMerge):
 @dataclass(frozen=True)
 class Multiply(ElementwiseMerge):
     type_name: ClassVar[str] = "Multiply"
-    description: ClassVar[str] = "multiplies its inputs elementwise (a (1, 1, C) gate scales each channel of a map)"
+    description: ClassVar[str] = "multiplies its inputs elementwise (a (1, 1, C) or (C,) gate scales each channel of a map)"
     symbol: ClassVar[str] = "*"
     verb: ClassVar[str] = "multiplies"
 
