@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from convtui.cli.output import print_notes, print_output
+from convtui.cli.output import EXIT_INVALID_STACK, print_notes, print_output, report_invalid
 from convtui.cli.sources import load_source
 from convtui.model.convention import CONVENTIONS
 
@@ -14,7 +14,8 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "diff",
         help="compare two stacks layer by layer: shapes, params and MACs that change",
-        description="Show two stacks side by side, layer by layer, with the shapes, params and MACs that change.",
+        description="Show two stacks side by side, layer by layer, with the shapes, params and MACs that change."
+        " Exits 1 when a layer of either stack cannot apply (one line on stderr for each), else 0.",
     )
     parser.add_argument("first", help="built-in preset name, .toml file, or Keras model file")
     parser.add_argument("second", help="the stack to compare it with")
@@ -26,9 +27,12 @@ def handle(arguments: argparse.Namespace) -> int:
     from convtui.model.diff import diff_stacks
     from convtui.render.diff import diff_renderable
 
-    first, second = (load_source(source) for source in (arguments.first, arguments.second))
+    sources = (arguments.first, arguments.second)
+    first, second = (load_source(source) for source in sources)
     print_notes(first.notes + second.notes)
-    diff = diff_stacks(first.stack.infer(), second.stack.infer())
+    infos = (first.stack.infer(), second.stack.infer())
+    diff = diff_stacks(*infos)
     titles = (Path(arguments.first).name, Path(arguments.second).name)
     print_output(diff_renderable(diff, arguments.convention, titles=titles), follow_columns=True)
-    return 0
+    invalid = [report_invalid(stack_info, source) for stack_info, source in zip(infos, sources)]  # both sides said, not just the first
+    return EXIT_INVALID_STACK if any(invalid) else 0

@@ -1,5 +1,6 @@
 """The `convtui` parser: every command's subparser, and the reading of argv that argparse alone does not do
-(the app as the default command, a mistyped command, option values that start with a dash).
+(the app as the default command, a mistyped command or option, option values that start with a dash, a file here
+named like a built-in preset).
 
 Each command's module is imported only when the parser needs its subparser: every one for the
 top-level --help, the one named otherwise, so `convtui` opens the app without loading the other
@@ -19,6 +20,9 @@ from typing import NoReturn
 from convtui.errors import printable
 
 EXIT_USAGE = 2
+PROGRAM = "convtui"
+ERROR_PREFIX = f"{PROGRAM}: error:"
+"""Every error's first words, argparse's too: a script greps one prefix."""
 
 COMMAND_MODULES: dict[str, str] = {
     "app": "app",
@@ -36,10 +40,10 @@ TOP_LEVEL_OPTIONS = ("-h", "--help", "--version")
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line that says where to look, then exit 2."""
+    """argparse, but a usage error is one line, with the prefix of every other error, that says where to look, then exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+        self.exit(EXIT_USAGE, f"{ERROR_PREFIX} {message}; see `{self.prog} --help`\n")
 
 
 def build_parser(commands: Sequence[str] = tuple(COMMAND_MODULES)) -> argparse.ArgumentParser:
@@ -47,7 +51,7 @@ def build_parser(commands: Sequence[str] = tuple(COMMAND_MODULES)) -> argparse.A
     from convtui import __version__
 
     parser = OneLineParser(
-        prog="convtui",
+        prog=PROGRAM,
         description="Build a convolutional network and watch every shape, weight and feature map. "
         "`convtui [PRESET] [--seed N] [--image IMAGE] [--max-memory SIZE] [--input-shape H,W,C] [--threads N]` opens the app"
         " (the same as `convtui app ...`).",
@@ -72,20 +76,53 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     """
     names = list(COMMAND_MODULES)
     if argv and (meant := mistyped_command(argv[0], names)) is not None:
-        print(f"convtui: error: unknown command '{printable(argv[0])}'; did you mean '{meant}'?", file=sys.stderr)
+        print(f"{ERROR_PREFIX} unknown command '{printable(argv[0])}'; did you mean '{meant}'?", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     implied_app = not argv or argv[0] != "app"
     argv = with_default_command(argv, names)
     parser = build_parser([argv[0]] if argv[0] in COMMAND_MODULES else names)
     command = subcommands(parser).get(argv[0])
     if argv[0] == "app" and implied_app:
-        command.prog = "convtui"  # its errors point to `convtui --help`, the command the user typed
+        command.prog = PROGRAM  # its errors point to `convtui --help`, the command the user typed
     if command is not None:
         argv = [argv[0], *with_attached_values(argv[1:], value_options(command))]
     arguments, extras = parser.parse_known_args(argv)
     if extras:  # the command's own parser says so: `convtui summary --help` lists what summary takes
-        (command or parser).error(f"unrecognized arguments: {printable(' '.join(extras))}")
+        hint = meant_option(extras, command, argv[0]) if command is not None else None
+        (command or parser).error(f"unrecognized arguments: {printable(' '.join(extras))}" + (f" (did you mean {hint}?)" if hint else ""))
+    if command is not None:
+        note_shadowed_builtins(arguments, command)
     return arguments
+
+
+def meant_option(extras: list[str], command: argparse.ArgumentParser, name: str) -> str | None:
+    """What the first unknown option was probably meant to be: the command's own word for it (its module's
+    MEANT_OPTIONS: summary's `--csv` is `--format csv`), else the closest option it takes (`--explian`)."""
+    option = next((extra.split("=", 1)[0] for extra in extras if extra.startswith("--")), None)
+    if option is None:
+        return None
+    meant: dict[str, str] = getattr(importlib.import_module(f"convtui.cli.{COMMAND_MODULES[name]}"), "MEANT_OPTIONS", {})
+    if option in meant:
+        return meant[option]
+    known = [string for action in command._actions for string in action.option_strings if string.startswith("--") and string != "--help"]
+    matches = difflib.get_close_matches(option, known, n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+def note_shadowed_builtins(arguments: argparse.Namespace, command: argparse.ArgumentParser) -> None:
+    """A stack named like a built-in (`lenet5`) opens the file of that name in this folder when there is one: a note
+    says so, else the same command gives other numbers run from another folder, in silence."""
+    from convtui.model.preset import builtin_preset_names
+
+    builtins = set(builtin_preset_names())
+    for action in command._actions:
+        value = getattr(arguments, action.dest, None) if not action.option_strings else None
+        if isinstance(value, str) and value in builtins and Path(value).exists():
+            print(
+                f"convtui: note: {value} is the file {Path(value).absolute()}, not the built-in preset {value}; rename the file"
+                " (or run from another folder) to open the built-in",
+                file=sys.stderr,
+            )
 
 
 def with_default_command(argv: list[str], commands: Sequence[str]) -> list[str]:

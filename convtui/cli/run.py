@@ -10,9 +10,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from convtui.cli.options import MODEL_FILE_HELP, add_forward_options
-from convtui.cli.output import print_notes, warn_unused
+from convtui.cli.output import invalid_layer_error, output_console, print_notes, warn_unused
 from convtui.cli.sources import chosen_seed, load_source, stack_weights
-from convtui.cli.values import FilterRange, filter_range, positive_width
+from convtui.cli.values import FilterRange, filter_range, positive_width, python_slice
+from convtui.cli.writing import check_save_target
 from convtui.errors import ConvtuiError, EngineError
 from convtui.model.units import readable_size
 
@@ -39,34 +40,64 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         help='whose outputs --save writes: "all" (default), "none", or indices, names and Python slices, comma-separated (0:3,-1,add)',
     )
     parser.add_argument("--compress", action="store_true", help="zip-compress the --save file (smaller, slower to write)")
+    parser.add_argument("--force", action="store_true", help="overwrite the --save file if it exists")
     parser.add_argument(
-        "--layer", type=int, help="layer index to show, -1 the last, as Python counts (default: the last with a spatial map, else the last)"
+        "--layer",
+        help="layer to show: its name, or its index (-1 the last, as Python counts) (default: the last with a spatial map, else the last)",
     )
-    parser.add_argument("--filters", type=filter_range, help="filters to show, as a Python slice: A:B (A included, B excluded), A, or -3: for the last three")
+    parser.add_argument(
+        "--filters",
+        type=filter_range,
+        help="filters to show, as a Python slice: A:B (A included, B excluded), A, -3: for the last three, ::2 for every second",
+    )
     parser.add_argument("--scale", choices=("map", "layer"), default="map", help="normalise each map alone, or the layer's maps together")
     parser.add_argument("--no-color", action="store_true", help="plain ASCII ramp instead of colour cells")
     parser.add_argument("--width", type=positive_width, help="output width in columns (default: the terminal's)")
     parser.set_defaults(handler=handle)
 
 
-def chosen_layer(stack_info: StackInfo, requested: int | None, source: str) -> int:
-    """--layer as Python indexes a list (-1 the last), else the last spatial layer, else the last."""
+def chosen_layer(stack_info: StackInfo, requested: str | None, source: str) -> int:
+    """--layer by name, or as Python indexes a list (-1 the last), else the last spatial layer, else the last."""
     from convtui.render.run_report import default_layer_index
 
-    count = len(stack_info.layers)
-    if count == 0:
+    if not stack_info.layers:
         raise EngineError("the stack has no layers to run; add a layer first", file=source)
     if requested is None:
         return default_layer_index(stack_info)
-    if not -count <= requested < count:
-        raise EngineError(f"--layer {requested} is out of range: the stack has layers 0 to {count - 1}, or -{count} to -1 from the end")
-    return requested % count
+    index = named_layer(requested, stack_info, "--layer")
+    if index is None:
+        raise EngineError(f'--layer "{requested}" is not a layer name or index; {layer_hint(requested, stack_info)}')
+    return index
+
+
+def named_layer(text: str, stack_info: StackInfo, option: str) -> int | None:
+    """The layer `text` names, by name or by index as Python counts (-1 the last); None when it is neither.
+    --layer and --save-layers read a layer alike, so a name that works in one works in the other."""
+    count = len(stack_info.layers)
+    names = [info.name for info in stack_info.layers]
+    if text in names:
+        return names.index(text)
+    try:
+        index = int(text)
+    except ValueError:
+        return None
+    if not -count <= index < count:
+        raise EngineError(f"{option} {index} is out of range: the stack has layers 0 to {count - 1}, or -{count} to -1 from the end")
+    return index % count
+
+
+def layer_hint(text: str, stack_info: StackInfo) -> str:
+    """'did you mean "conv2d_1"?' for a mistyped name, else how to write a layer."""
+    import difflib
+
+    guesses = difflib.get_close_matches(text, [info.name for info in stack_info.layers], n=1)
+    return f'did you mean "{guesses[0]}"?' if guesses else f"give a layer name or an index from 0 to {len(stack_info.layers) - 1} (-1 the last)"
 
 
 def chosen_filters(requested: FilterRange | None, count: int) -> range:
     if requested is None:
         return range(count)
-    chosen = range(count)[slice(requested.start, requested.stop)]
+    chosen = range(count)[requested.chosen]
     if not chosen:
         raise EngineError(f"--filters {requested.text} selects nothing: the layer has filters 0 to {count - 1}")
     return chosen
@@ -86,31 +117,29 @@ def saved_layers(text: str, stack_info: StackInfo) -> list[int]:
 
 
 def layers_named(part: str, stack_info: StackInfo, count: int) -> list[int]:
-    names = [info.name for info in stack_info.layers]
-    if part in names:
-        return [names.index(part)]
+    """One --save-layers part: a name, an index or a slice (A:B, A:B:STEP)."""
+    index = named_layer(part, stack_info, "--save-layers: layer")
+    if index is not None:
+        return [index]
     try:
-        if ":" in part:
-            start, stop = (int(side) if side.strip() else None for side in part.split(":", 1))
-            return list(range(count))[slice(start, stop)]
-        index = int(part)
+        return list(range(count))[python_slice(part)]
     except ValueError:
-        raise EngineError(f'--save-layers: "{part}" is not a layer name, an index or a slice (A:B); use e.g. 0:3,-1,add') from None
-    if not -count <= index < count:
-        raise EngineError(f"--save-layers: layer {index} is out of range: the stack has layers 0 to {count - 1}")
-    return [index % count]
+        raise EngineError(f'--save-layers: "{part}" is not a layer name, an index or a slice (A:B or A:B:STEP); use e.g. 0:3,-1,add') from None
 
 
 def checked_save_options(arguments: argparse.Namespace) -> None:
-    """--save's place is checked before the run (a VGG16 run takes seconds); --save-layers or --compress alone would do nothing."""
-    from convtui.files import check_writable_place
-
+    """--save's place, and whether it may replace a file, are checked before the run (a VGG16 run takes seconds);
+    --save-layers, --compress or --force alone would do nothing."""
     if arguments.save:
-        check_writable_place(arguments.save, "--save")
+        check_save_target(arguments.save, force=arguments.force)
         return
-    given = [option for option, value in (("--save-layers", arguments.save_layers is not None), ("--compress", arguments.compress)) if value]
+    given = [
+        option
+        for option, value in (("--save-layers", arguments.save_layers is not None), ("--compress", arguments.compress), ("--force", arguments.force))
+        if value
+    ]
     if given:
-        options = " and ".join(given)
+        options = ", ".join(given[:-1]) + (" and " if len(given) > 1 else "") + given[-1]
         raise ConvtuiError(f"{options} only {'chooses' if len(given) == 1 else 'choose'} what --save writes; add --save FILE.npz, or drop {options}")
 
 
@@ -138,10 +167,9 @@ def save_run(path: str, arrays: dict[str, np.ndarray], layers: list[int], compre
 
 
 def report_console(width: int | None, no_color: bool) -> Console:
-    """--no-color turns colour off; without it Rich still honours NO_COLOR (passing False would override it)."""
-    from rich.console import Console
-
-    return Console(width=width, no_color=True if no_color else None)
+    """--width, else a terminal's width, else COLUMNS, else the width of every piped command's output (output_console).
+    --no-color turns colour off; without it Rich still honours NO_COLOR (passing False would override it)."""
+    return output_console(follow_columns=True, width=width, no_color=True if no_color else None)
 
 
 def shows_color(console: Console) -> bool:
@@ -159,9 +187,9 @@ def handle(arguments: argparse.Namespace) -> int:
     stack = opened.stack
     stack_info = stack.infer()
     warn_unused(stack_info, arguments.preset)
-    invalid = stack_info.first_invalid
+    invalid = invalid_layer_error(stack_info, arguments.preset)
     if invalid is not None:
-        raise ConvtuiError(invalid.error or "cannot apply", file=arguments.preset, layer_index=invalid.index, layer_type=invalid.layer.type_name, exit_code=1)
+        raise invalid
     layer_index = chosen_layer(stack_info, arguments.layer, arguments.preset)
     checked_save_options(arguments)
     try:

@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from convtui.cli.options import MODEL_FILE_HELP, add_input_shape_option
-from convtui.cli.output import print_notes, print_output, warn_unused
+from convtui.cli.output import EXIT_INVALID_STACK, print_notes, print_output, report_invalid, warn_split_blocks, warn_unused
 from convtui.cli.sources import load_source
 from convtui.cli.values import depth_value
 from convtui.errors import ConvtuiError
@@ -18,7 +18,8 @@ from convtui.errors import ConvtuiError
 if TYPE_CHECKING:
     from convtui.model.blocks import TableRow
 
-EXIT_INVALID_STACK = 1
+MEANT_OPTIONS = {"--csv": "--format csv", "--markdown": "--format markdown", "--table": "--format table", "--formulas": "--explain"}
+"""Options a user may guess (`--json` exists), and what says it: the parser suggests it in its one-line error."""
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -55,6 +56,7 @@ def handle(arguments: argparse.Namespace) -> int:
     refuse_folding(rows, arguments)
     print_notes(opened.notes)
     warn_unused(stack_info, arguments.preset)
+    warn_split_blocks(stack_info, arguments.preset)
     convention = arguments.convention
     if arguments.format == "table":
         print_output(
@@ -64,12 +66,7 @@ def handle(arguments: argparse.Namespace) -> int:
         sys.stdout.write(summary.summary_markdown(stack_info, convention, rows))
     else:
         sys.stdout.write({"csv": summary.summary_csv, "json": summary.summary_json}[arguments.format](stack_info, convention))
-    invalid = stack_info.first_invalid
-    if invalid is None:
-        return 0
-    error = ConvtuiError(invalid.error or "", file=arguments.preset, layer_index=invalid.index, layer_type=invalid.layer.type_name)
-    print(f"convtui: error: {error}", file=sys.stderr)
-    return EXIT_INVALID_STACK
+    return EXIT_INVALID_STACK if report_invalid(stack_info, arguments.preset) else 0
 
 
 def refuse_folding(rows: list[TableRow], arguments: argparse.Namespace) -> None:
@@ -77,7 +74,7 @@ def refuse_folding(rows: list[TableRow], arguments: argparse.Namespace) -> None:
     nothing (a stack without blocks, or 2) changes nothing there; one that would fold a block says why it cannot."""
     if arguments.format not in ("csv", "json") or not any(row.is_folded for row in rows):
         return
-    where = 'its block under "block", each block\'s totals under "blocks"' if arguments.format == "json" else "its block in the Block column"
+    where = 'its block under "block", each block\'s totals under "blocks"' if arguments.format == "json" else "its block in the block column"
     raise ConvtuiError(
         f"--depth {arguments.depth} folds blocks in the table and markdown only: {arguments.format} keeps one record per layer "
         f"({where}), the same at any depth for the scripts that read it; drop --depth"

@@ -23,6 +23,7 @@ from convtui.cli.options import MODEL_FILE_HELP, add_engine_options, add_input_s
 from convtui.cli.output import output_console, print_notes, warn_unused
 from convtui.cli.sources import chosen_seed, load_source, stack_weights
 from convtui.cli.values import GENERATED_SETS, data_source, positive_float, positive_int, seed_number, split_fraction
+from convtui.cli.writing import check_save_target
 from convtui.errors import ConvtuiError
 
 if TYPE_CHECKING:
@@ -69,7 +70,10 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "--seed", type=seed_number, help="seed of the initial weights, the generated data, the shuffling and dropout (default: the preset's `seed`, else 0)"
     )
     parser.add_argument("--weights", help="start from these weights (.npz, keys layers.{i}.{name}) instead of the preset's, the model's or the seed's")
-    parser.add_argument("--save", help="the .npz to write, replaced if it exists (default: NAME-trained.npz in the current folder, never replaced)")
+    parser.add_argument(
+        "--save", help="the .npz to write, replaced only with --force if it exists (default: NAME-trained.npz in the current folder, never replaced)"
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite the --save file if it exists (continue training into the --weights file)")
     add_input_shape_option(parser)
     add_engine_options(parser)
     parser.set_defaults(handler=handle)
@@ -79,13 +83,19 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def save_path(arguments: argparse.Namespace, stack_name: str) -> Path:
-    """--save, or NAME-trained.npz here, which is never replaced: a second run without --save must not lose the first."""
+    """--save, replaced only with --force, as `run --save`, `export -o` and `import -o` are; or NAME-trained.npz here,
+    which is never replaced: a second run without --save must not lose the first."""
     from convtui.files import check_writable_place
 
-    path = Path(arguments.save) if arguments.save else Path(f"{stack_name}-trained.npz")
+    if arguments.save:
+        check_save_target(arguments.save, force=arguments.force, kind="an .npz file")
+        return Path(arguments.save)
+    path = Path(f"{stack_name}-trained.npz")
+    if arguments.force:
+        raise ConvtuiError(f"--force only lets --save replace its file; the default, {path}, is never replaced: add --save {path}, or drop --force")
     check_writable_place(path, "--save", "an .npz file")
-    if not arguments.save and path.exists():
-        raise ConvtuiError("already exists from an earlier run; give --save FILE.npz to replace it or to write another file", file=str(path))
+    if path.exists():
+        raise ConvtuiError(f"already exists from an earlier run; give --save FILE.npz to write another file, or --save {path} --force to replace it", file=str(path))
     return path
 
 

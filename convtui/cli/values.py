@@ -34,25 +34,34 @@ def memory_size(text: str) -> int:
 class FilterRange(NamedTuple):
     """--filters as a slice of the layer's filters, and as typed (for messages)."""
 
-    start: int | None
-    stop: int | None
+    chosen: slice
     text: str
 
 
 def filter_range(text: str) -> FilterRange:
-    """"A:B", ":B", "A:" or "A" (one filter)."""
-    start, colon, stop = text.partition(":")
+    """"A:B", ":B", "A:", "A:B:STEP" or "A" (one filter)."""
     try:
-        first = int(start) if start else None
-        last = (int(stop) if stop else None) if colon else one_past(first)
+        chosen = python_slice(text) if ":" in text else one_index(int(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a filter range; write A:B, e.g. 0:16") from None
-    return FilterRange(first, last, text)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a filter range; write A:B or A:B:STEP (STEP 1 or more), e.g. 0:16 or ::2") from None
+    return FilterRange(chosen, text)
 
 
-def one_past(index: int | None) -> int | None:
-    """The slice end that selects just `index` (-1, the last filter, ends at None, not at 0)."""
-    return None if index is None or index == -1 else index + 1
+def python_slice(text: str) -> slice:
+    """"A:B", ":B", "A:", "::STEP" as Python slices a list; ValueError for anything else. A step is 1 or more: a
+    reversed order would show or save the same layers and filters, so a negative one is more likely a slip."""
+    parts = [part.strip() for part in text.split(":")]
+    if len(parts) not in (2, 3):
+        raise ValueError(f"not a slice: {text!r}")
+    start, stop, step = (int(part) if part else None for part in (*parts, "")[:3])
+    if step is not None and step < 1:
+        raise ValueError(f"not a positive step: {step}")
+    return slice(start, stop, step)
+
+
+def one_index(index: int) -> slice:
+    """The slice that selects just `index` (-1, the last filter, ends at None, not at 0)."""
+    return slice(index, None if index == -1 else index + 1)
 
 
 def non_empty(text: str) -> str:

@@ -5,7 +5,8 @@ one row: what enters it (the names its layers take from outside it, with their s
 leaves it (its layers that something after it uses, or the network's outputs) and its
 parameters and MACs summed. The summary (`convtui summary --depth 1`) and the app's stack table
 both fold through `table_rows`; the graph gutter draws a folded row as one node.
-A block named again after other layers is two runs, folded as two rows: rows keep file order.
+A block named again after other layers is two runs, folded as two rows: rows keep file order
+(`block_runs` lists them, for a warning that the block is split).
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ def table_rows(stack_info: StackInfo, folded: Collection[str] | None = ()) -> li
         else:
             rows.append(TableRow((info.index,), info.block if folds else None))
     return rows
+
+
+def block_runs(stack_info: StackInfo) -> dict[str, list[tuple[int, ...]]]:
+    """Each block's runs of consecutive layers, in file order: a block with more than one is split, folded as several rows."""
+    runs: dict[str, list[tuple[int, ...]]] = {}
+    for row in table_rows(stack_info, EVERY_BLOCK):
+        if row.block is not None:
+            runs.setdefault(row.block, []).append(row.layers)
+    return runs
 
 
 def depth_rows(stack_info: StackInfo, depth: int | None) -> list[TableRow]:

@@ -1,6 +1,7 @@
 """The summary of a stack, in the spirit of Keras's model.summary() and torchinfo, with more in it.
 
-One set of rows feeds every format: a Rich table (terminal and app), Markdown, CSV and JSON.
+One set of rows feeds the Rich table (terminal and app) and Markdown; JSON and CSV share one record
+per layer, under the same keys.
 A graph's table draws its lanes in a gutter (`convtui.render.graph`) and lists, under a layer
 that does not simply take the row above, its inputs with their shapes (Keras's "Connected to");
 every format carries each layer's name, inputs and block; the table and Markdown fold blocks
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 COLUMNS = ("#", "Layer", "Output shape", "Weights", "Params", "MACs", "RF")
 """The cells of `layer_row` and `input_row`, which the app's stack table shares."""
 TEXT_COLUMNS = ("#", "Name", "Layer", "Inputs", "Block", "Output shape", "Weights", "Params", "MACs", "RF")
-"""Markdown and CSV: each layer's name, inputs and block beside the table's columns."""
+"""Markdown: each layer's name, inputs and block beside the table's columns."""
 
 
 def receptive_field_text(field: ReceptiveField | None) -> str:
@@ -88,11 +89,15 @@ def layer_row(info: LayerInfo, convention: Convention, *, compact: bool = False)
     )  # fmt: skip
 
 
+def layer_range(first: int, last: int) -> str:
+    """A folded block's "#": one index for one layer, else "first-last"."""
+    return str(first) if first == last else f"{first}-{last}"
+
+
 def block_row(block: FoldedBlock, convention: Convention, *, compact: bool = False) -> list[str]:
     """A folded block: its layers' index range, the shapes that leave it, its layers' totals."""
-    first, last = block.layers[0].index, block.layers[-1].index
     return figures_row(
-        f"{first}-{last}", f"block of {len(block.layers)} layers", block.status,
+        layer_range(block.layers[0].index, block.layers[-1].index), f"block of {counted(len(block.layers), 'layer')}", block.status,
         shapes_text(block.output_shapes, convention, compact=compact),
         "", block.params, block.macs, block.receptive_field, compact=compact,
     )  # fmt: skip
@@ -465,17 +470,30 @@ def summary_markdown(stack_info: StackInfo, convention: Convention = "keras", ro
 
 
 def summary_csv(stack_info: StackInfo, convention: Convention = "keras") -> str:
-    """Every layer, one a row, with plain numbers; several inputs or weights in one cell are separated by "; "."""
+    """Every layer, one a row, under its JSON record's keys (LAYER_KEYS), each value as one cell (`csv_cell`): a script
+    reads `params` or `unused` in either format. As in JSON, the input is no row: it is the first layer's input."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*TEXT_COLUMNS, "Error"])
-    errors = ["", *(info.error or "" for info in stack_info.layers)]
-    params, macs = TEXT_COLUMNS.index("Params"), TEXT_COLUMNS.index("MACs")
-    for entry, error in zip(entries(stack_info, convention), errors):
-        row = [cell.replace("\n", "; ") for cell in text_row(entry)]
-        row[params:macs + 1] = [cell.replace(",", "") for cell in row[params:macs + 1]]
-        writer.writerow([*row, error])
+    writer = csv.DictWriter(buffer, fieldnames=LAYER_KEYS, lineterminator="\n")
+    writer.writeheader()
+    for record in layer_records(stack_info, convention):
+        writer.writerow({key: csv_cell(value) for key, value in record.items()})
     return buffer.getvalue()
+
+
+def csv_cell(value: Any) -> str:
+    """A JSON value as a cell: null empty, true and false as JSON writes them, a list of numbers as a shape "(16, 12, 8)",
+    other lists and mappings item by item, separated by "; " ("kernel (3, 3, 1, 8); bias (8,)")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key} {csv_cell(item)}" for key, item in value.items())
+    if isinstance(value, list) and value and all(isinstance(item, (int, float)) or item is None for item in value):
+        return shape_text(tuple(value))
+    if isinstance(value, list):
+        return "; ".join(csv_cell(item) for item in value)
+    return str(value)
 
 
 def json_number(value: float) -> float | int | None:
@@ -494,25 +512,38 @@ def receptive_field_dict(field: ReceptiveField | None) -> Any:
     return {key: [json_number(side) for side in getattr(field, key)] for key in ("size", "jump", "start")}
 
 
-def layer_dict(info: LayerInfo, convention: Convention) -> dict[str, Any]:
+LAYER_KEYS = (
+    "index", "name", "type", "label", "inputs", "input_shapes", "block", "output_shape", "weights", "params", "trainable_params",
+    "non_trainable_params", "macs", "receptive_field", "activation_bytes", "unused", "error",
+)  # fmt: skip
+"""A layer's record in JSON and CSV (csv.DictWriter refuses a record with a key not here)."""
+
+
+def layer_dict(info: LayerInfo, convention: Convention, *, unused: bool) -> dict[str, Any]:
+    """A layer's LAYER_KEYS; `unused` marks a layer Keras would leave out, which the totals do not count."""
     return {
         "index": info.index,
+        "name": info.name,
         "type": info.layer.type_name,
         "label": info.layer.label,
-        "output_shape": list(display_shape(info.output_shape, convention)) if info.output_shape else None,
-        "params": info.params,
-        "trainable_params": info.trainable_params,
-        "non_trainable_params": info.non_trainable_params,
-        "weights": {name: list(shape) for name, shape in (display_weight(weight, convention) for weight in info.weights)},
-        "macs": info.macs,
-        "receptive_field": receptive_field_dict(info.receptive_field),
-        "activation_bytes": info.activation_bytes,
-        "error": info.error,
-        "name": info.name,
         "inputs": list(info.inputs),
         "input_shapes": [list(display_shape(shape, convention)) for shape in info.input_shapes],
         "block": info.block,
+        "output_shape": list(display_shape(info.output_shape, convention)) if info.output_shape else None,
+        "weights": {name: list(shape) for name, shape in (display_weight(weight, convention) for weight in info.weights)},
+        "params": info.params,
+        "trainable_params": info.trainable_params,
+        "non_trainable_params": info.non_trainable_params,
+        "macs": info.macs,
+        "receptive_field": receptive_field_dict(info.receptive_field),
+        "activation_bytes": info.activation_bytes,
+        "unused": unused,
+        "error": info.error,
     }
+
+
+def layer_records(stack_info: StackInfo, convention: Convention) -> list[dict[str, Any]]:
+    return [layer_dict(info, convention, unused=info.index in stack_info.unused) for info in stack_info.layers]
 
 
 def block_dict(stack_info: StackInfo, row: TableRow, convention: Convention) -> dict[str, Any]:
@@ -540,7 +571,7 @@ def summary_dict(stack_info: StackInfo, convention: Convention = "keras") -> dic
     return {
         "convention": convention,
         "input_shape": list(display_shape(stack_info.input_shape, convention)),
-        "layers": [layer_dict(info, convention) for info in stack_info.layers],
+        "layers": layer_records(stack_info, convention),
         "outputs": list(output_names(stack_info)),
         "unused": list(stack_info.unused),
         "blocks": [block_dict(stack_info, row, convention) for row in table_rows(stack_info, EVERY_BLOCK) if row.is_folded],

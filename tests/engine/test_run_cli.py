@@ -253,7 +253,7 @@ def test_save_layers_chooses_the_outputs_and_compress_keeps_the_values(layers, k
 def test_save_layers_refuses_what_is_no_layer(tmp_path: Path) -> None:
     result = run("seed-28x28x1", "--save", "x.npz", "--save-layers", "conv9", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == 'convtui: error: --save-layers: "conv9" is not a layer name, an index or a slice (A:B); use e.g. 0:3,-1,add'
+    assert result.stderr.strip() == 'convtui: error: --save-layers: "conv9" is not a layer name, an index or a slice (A:B or A:B:STEP); use e.g. 0:3,-1,add'
     assert not (tmp_path / "x.npz").exists()
 
 

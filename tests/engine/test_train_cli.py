@@ -81,7 +81,10 @@ def test_without_save_it_writes_name_trained_npz_and_never_replaces_it(tmp_path:
     assert first.returncode == 0 and (tmp_path / "tiny-trained.npz").is_file(), first.stderr
     second = convtui("train", tiny, "--data", "stripes:40", "--epochs", "1", cwd=tmp_path)
     assert second.returncode == 2 and "epoch" not in second.stdout
-    assert second.stderr == "convtui: error: tiny-trained.npz: already exists from an earlier run; give --save FILE.npz to replace it or to write another file\n"
+    assert second.stderr == (
+        "convtui: error: tiny-trained.npz: already exists from an earlier run; give --save FILE.npz to write another file,"
+        " or --save tiny-trained.npz --force to replace it\n"
+    )
 
 
 def test_ctrl_c_stops_after_the_current_step_and_saves_what_was_trained(tmp_path: Path, tiny: Path) -> None:

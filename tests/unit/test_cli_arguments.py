@@ -106,7 +106,8 @@ def test_a_bad_option_of_the_implied_app_points_to_the_command_the_user_typed(ru
 
 @pytest.mark.parametrize(("argv", "points_to"), [(("summary", "seed-28x28x1", "--seed", "3"), "convtui summary"), (("--bogus",), "convtui")])
 def test_an_option_the_command_does_not_take_points_to_that_commands_help(run_cli, argv, points_to):
-    """`summary` has no --seed: the message names the command and its own --help, where the user finds what it takes."""
+    """`summary` has no --seed: the message names the command's own --help, where the user finds what it takes, after
+    the prefix every error has."""
     result = run_cli(*argv)
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == f"{points_to}: error: unrecognized arguments: {' '.join(argv[2:] or argv)}; see `{points_to} --help`\n"
+    assert result.stderr == f"convtui: error: unrecognized arguments: {' '.join(argv[2:] or argv)}; see `{points_to} --help`\n"

@@ -159,7 +159,7 @@ def test_a_depth_that_folds_nothing_is_the_output_without_it(tmp_path, preset, a
 
 @pytest.mark.parametrize(("arguments", "where"), [
     (("--json",), 'each block\'s totals under "blocks"'),
-    (("--format", "csv"), "its block in the Block column"),
+    (("--format", "csv"), "its block in the block column"),
 ])  # fmt: skip
 def test_a_depth_that_would_fold_blocks_into_json_or_csv_says_why_it_cannot(tmp_path, arguments, where):
     result = run_piped("summary", "resnet50", "--depth", "1", *arguments, cwd=tmp_path)

@@ -108,7 +108,7 @@ def test_a_bad_input_shape_says_sides_are_whole_numbers_from_1(typed):
 
 def test_an_input_shape_of_zeros_is_one_line_naming_the_bound(tmp_path):
     line = one_error_line(run_piped("summary", "seed-28x28x1", "--input-shape", "0,0,3", cwd=tmp_path))
-    assert line.startswith("convtui summary: error: argument --input-shape: '0,0,3' is not an input shape;")
+    assert line.startswith("convtui: error: argument --input-shape: '0,0,3' is not an input shape;")
     assert "whole numbers from 1 to 1,000,000" in line
 
 

@@ -74,7 +74,7 @@ def test_a_preset_file_is_passed_as_typed_for_the_app_runs_in_the_same_folder(se
 def test_a_port_out_of_range_is_one_line_and_exit_2(served: Served, capsys: pytest.CaptureFixture[str], port: str):
     assert exit_code_of(["serve", "--port", port]) == 2
     line = one_error_line(capsys.readouterr().err)
-    assert line.startswith("convtui serve: error: argument --port: ") and "is not a port; give a whole number from 1 to 65535" in line
+    assert line.startswith("convtui: error: argument --port: ") and "is not a port; give a whole number from 1 to 65535" in line
     assert served == []
 
 

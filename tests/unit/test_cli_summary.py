@@ -192,18 +192,22 @@ def test_markdown_has_one_row_per_layer_plus_input(run_cli, presets_folder):
     assert cells[3][shape_column] == "(32, 24, 4)"
 
 
-def test_csv_parses_with_one_row_per_layer_plus_input(run_cli, presets_folder):
+def test_csv_parses_with_one_row_per_layer_under_the_json_keys(run_cli, presets_folder):
+    """As JSON: one record per layer (the input is the first layer's input, not a row), under the same snake_case keys."""
     result = run_cli("summary", presets_folder / "mixed.toml", "--format", "csv")
     assert result.returncode == 0, result.stderr
     header, *rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert len(rows) == 1 + 5
+    assert len(rows) == 5
     assert all(len(row) == len(header) for row in rows)
     record = [dict(zip(header, row)) for row in rows]
-    assert record[0]["Output shape"] == "(16, 12, 8)"
-    assert record[1]["Params"] == str(3 * 3 * 8 * 2 + 16)
-    assert record[3]["Params"] == str(2 * 2 * 4 * 16 + 4)
-    assert record[3]["MACs"] == str(16 * 12 * 2 * 2 * 4 * 16)
-    assert int(record[2]["Params"]) == 4 * 16
+    assert record[0]["input_shapes"] == "(16, 12, 8)" and record[0]["inputs"] == "input" and record[0]["index"] == "0"
+    assert record[0]["params"] == str(3 * 3 * 8 * 2 + 16)
+    assert record[2]["params"] == str(2 * 2 * 4 * 16 + 4)
+    assert record[2]["macs"] == str(16 * 12 * 2 * 2 * 4 * 16)
+    assert int(record[1]["params"]) == 4 * 16
+    layers = strict_json(run_cli("summary", presets_folder / "mixed.toml", "--json").stdout)["layers"]
+    assert header == list(layers[0])
+    assert [row["name"] for row in record] == [layer["name"] for layer in layers]
 
 
 # --- an invalid layer -----------------------------------------------------------------------
@@ -233,10 +237,12 @@ def test_invalid_stack_json_marks_the_layer_and_the_ones_after(run_cli, presets_
 
 
 def test_invalid_stack_csv_and_markdown_exit_1(run_cli, presets_folder):
-    for fmt in ("csv", "markdown"):
-        result = run_cli("summary", presets_folder / "broken.toml", "--format", fmt)
-        assert result.returncode == 1
-        assert "invalid" in result.stdout
+    markdown = run_cli("summary", presets_folder / "broken.toml", "--format", "markdown")
+    assert markdown.returncode == 1 and "invalid" in markdown.stdout
+    result = run_cli("summary", presets_folder / "broken.toml", "--format", "csv")
+    assert result.returncode == 1
+    conv = list(csv.DictReader(io.StringIO(result.stdout)))[2]
+    assert conv["output_shape"] == "" and "3x3" in conv["error"]  # as JSON: null and the error
 
 
 # --- built-in presets -----------------------------------------------------------------------
@@ -404,11 +410,10 @@ def test_json_carries_every_layers_name_inputs_and_block(run_cli, graphs_folder)
 def test_csv_and_markdown_carry_name_inputs_and_block(run_cli, graphs_folder):
     result = run_cli("summary", graphs_folder / "residual.toml", "--format", "csv")
     assert result.returncode == 0, result.stderr
-    header, *rows = list(csv.reader(io.StringIO(result.stdout)))
-    records = [dict(zip(header, row)) for row in rows]
-    assert [record["Name"] for record in records] == ["input", "conv2d", "conv2d_1", "shortcut", "add"]
-    assert records[4]["Inputs"] == "conv2d_1; shortcut" and records[4]["Block"] == "body"
-    assert records[1]["Inputs"] == "input" and records[0]["Inputs"] == ""
+    records = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [record["name"] for record in records] == ["conv2d", "conv2d_1", "shortcut", "add"]
+    assert records[3]["inputs"] == "conv2d_1; shortcut" and records[3]["block"] == "body"
+    assert records[0]["inputs"] == "input"
     markdown = run_cli("summary", graphs_folder / "residual.toml", "--format", "markdown").stdout
     table = [line for line in markdown.splitlines() if line.startswith("|")]
     columns = [cell.strip() for cell in table[0].strip("|").split("|")]
