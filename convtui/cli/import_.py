@@ -27,11 +27,13 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(arguments: argparse.Namespace) -> int:
+    from convtui.files import check_writable_place
     from convtui.interop import load_model_file, save_imported
     from convtui.interop.save_import import weights_path_for
 
-    imported = load_model_file(arguments.model, input_shape=arguments.input_shape)
     preset = Path(arguments.output) if arguments.output else Path(Path(arguments.model).stem + ".toml")
+    check_writable_place(preset, "-o", "a .toml preset")  # before the import, which takes a while; names the file given, not its .npz
+    imported = load_model_file(arguments.model, input_shape=arguments.input_shape)
     if not arguments.force:
         refuse_overwrite([preset, *([weights_path_for(preset)] if imported.weights else [])])
     preset_path, weights_path = save_imported(imported, preset)

@@ -33,7 +33,18 @@ _LAZY = {
     "save_imported": "convtui.interop.save_import",
 }
 
-__all__ = ["MODEL_SUFFIXES", "is_model_file", *_LAZY]
+__all__ = [
+    "EXPORT_TARGETS",
+    "MODEL_SUFFIXES",
+    "ExportTarget",
+    "ImportedModel",
+    "ModelImportError",
+    "export_source",
+    "is_model_file",
+    "load_model_file",
+    "save_imported",
+]
+"""Written out, not built from _LAZY, so that linters and editors read it; a test checks the two agree."""
 
 
 def is_model_file(path: str | Path) -> bool:
@@ -45,3 +56,8 @@ def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'convtui.interop' has no attribute {name!r}")
     return getattr(importlib.import_module(_LAZY[name]), name)
+
+
+def __dir__() -> list[str]:
+    """dir() lists the names loaded on first use too, as if they were imported already."""
+    return sorted({*globals(), *__all__})

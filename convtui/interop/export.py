@@ -36,7 +36,7 @@ def export_source(stack: Stack, target: ExportTarget, weights_path: str | None =
         from convtui.interop.export_pytorch import pytorch_source
 
         return pytorch_source(stack, stack_info, weights_path)
-    raise ConvtuiError(f'unknown export target "{target}"; choose one of {", ".join(EXPORT_TARGETS)}', field_name="--to")
+    raise ConvtuiError(f"export_source's target {target!r} is not one of {', '.join(map(repr, EXPORT_TARGETS))}; give one of those")
 
 
 def path_in_code(weights: Path, output: Path | None) -> str:

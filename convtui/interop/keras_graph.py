@@ -55,6 +55,8 @@ class KerasLayer:
     arguments: tuple[str | float | tuple[float, ...], ...] = ()
     module: str = ""
     block: str | None = None
+    keras_name: str = ""
+    """Its name in Keras, where `name` had to differ (empty when they are the same)."""
 
     @property
     def title(self) -> str:
@@ -423,6 +425,7 @@ def read_graph(model: Mapping[str, Any], problems: Problems) -> KerasGraph:
             tuple(argument_name(argument, names) for argument in node.arguments),
             node.module,
             node.scope[0] if node.scope else block,
+            node.keras_name if node.keras_name != name else "",
         )
         layers.append(layer)
         node_problems(layer, node, problems)
@@ -431,6 +434,16 @@ def read_graph(model: Mapping[str, Any], problems: Problems) -> KerasGraph:
         problems.model.append("an output of the model is its input; convtui needs a layer between them")
     config = model.get("config") or {}
     return KerasGraph(str(config.get("name", "model")), input_shape(model), tuple(layers), output_names)
+
+
+def rename_note(layer: KerasLayer) -> str | None:
+    """Why a node is not named as in Keras, in words the same for every node renamed for that reason, so that
+    the notes of a big model group into one line each; the node's title names it as it now is."""
+    if not layer.keras_name:
+        return None
+    if layer.keras_name == INPUT_NAME:
+        return f'its Keras name "{INPUT_NAME}" is what convtui calls the model\'s input: renamed'
+    return "its Keras name is another layer's too: renamed with its sub-model's name in front"
 
 
 def legacy_key(node: RawNode) -> str:

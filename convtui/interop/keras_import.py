@@ -18,7 +18,7 @@ from convtui.errors import PresetError
 from convtui.interop.errors import CATALOGUE_ADVICE, Problems
 from convtui.interop.imported import ImportedModel
 from convtui.interop.keras_files import KerasModelFile, read_model_file
-from convtui.interop.keras_graph import KerasGraph, KerasLayer, read_graph
+from convtui.interop.keras_graph import KerasGraph, KerasLayer, read_graph, rename_note
 from convtui.interop.keras_layers import translate_layer
 from convtui.model.layers import Layer, Shape
 from convtui.model.stack import Stack, StackInfo, check_input_shape
@@ -57,7 +57,8 @@ def load_model_file(path: str | os.PathLike[str], input_shape: Sequence[int] | N
 
 
 def translate_layers(graph: KerasGraph, problems: Problems) -> tuple[list[Layer], list[str]]:
-    """Every node's convtui layer; notes that say the same of several layers are one line."""
+    """Every node's convtui layer, and what changed on the way (a rename, an operation or a layer imported
+    as another): notes that say the same of several layers are one line, so a big model prints a few."""
     layers: list[Layer] = []
     noted: dict[str, list[KerasLayer]] = {}
     for keras_layer in graph.layers:
@@ -67,8 +68,9 @@ def translate_layers(graph: KerasGraph, problems: Problems) -> tuple[list[Layer]
             problems.advise(CATALOGUE_ADVICE)
         if translation.layer is not None:
             layers.append(translation.layer)
-        if translation.note:
-            noted.setdefault(translation.note, []).append(keras_layer)
+        for note in (rename_note(keras_layer), translation.note):
+            if note:
+                noted.setdefault(note, []).append(keras_layer)
     return layers, [f"{layers_text(keras_layers)}: {note}" for note, keras_layers in noted.items()]
 
 

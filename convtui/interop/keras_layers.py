@@ -5,7 +5,8 @@ inference (names, dtypes, regularisers, initialisers but a known kernel one...: 
 whose value must be neutral (channels_last, axis -1...), or a reason the layer cannot come.
 A few Keras layers outside the catalogue compute exactly what a catalogue layer computes
 (LeakyReLU, Softmax, ELU, SpatialDropout2D) and come as that, with a note; so do Keras 3's
-tensor operations (`x + 3.0` as Rescaling, `inputs + x` as Add).
+tensor operations (`x + 3.0` as Rescaling, `inputs + x` as Add, `-x` as Rescaling(-1),
+`keras.ops.relu(x)` as Activation("relu"), `maximum(x, 0)` as ReLU()).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convtui.errors import ConvtuiError, LayerConfigError
-from convtui.interop.keras_graph import KerasLayer
+from convtui.interop.keras_graph import KerasLayer, to_snake_case
 from convtui.model.arguments import KERNEL_INITIALIZERS, describe_plain
 from convtui.model.layers import Layer, argument_names, layer_from_config, layer_type_named
 
@@ -174,9 +175,9 @@ def built(table: dict[str, Any], note: str | None = None) -> Translation:
 
 
 def translate_layer(keras_layer: KerasLayer) -> Translation:
-    """A node of the graph: an operation by its arguments, a layer by its config."""
+    """A node of the graph: an operation by its arguments and options, a layer by its config."""
     if keras_layer.is_operation:
-        return translate_operation(keras_layer.class_name, keras_layer.arguments)
+        return translate_operation(keras_layer.class_name, keras_layer.arguments, keras_layer.config)
     return translate(keras_layer.class_name, keras_layer.config)
 
 
@@ -187,30 +188,114 @@ Constant = float | tuple[float, ...]
 OPERATION_MERGES = {"Add": "Add", "Subtract": "Subtract", "Multiply": "Multiply", "Maximum": "Maximum", "Minimum": "Minimum"}
 """Keras 3 operations between tensors that are a catalogue merge (ops.numpy.Add is layers.Add)."""
 OPERATION_SYMBOLS = {"Add": "+", "Subtract": "-", "Multiply": "*", "Divide": "/", "TrueDivide": "/"}
+OPERATION_OPTION_DEFAULTS: dict[str, Any] = {"alpha": 1.0, "approximate": True, "axis": -1, "b": 4, "negative_slope": 0.2, "threshold": 0.5}
+"""Keras 3's defaults of its activation operations' options (keras/src/ops/nn.py), for a config that leaves one out."""
 
 
-def translate_operation(class_name: str, arguments: tuple[str | Constant, ...]) -> Translation:
-    """`a + b` between tensors is the merge; a tensor and a number is Rescaling(scale, offset), exactly
-    x * scale + offset (x / c as x * (1 / c), equal up to float32 rounding)."""
+def activation_operation(activation: str, **exact: Any) -> Equivalent:
+    """An operation that is Activation(activation) when its options have the `exact` values (Keras's
+    ops.gelu is the tanh form unless approximate=False; convtui's "gelu" is the exact one)."""
+
+    def equivalent(config: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+        for key, value in exact.items():
+            if as_tuples(config.get(key)) != value:
+                found = describe_plain(as_tuples(config.get(key)))
+                return None, f"{key} = {found} is not supported; convtui's {activation} is Keras's with {key} = {describe_plain(value)}"
+        return {"type": "Activation", "activation": activation}, f'imported as Activation("{activation}"), which computes the same'
+
+    return equivalent
+
+
+def negative(config: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    return {"type": "Rescaling", "scale": -1.0, "offset": 0.0}, "imported as Rescaling(scale=-1, offset=0), which computes the same"
+
+
+ONE_TENSOR_OPERATIONS: dict[str, Equivalent] = {
+    "Negative": negative,
+    "Relu": activation_operation("relu"),
+    "Relu6": activation_operation("relu6"),
+    "LeakyRelu": leaky_relu,
+    "Elu": elu,
+    "Selu": activation_operation("selu"),
+    "Celu": activation_operation("celu", alpha=1.0),
+    "Gelu": activation_operation("gelu", approximate=False),
+    "Sigmoid": activation_operation("sigmoid"),
+    "HardSigmoid": activation_operation("hard_sigmoid"),
+    "SparseSigmoid": activation_operation("sparse_sigmoid"),
+    "LogSigmoid": activation_operation("log_sigmoid"),
+    "Silu": activation_operation("silu"),  # ops.swish too
+    "HardSilu": activation_operation("hard_silu"),  # ops.hard_swish too
+    "Tanh": activation_operation("tanh"),
+    "HardTanh": activation_operation("hard_tanh"),
+    "TanhShrink": activation_operation("tanh_shrink"),
+    "HardShrink": activation_operation("hard_shrink", threshold=0.5),
+    "SoftShrink": activation_operation("soft_shrink", threshold=0.5),
+    "Softplus": activation_operation("softplus"),
+    "SparsePlus": activation_operation("sparse_plus"),
+    "Squareplus": activation_operation("squareplus", b=4),
+    "Softsign": activation_operation("softsign"),
+    "Softmax": softmax,
+    "LogSoftmax": activation_operation("log_softmax", axis=-1),
+    "Exp": activation_operation("exponential"),
+}
+"""Keras 3 operations on one tensor (keras.ops.relu(x), -x) that a catalogue layer computes exactly."""
+
+
+def translate_operation(class_name: str, arguments: tuple[str | Constant, ...], config: Mapping[str, Any] | None = None) -> Translation:
+    """The catalogue layer an operation is, with a note naming both, or why it cannot be one; `config`
+    holds the operation's options (softmax's axis, gelu's approximate)."""
+    table, message = operation_equivalent(class_name, arguments, {**OPERATION_OPTION_DEFAULTS, **(config or {})})
+    if table is None:
+        return Translation(None, (message,))
+    return built(table, f"the operation {written(class_name, arguments)} {message}")
+
+
+def operation_equivalent(class_name: str, arguments: tuple[str | Constant, ...], config: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The layer's table and "imported as ...", or None and the reason: an activation or -x of one tensor,
+    a merge of two, a tensor and a number as Rescaling or ReLU."""
     tensors = [argument for argument in arguments if isinstance(argument, str)]
     constants = [argument for argument in arguments if not isinstance(argument, str)]
+    if len(arguments) == 1 and tensors and class_name in ONE_TENSOR_OPERATIONS:
+        return ONE_TENSOR_OPERATIONS[class_name](config)
     if len(arguments) == 2 and len(tensors) == 2 and class_name in OPERATION_MERGES:
-        return built({"type": OPERATION_MERGES[class_name]})
-    if len(arguments) == 2 and len(tensors) == 1 and class_name in OPERATION_SYMBOLS:
-        constant_first = isinstance(arguments[1], str)
-        scaling = rescaling(class_name, constants[0], constant_first)
-        if scaling is not None:
-            symbol = OPERATION_SYMBOLS[class_name]
-            written = f"{constant_text(constants[0])} {symbol} x" if constant_first else f"x {symbol} {constant_text(constants[0])}"
-            table = {"type": "Rescaling", **scaling}
-            arguments_text = ", ".join(f"{key}={constant_text(value)}" for key, value in scaling.items())
-            rounding = " up to float32 rounding" if symbol == "/" else ""
-            return built(table, f"the operation {written} imported as Rescaling({arguments_text}), which computes the same{rounding}")
+        return imported_as({"type": OPERATION_MERGES[class_name]})
+    if len(arguments) == 2 and len(tensors) == 1:
+        table = with_constant(class_name, constants[0], constant_first=isinstance(arguments[1], str))
+        if table is not None:
+            return imported_as(table, rounding=OPERATION_SYMBOLS.get(class_name) == "/")
     shown = ", ".join(argument if isinstance(argument, str) else constant_text(argument) for argument in arguments)
-    return Translation(None, (
+    return None, (
         f"the operation {class_name}({shown}) is not in convtui's catalogue; convtui imports +, -, *, maximum and minimum"
-        " between two tensors and +, -, * and x / c with a number: write the rest as Keras layers",
-    ))
+        " between two tensors, +, -, *, x / c, maximum(x, 0) and minimum(x, c >= 0) with a number, -x and the activations"
+        " of its catalogue (keras.ops.relu, sigmoid, softmax, ...): write the rest as Keras layers"
+    )
+
+
+def imported_as(table: dict[str, Any], rounding: bool = False) -> tuple[dict[str, Any], str]:
+    """x / c is x * (1 / c): equal up to float32 rounding, and the note says so."""
+    return table, f"imported as {call_text(table)}, which computes the same{' up to float32 rounding' if rounding else ''}"
+
+
+def with_constant(class_name: str, constant: Constant, constant_first: bool) -> dict[str, Any] | None:
+    """The layer for `x op c` (or `c op x`); None when no catalogue layer computes it exactly."""
+    if class_name in ("Maximum", "Minimum"):
+        return clamp(class_name, constant)
+    if class_name not in OPERATION_SYMBOLS:
+        return None
+    scaling = rescaling(class_name, constant, constant_first)
+    return None if scaling is None else {"type": "Rescaling", **scaling}
+
+
+def clamp(class_name: str, constant: Constant) -> dict[str, Any] | None:
+    """maximum(x, 0) is ReLU(); minimum(x, c) for c >= 0 is ReLU(max_value=c, negative_slope=1), which
+    Keras computes as clip(relu(x), 0, c) - relu(-x): c above c, x below. Other constants are no ReLU."""
+    if isinstance(constant, tuple):
+        return None
+    if class_name == "Maximum" and constant == 0:
+        return {"type": "ReLU"}
+    if class_name == "Minimum" and constant >= 0:
+        return {"type": "ReLU", "max_value": constant, "negative_slope": 1.0}
+    return None
 
 
 def rescaling(class_name: str, constant: Constant, constant_first: bool) -> dict[str, Constant] | None:
@@ -226,6 +311,24 @@ def rescaling(class_name: str, constant: Constant, constant_first: bool) -> dict
     if constant_first or 0.0 in values:  # c / x is not linear in x; x / 0 is no scale
         return None
     return {"scale": same_form(tuple(1.0 / value for value in values), constant), "offset": 0.0}
+
+
+def written(class_name: str, arguments: tuple[str | Constant, ...]) -> str:
+    """The operation as its note writes it, the same for every node it applies to (notes are grouped by
+    text): a + b, x + 3, 1 - x, -x, maximum(x, 0), relu(x)."""
+    names = iter(("a", "b") if sum(isinstance(argument, str) for argument in arguments) == 2 else ("x",))
+    operands = [next(names) if isinstance(argument, str) else constant_text(argument) for argument in arguments]
+    if class_name == "Negative":
+        return "-x"
+    if class_name in OPERATION_SYMBOLS and len(operands) == 2:
+        return f"{operands[0]} {OPERATION_SYMBOLS[class_name]} {operands[1]}"
+    return f"{to_snake_case(class_name)}({', '.join(operands)})"
+
+
+def call_text(table: Mapping[str, Any]) -> str:
+    """The layer as a Keras user writes it: Add(), ReLU(max_value=6, negative_slope=1), Rescaling(scale=1, offset=3)."""
+    arguments = ", ".join(f"{key}={constant_text(value)}" for key, value in table.items() if key != "type")
+    return f"{table['type']}({arguments})"
 
 
 def same_form(values: tuple[float, ...], like: Constant) -> Constant:

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from convtui.engine.weights import StackWeights, save_arrays, weights_to_arrays
+from convtui.errors import ConvtuiError
 from convtui.interop.keras_import import ImportedModel
 from convtui.model.preset import save_preset
 
@@ -20,9 +21,16 @@ def save_weights(weights: StackWeights, preset_path: Path) -> Path | None:
     return save_arrays(weights_to_arrays(weights), weights_path_for(preset_path)) if weights else None
 
 
+def check_folder(preset: Path) -> None:
+    """The .npz is written first, beside the preset: a missing folder is reported on the path the caller gave."""
+    if not preset.parent.is_dir():
+        raise ConvtuiError(f"the folder {preset.parent} does not exist; create it first or choose another path", file=str(preset))
+
+
 def save_imported(imported: ImportedModel, preset_path: str | Path) -> tuple[Path, Path | None]:
     """Each file is written atomically, the preset last, so a preset never names a weights file that is not there."""
     preset = Path(preset_path)
+    check_folder(preset)
     weights = save_weights(imported.weights, preset)
     save_preset(replace(imported.stack, weights_file=weights.name if weights else None), preset)
     return preset, weights

@@ -135,6 +135,12 @@ def test_exporting_an_invalid_stack_names_the_layer_and_exits_1():
     assert "fix it before exporting" in str(caught.value)
 
 
+def test_an_unknown_target_names_the_argument_and_the_targets_not_the_cli_option():
+    with pytest.raises(ConvtuiError) as caught:
+        export_source(GLOBAL_AVERAGE, "tf")  # type: ignore[arg-type]
+    assert str(caught.value) == "export_source's target 'tf' is not one of 'keras', 'pytorch'; give one of those"
+
+
 def test_keras_code_runs_without_keras_backend_set_on_the_backend_that_is_installed(keras, tmp_path):
     """Keras would pick TensorFlow, which this environment lacks: the file takes the installed one."""
     path = tmp_path / "keras_script.py"

@@ -14,7 +14,8 @@ import pytest
 from interop_helpers import RunInterop, load_generated
 
 from convtui.engine.weights import initial_weights, load_weights, save_arrays, weights_to_arrays
-from convtui.interop import load_model_file
+from convtui.errors import ConvtuiError
+from convtui.interop import load_model_file, save_imported
 from convtui.model.preset import load_preset
 
 
@@ -76,6 +77,21 @@ def test_import_never_overwrites_without_force(keras_file, run_interop: RunInter
     assert preset.read_text() == "# mine\n"
     assert run_interop("import", keras_file[1], "-o", preset, "--force")[0] == 0
     assert load_preset(preset).weights_file == "net.npz"
+
+
+def test_import_into_a_missing_folder_names_the_o_file_before_reading_the_model(run_interop: RunInterop, tmp_path):
+    """The .npz is written first, beside the preset; the message names what the user typed, and comes before the import's work."""
+    preset = tmp_path / "nodir" / "net.toml"
+    code, out, err = run_interop("import", tmp_path / "not_read.keras", "-o", preset)
+    assert code == 2 and out == ""
+    assert one_error_line(err) == f"convtui: error: {preset}: the folder {preset.parent} does not exist; create it first or choose another -o path"
+
+
+def test_save_imported_into_a_missing_folder_names_the_preset_path_given(keras_file, tmp_path):
+    preset = tmp_path / "nodir" / "net.toml"
+    with pytest.raises(ConvtuiError) as caught:
+        save_imported(load_model_file(keras_file[1]), preset)
+    assert str(caught.value) == f"{preset}: the folder {preset.parent} does not exist; create it first or choose another path"
 
 
 def test_a_model_that_cannot_be_imported_writes_nothing_and_says_why_in_one_line(keras, run_interop: RunInterop, tmp_path):
@@ -153,7 +169,7 @@ def test_export_refuses_weights_with_no_weights(imported_preset, run_interop: Ru
     code, out, err = run_interop("export", imported_preset, "--to", "keras", "--weights", imported_preset.with_suffix(".npz"), "--no-weights")
     assert code == 2 and out == ""
     assert err.splitlines() == [
-        "convtui export: error: argument --no-weights: not allowed with argument --weights; see `convtui export --help`"
+        "convtui: error: argument --no-weights: not allowed with argument --weights; see `convtui export --help`"
     ]
 
 
@@ -166,10 +182,16 @@ def test_export_of_a_preset_whose_weights_file_is_missing_names_the_preset_and_t
     )
 
 
+def test_export_to_an_unknown_target_names_the_option_and_the_targets(run_interop: RunInterop):
+    code, _, err = run_interop("export", "lenet5", "--to", "tf")
+    assert code == 2
+    assert one_error_line(err) == "convtui: error: argument --to: invalid choice: 'tf' (choose from 'keras', 'pytorch'); see `convtui export --help`"
+
+
 def test_export_needs_a_target(run_interop: RunInterop):
     code, _, err = run_interop("export", "lenet5")
     assert code == 2
-    assert err.splitlines() == ["convtui export: error: the following arguments are required: --to; see `convtui export --help`"]
+    assert err.splitlines() == ["convtui: error: the following arguments are required: --to; see `convtui export --help`"]
 
 
 # --- diff -----------------------------------------------------------------------------------

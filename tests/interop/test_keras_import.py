@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from interop_helpers import assert_close
 
+import convtui.interop
 from convtui.engine.forward import forward
 from convtui.engine.weights import load_weights
 from convtui.interop import ImportedModel, ModelImportError, is_model_file, load_model_file
@@ -277,6 +278,9 @@ def test_operations_come_as_catalogue_layers_with_their_constant(saved_models):
     residual = stack.names.index("add_1")
     assert stack.layers[residual] == Add() and stack.inputs_of(residual) == ("stem", "true_divide")
     assert 'layer 8 "subtract" (Subtract): the operation 1 - x imported as Rescaling(scale=-1, offset=1), which computes the same' in imported.notes
+    assert f'layer {residual} "add_1" (Add): the operation a + b imported as Add(), which computes the same' in imported.notes
+    renamed = '2 layers ("block_conv", "gate_conv"): its Keras name is another layer\'s too: renamed with its sub-model\'s name in front'
+    assert imported.notes[0] == renamed  # the first layer renamed comes before the first operation
     assert any(note.endswith("x / 4 imported as Rescaling(scale=0.25, offset=0), which computes the same up to float32 rounding") for note in imported.notes)
 
 
@@ -430,6 +434,13 @@ def test_a_zip_without_config_is_not_a_keras_file(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("metadata.json", "{}")
     assert "no config.json inside" in import_error(path)
+
+
+def test_dir_lists_the_api_that_loads_on_first_use_and_each_name_resolves():
+    listed = dir(convtui.interop)
+    assert {"load_model_file", "save_imported", "export_source", "ImportedModel", "ModelImportError"} <= set(listed)
+    assert set(convtui.interop.__all__) == {"MODEL_SUFFIXES", "is_model_file", *convtui.interop._LAZY}
+    assert all(getattr(convtui.interop, name) is not None for name in convtui.interop.__all__)
 
 
 def test_model_files_are_recognised_by_their_suffix():
