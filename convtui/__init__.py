@@ -1,7 +1,7 @@
 """convtui: build a convolutional network, see every shape, weight and cost, run it on an image.
 
 The model (shapes, parameters, presets) imports nothing heavy; the engine (numpy) is loaded
-only when `forward` or `initial_weights` is first used.
+only when one of its functions (`forward`, `initial_weights`, `preset_weights`, ...) is first used.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from convtui.startup import collection_paused
 
 with collection_paused():  # see startup.py
     from convtui.errors import ConvtuiError, EngineError, LayerConfigError, PresetError, ShapeError
-    from convtui.model import Layer, LayerInfo, Stack, StackInfo, builtin_preset_names, load_preset, save_preset
+    from convtui.model import Layer, LayerInfo, LayerNotFound, Stack, StackInfo, builtin_preset_names, load_preset, save_preset
 
 if TYPE_CHECKING:
     from convtui.model.layers import LAYER_TYPES
 
 __version__ = "0.1.0"
 
-_ENGINE_NAMES = {"forward", "initial_weights", "load_image"}
+_ENGINE_NAMES = {"forward", "initial_weights", "load_image", "load_weights", "preset_weights"}
 
 
 def infer(stack: Stack) -> StackInfo:
@@ -47,6 +47,7 @@ __all__ = [
     "Layer",
     "LayerConfigError",
     "LayerInfo",
+    "LayerNotFound",
     "PresetError",
     "ShapeError",
     "Stack",

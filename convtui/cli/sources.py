@@ -11,9 +11,6 @@ if TYPE_CHECKING:
     from convtui.interop import ImportedModel
     from convtui.model.info import StackInfo
 
-SHOWN_MISSING = 6
-
-
 def load_source(source: str, input_shape: Sequence[int] | None = None) -> ImportedModel:
     """A preset (built-in name or .toml), or a Keras model file with its trained weights and import notes.
 
@@ -34,32 +31,25 @@ def load_source(source: str, input_shape: Sequence[int] | None = None) -> Import
 
 
 def chosen_seed(given: int | None, opened: ImportedModel) -> int:
-    """`--seed` when given, else the seed the preset names, else the default one."""
-    from convtui.model.preset import DEFAULT_SEED
+    """`--seed` when given, else the seed the preset names, else the default one (as the API's, in model.preset)."""
+    from convtui.model.preset import seed_to_use
 
-    if given is not None:
-        return given
-    return DEFAULT_SEED if opened.seed is None else opened.seed
+    return seed_to_use(given, opened.stack.seed)
 
 
 def stack_weights(opened: ImportedModel, stack_info: StackInfo, source: str, weights_path: str | None, seed: int) -> StackWeights:
-    """--weights first, then a Keras model's trained weights, then the preset's own `weights = "..."`
-    (relative to its file), else the seed.
+    """A Keras model's trained weights unless --weights is given, else what the API's `forward` takes too
+    (engine.weights.chosen_weights): --weights, the preset's own `weights = "..."` (relative to `source`'s
+    folder), else the seed.
 
-    Weights a file lacks come from the seed, and a note on stderr lists them: whoever meant to
-    load trained weights must not be shown seeded ones in silence.
+    Weights a file lacks come from the seed, and a note on stderr lists them: whoever meant to load
+    trained weights must not be shown seeded ones in silence.
     """
-    from convtui.engine.weights import initial_weights, load_weights_and_missing
-    from convtui.model.preset import existing_preset_weights_path
+    from convtui.engine.weights import chosen_weights
 
     if weights_path is None and opened.weights is not None:
         return opened.weights
-    if weights_path is None and (named := existing_preset_weights_path(opened.stack, source)) is not None:
-        weights_path = str(named)
-    if weights_path is None:
-        return initial_weights(stack_info, seed)
-    weights, missing = load_weights_and_missing(weights_path, stack_info, seed)
-    if missing:
-        shown = ", ".join(missing[:SHOWN_MISSING]) + (f" and {len(missing) - SHOWN_MISSING} more" if len(missing) > SHOWN_MISSING else "")
-        print(f"convtui: note: {weights_path} lacks {len(missing)} weight(s), initialised from seed {seed}: {shown}", file=sys.stderr)
-    return weights
+    chosen = chosen_weights(opened.stack, stack_info, path=weights_path, seed=seed, source=source)
+    if chosen.note is not None:
+        print(f"convtui: note: {chosen.note}", file=sys.stderr)
+    return chosen.weights

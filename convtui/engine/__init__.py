@@ -7,7 +7,7 @@ what the first screen lists by name (samples, generated data sets) is in convtui
 
 from convtui.engine.forward import DEFAULT_MAX_MEMORY, ForwardCancelled, ForwardResult, forward
 from convtui.engine.images import SAMPLE_NAMES, LoadedImage, load_image
-from convtui.engine.weights import StackWeights, initial_weights, load_weights
+from convtui.engine.weights import StackWeights, initial_weights, load_weights, preset_weights
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
@@ -20,4 +20,5 @@ __all__ = [
     "initial_weights",
     "load_image",
     "load_weights",
+    "preset_weights",
 ]

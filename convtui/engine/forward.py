@@ -17,9 +17,10 @@ import numpy as np
 from convtui.engine.allocator import keep_freed_memory
 from convtui.engine.fusion import FusionPlan, plan_fusion, run_chain
 from convtui.engine.runners import RUNNERS, Context, cached_filter_bytes, scratch_bytes
-from convtui.engine.weights import StackWeights, initial_weights
+from convtui.engine.weights import StackWeights, checked_weights, chosen_weights, kind, noted
 from convtui.errors import EngineError
 from convtui.model.graph import INPUT_NAME
+from convtui.model.info import layer_position
 from convtui.model.stack import Stack, StackInfo
 from convtui.model.units import readable_size
 
@@ -44,6 +45,7 @@ class LayerOutputs(Sequence[np.ndarray]):
         self, stack_info: StackInfo, values: dict[str, np.ndarray], weights: StackWeights, fusion: FusionPlan | None = None, context: Context | None = None
     ) -> None:
         self._layers = stack_info.layers
+        self._names = [info.name for info in stack_info.layers]
         self._by_name = {info.name: info for info in stack_info.layers}
         self._values = values
         self._weights = weights
@@ -57,15 +59,14 @@ class LayerOutputs(Sequence[np.ndarray]):
         return len(self._layers)
 
     @overload
-    def __getitem__(self, index: int) -> np.ndarray: ...
+    def __getitem__(self, index: int | str) -> np.ndarray: ...
     @overload
     def __getitem__(self, index: slice) -> tuple[np.ndarray, ...]: ...
-    def __getitem__(self, index: int | slice) -> np.ndarray | tuple[np.ndarray, ...]:
+    def __getitem__(self, index: int | str | slice) -> np.ndarray | tuple[np.ndarray, ...]:
+        """A layer's output by index or name (LayerNotFound, an IndexError and a KeyError, for neither); a slice gives a tuple."""
         if isinstance(index, slice):
             return tuple(self[position] for position in range(*index.indices(len(self))))
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"layer index {index} out of range for {len(self)} layers")
-        name = self._layers[index].name
+        name = self._names[layer_position(self._names, index)]
         value = self._values.get(name)
         if value is None:
             with self._lock:
@@ -123,12 +124,16 @@ class MemoryEstimate:
 
 
 def as_batch(pixels: np.ndarray, stack_info: StackInfo) -> np.ndarray:
-    """(H, W, C) or (N, H, W, C) float32, checked against the stack's input shape."""
-    batch = pixels[None] if pixels.ndim == 3 else pixels
+    """(H, W, C) or (N, H, W, C) float32 (nested lists too), checked against the stack's input shape."""
+    try:
+        array = np.asarray(pixels, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise EngineError(f"the image is not an array of numbers (found {kind(pixels)}); give an (H, W, C) or (N, H, W, C) array") from None
+    batch = array[None] if array.ndim == 3 else array
     if batch.ndim != 4 or tuple(batch.shape[1:]) != stack_info.input_shape:
         expected = "x".join(map(str, stack_info.input_shape))
-        raise EngineError(f"the image has shape {tuple(pixels.shape)} but the stack's input is {expected} (height x width x channels)")
-    return np.ascontiguousarray(batch, dtype=np.float32)
+        raise EngineError(f"the image has shape {array.shape} but the stack's input is {expected} (height x width x channels)")
+    return np.ascontiguousarray(batch)
 
 
 def estimate_memory(stack_info: StackInfo, batch_size: int, weights_bytes: int, *, fusion: FusionPlan | None = None) -> MemoryEstimate:
@@ -193,17 +198,12 @@ def check_memory(stack_info: StackInfo, batch_size: int, max_memory: int, *, fus
     )
 
 
-def as_float32(weights: StackWeights) -> StackWeights:
-    """Weights built by hand are often float64; the engine computes in float32 (no copy if they are)."""
-    return {index: {name: np.asarray(array, np.float32) for name, array in named.items()} for index, named in weights.items()}
-
-
 def forward(
     stack: Stack | StackInfo,
     pixels: np.ndarray,
     weights: StackWeights | None = None,
     *,
-    seed: int = 0,
+    seed: int | None = None,
     max_memory: int = DEFAULT_MAX_MEMORY,
     should_stop: Callable[[], bool] | None = None,
     on_layer: Callable[[int, int], None] | None = None,
@@ -211,6 +211,11 @@ def forward(
     fuse: bool = True,
 ) -> ForwardResult:
     """Run every layer on the image batch, in file order over the graph; every output stays readable.
+
+    Without `weights`, the ones `convtui run` takes: the .npz the stack's preset names (relative to its
+    folder; what it lacks comes from the seed, with a warning), else Keras's initialisers from `seed`
+    (default: the preset's `seed`, else 0). Given weights (layer index -> name -> array) are checked
+    against every layer's shapes and made float32.
 
     `should_stop()` is asked between layers (a newer edit cancels this run); `on_layer(done,
     total)` reports progress; `context` keeps scratch buffers and transformed filters across runs.
@@ -235,7 +240,7 @@ def forward(
         fusion = plan_fusion(stack_info) if fuse else None
         check_memory(stack_info, batch.shape[0], max_memory, fusion=fusion)
         context.checked = (stack_info, settings, fusion)
-    weights = initial_weights(stack_info, seed) if weights is None else as_float32(weights)
+    weights = noted(chosen_weights(stack, stack_info, seed=seed)) if weights is None else checked_weights(weights, stack_info)
     values = {INPUT_NAME: batch}
     for info in stack_info.layers:
         if should_stop is not None and should_stop():

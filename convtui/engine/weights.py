@@ -1,26 +1,32 @@
-"""Weights: Keras's default initialisers from a seed, the "edges" filter bank, and .npz files.
+"""Weights: Keras's default initialisers from a seed, the "edges" filter bank, .npz files, and
+which of them a run starts from (one choice for the commands, the app's opening and the API).
 
-Each weight tensor draws from its own generator, seeded by (seed, layer index, weight name),
+Each weight tensor draws from its own generator, seeded by (seed, layer name, weight name),
 so editing one layer leaves the other layers' weights as they were, on any machine.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
+import warnings
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from convtui.errors import EngineError
 from convtui.files import atomic_file
+from convtui.model.arguments import describe
 from convtui.model.layers import Layer, WeightInfo
-from convtui.model.stack import Stack, StackInfo
+from convtui.model.preset import existing_preset_weights_path, seed_to_use
+from convtui.model.stack import LayerInfo, Stack, StackInfo
 
 StackWeights = dict[int, dict[str, np.ndarray]]
 """Layer index -> Keras weight name -> array in Keras's layout."""
@@ -222,8 +228,17 @@ def initial_weight(layer: Layer, layer_name: str, weight: WeightInfo, seed: int)
     return INITIALIZERS[initializer](weight_key(seed, layer_name, weight.name), weight.shape)
 
 
-def initial_weights(stack: Stack | StackInfo, seed: int = 0) -> StackWeights:
-    """Keras's initial weights for every valid layer; the same seed gives the same weights."""
+def stack_seed(stack: Stack | StackInfo, seed: object = None) -> int:
+    """`seed` checked, else the one the stack's preset names, else 0 (a StackInfo names none)."""
+    return seed_to_use(seed, stack.seed if isinstance(stack, Stack) else None, EngineError)
+
+
+def initial_weights(stack: Stack | StackInfo, seed: int | None = None) -> StackWeights:
+    """Keras's initial weights for every valid layer; the same seed gives the same weights.
+
+    `seed` defaults to the one the stack's preset names (`seed = N`), else 0, as `convtui run` does.
+    """
+    seed = stack_seed(stack, seed)
     stack_info = stack.infer() if isinstance(stack, Stack) else stack
     return {
         info.index: {weight.name: initial_weight(info.layer, info.name, weight, seed) for weight in info.weights}
@@ -246,15 +261,16 @@ def save_arrays(arrays: dict[str, np.ndarray], path: str | Path, *, compressed: 
     return Path(path)
 
 
-def load_weights(path: str | Path, stack: Stack | StackInfo, seed: int = 0) -> StackWeights:
-    """Weights from an .npz with keys `layers.{i}.{name}`; missing keys are initialised from the seed."""
+def load_weights(path: str | Path, stack: Stack | StackInfo, seed: int | None = None) -> StackWeights:
+    """Weights from an .npz with keys `layers.{i}.{name}`; missing keys are initialised from the seed
+    (default: the stack's, as `initial_weights`)."""
     return load_weights_and_missing(path, stack, seed)[0]
 
 
-def load_weights_and_missing(path: str | Path, stack: Stack | StackInfo, seed: int = 0) -> tuple[StackWeights, list[str]]:
+def load_weights_and_missing(path: str | Path, stack: Stack | StackInfo, seed: int | None = None) -> tuple[StackWeights, list[str]]:
     """`load_weights`, and the keys the file lacked (initialised from the seed), so callers can say so."""
     stack_info = stack.infer() if isinstance(stack, Stack) else stack
-    weights = initial_weights(stack_info, seed)
+    weights = initial_weights(stack_info, stack_seed(stack, seed))
     loaded = set()
     for key, array in read_npz(path).items():
         if IGNORED_KEYS.match(key):
@@ -323,3 +339,132 @@ def checked_weight(array: np.ndarray, key: str, index: int, name: str, stack_inf
     if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array) or not np.isfinite(array).all():
         raise EngineError(f'key "{key}" must hold finite real numbers', file=file)
     return array.astype(np.float32)
+
+
+# --- the weights a run starts from ----------------------------------------------------------
+
+SHOWN_MISSING = 6
+"""How many missing keys a note names before "and N more"."""
+
+
+@dataclass(frozen=True)
+class ChosenWeights:
+    """The weights a run starts from, the .npz they came from (None: all from the seed), the keys it lacked, and the seed."""
+
+    weights: StackWeights
+    path: str | None
+    missing: tuple[str, ...]
+    seed: int
+
+    @property
+    def note(self) -> str | None:
+        """What a run says when the file lacks some weights: whoever meant to load trained weights must not be shown seeded ones in silence."""
+        if not self.missing:
+            return None
+        more = f" and {len(self.missing) - SHOWN_MISSING} more" if len(self.missing) > SHOWN_MISSING else ""
+        shown = ", ".join(self.missing[:SHOWN_MISSING]) + more
+        return f"{self.path} lacks {len(self.missing)} weight(s), initialised from seed {self.seed}: {shown}"
+
+
+def chosen_weights(
+    stack: Stack | StackInfo,
+    stack_info: StackInfo | None = None,
+    *,
+    path: str | os.PathLike[str] | None = None,
+    seed: int | None = None,
+    source: str | None = None,
+) -> ChosenWeights:
+    """The weights a run starts from, as `convtui run` and the API pick them: `path` (--weights), else the
+    .npz the stack's preset names (relative to the folder of `source`, by default the file it was read
+    from), else Keras's initialisers. The seed (given, else the preset's, else 0) fills what a file lacks.
+    A Keras model's own weights come first; whoever opened the model holds them.
+    """
+    if stack_info is None:
+        stack_info = stack.infer() if isinstance(stack, Stack) else stack
+    seed = stack_seed(stack, seed)
+    if path is None and isinstance(stack, Stack):
+        path = existing_preset_weights_path(stack, source)
+    if path is None:
+        return ChosenWeights(initial_weights(stack_info, seed), None, (), seed)
+    weights, missing = load_weights_and_missing(path, stack_info, seed)
+    return ChosenWeights(weights, os.fspath(path), tuple(missing), seed)
+
+
+def noted(chosen: ChosenWeights) -> StackWeights:
+    """The weights, with the note as a warning, for the API (the commands print it their own way)."""
+    if chosen.note is not None:
+        warnings.warn(chosen.note, stacklevel=3)
+    return chosen.weights
+
+
+def preset_weights(stack: Stack, seed: int | None = None) -> StackWeights:
+    """The weights `convtui run` starts from for this stack: its preset's `weights` file, else the seed's
+    (`seed`, else the preset's). Make them once to run many images with the same weights."""
+    return noted(chosen_weights(stack, seed=seed))
+
+
+# --- weights given by a caller --------------------------------------------------------------
+
+
+def checked_weights(weights: object, stack_info: StackInfo) -> StackWeights:
+    """Weights a script gives `forward`, as float32 and checked against what every layer needs, so a wrong
+    one is one line naming the layer rather than a NumPy error deep inside it. The check looks at keys and
+    shapes only (never at every value), so it costs nothing next to the pass."""
+    if not isinstance(weights, Mapping):
+        raise EngineError(f"weights must be a dict of layer index -> {{weight name: array}}, found {kind(weights)}")
+    for key in weights:
+        if isinstance(key, bool) or not isinstance(key, numbers.Integral) or not 0 <= key < len(stack_info.layers):
+            raise EngineError(unknown_layer_key(key, stack_info))
+    return {
+        info.index: layer_weights(info, weights.get(info.index, {}))
+        for info in stack_info.layers
+        if info.weights or weights.get(info.index)
+    }
+
+
+def kind(value: object) -> str:
+    """A Python value named by its type: a script's wrong argument may be too long to print."""
+    return f"a {type(value).__name__}"
+
+
+def unknown_layer_key(key: object, stack_info: StackInfo) -> str:
+    names = [info.name for info in stack_info.layers]
+    count = len(names)
+    if key in names:
+        index = names.index(key)  # type: ignore[arg-type]
+        return f"weights are keyed by layer index, found {key!r}: that is layer {index}'s name, so key its weights {index}"
+    if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+        return f"weights for layer {key}: this stack has only {count} layers (0-{count - 1}); remove that key"
+    return f"weights are keyed by layer index (0-{count - 1}), found {describe(key)}"
+
+
+def layer_weights(info: LayerInfo, given: object) -> dict[str, np.ndarray]:
+    """One layer's weights, each float32 (no copy when it already is) and of the shape the layer needs."""
+    if not isinstance(given, Mapping) or len(given) != len(info.weights) or any(weight.name not in given for weight in info.weights):
+        raise weights_problem(info, given)
+    arrays = {}
+    for weight in info.weights:
+        try:
+            array = np.asarray(given[weight.name], np.float32)
+        except (TypeError, ValueError):
+            raise weights_problem(info, given, f"{weight.name} is not an array of numbers (found {kind(given[weight.name])})") from None
+        if array.shape != weight.shape:
+            raise weights_problem(info, given, f"{weight.name} has shape {array.shape} but needs {weight.shape} (Keras's layout, as initial_weights makes it)")
+        arrays[weight.name] = array
+    return arrays
+
+
+def weights_problem(info: LayerInfo, given: object, problem: str | None = None) -> EngineError:
+    """What is wrong with one layer's weights: the layer by index, type and name, the weight, what it needs."""
+    needed = ", ".join(f"{weight.name} {weight.shape}" for weight in info.weights) or "no weights"
+    if problem is None and not isinstance(given, Mapping):
+        problem = f"weights must be a dict of weight name -> array, found {kind(given)}"
+    elif problem is None:
+        unknown = [name for name in given if name not in {weight.name for weight in info.weights}]
+        missing = [weight.name for weight in info.weights if weight.name not in given]
+        what = "no weights given" if len(missing) == len(info.weights) else f"{', '.join(missing)} missing"
+        problem = (
+            f"has no weight {unknown[0]!r}: it has {needed}" if unknown
+            else f"{what} (it needs {needed}); give every weight of a layer, e.g. start from initial_weights(stack) and replace some"
+        )
+    return EngineError(f"{info.name}: {problem}", layer_index=info.index, layer_type=info.layer.type_name)

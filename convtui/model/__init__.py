@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from convtui.model.convention import CONVENTIONS, Convention, display_shape, display_weight
 from convtui.model.layers import Layer, WeightInfo, layer_from_config, layer_to_config, layer_type_named
 from convtui.model.preset import builtin_preset_names, load_preset, parse_preset, preset_text, save_preset
-from convtui.model.stack import LayerInfo, ReceptiveField, Stack, StackInfo
+from convtui.model.stack import LayerInfo, LayerNotFound, ReceptiveField, Stack, StackInfo
 
 if TYPE_CHECKING:
     from convtui.model.layers import LAYER_TYPES
@@ -28,6 +28,7 @@ __all__ = [
     "LAYER_TYPES",
     "Layer",
     "LayerInfo",
+    "LayerNotFound",
     "ReceptiveField",
     "Stack",
     "StackInfo",

@@ -16,6 +16,7 @@ from convtui.model.geometry import axis_pads
 from convtui.model.graph import INPUT_NAME
 from convtui.model.layers import Layer, Shape, WeightInfo
 from convtui.model.layers.base import numbers_text, shape_axes
+from convtui.model.layers.merging import aligned_shape, rank_broadcast_text
 from convtui.model.stack import INPUT_FIELD, LayerInfo, ReceptiveField, StackInfo
 
 AXES = ("H", "W")
@@ -30,8 +31,9 @@ class Formula:
     reason: str = ""
 
 
-def explain(stack_info: StackInfo, index: int, convention: Convention = "keras") -> list[Formula]:
-    info = stack_info.layers[index]
+def explain(stack_info: StackInfo, layer: int | str, convention: Convention = "keras") -> list[Formula]:
+    """The formulas of one layer, given by index or name (LayerNotFound for neither)."""
+    info = stack_info.layer(layer)
     if not info.is_valid or info.input_shape is None or info.output_shape is None:
         return [Formula("error", info.error or "this layer cannot apply")]
     formulas = [Formula("does", what_it_does(info.layer, info.input_shape))]
@@ -289,17 +291,17 @@ def elementwise_formula(layer: Layer, shapes: tuple[Shape, ...], convention: Con
 
 
 def broadcast_formula(layer: Layer, name: str, shape: Shape, result: Shape, convention: Convention) -> Formula:
-    """An input with sides of 1 is repeated along them, as NumPy broadcasts; a (1, 1, C) gate scales whole channels."""
-    repeated = [axis for axis, (side, total) in enumerate(zip(shape, result)) if side != total]
+    """An input with sides of 1 is repeated along them, as NumPy broadcasts; a (1, 1, C) gate scales whole channels.
+    A lower-rank input is lined up with the result's last axes first, as Keras expands it after the batch axis."""
+    repeated = [axis for axis, (side, total) in enumerate(zip(aligned_shape(shape, len(result)), result)) if side != total]
     shown = f"{name}: {shape_text(display_shape(shape, convention))} -> {shape_text(display_shape(result, convention))}"
+    lower_rank = rank_broadcast_text(shape, result)
     if len(result) == 3 and repeated == [0, 1]:
         verb = {"Multiply": "scales", "Add": "is added to"}.get(layer.type_name, "applies to")
-        return Formula(
-            "broadcast",
-            shown,
-            f"its sides of 1 are repeated over the {result[0]}x{result[1]} map: each of its {result[2]:,} values {verb}"
-            " every pixel of one channel",
-        )
+        laid = f"{lower_rank}: each" if lower_rank else f"its sides of 1 are repeated over the {result[0]}x{result[1]} map: each"
+        return Formula("broadcast", shown, f"{laid} of its {result[2]:,} values {verb} every pixel of one channel")
+    if lower_rank:
+        return Formula("broadcast", shown, f"{lower_rank} (Keras expands it after the batch axis)")
     axes = ", ".join(axis_name(axis, len(result)) for axis in repeated)
     return Formula("broadcast", shown, f"its sides of 1 are repeated along {axes}, as NumPy broadcasts")
 
@@ -364,8 +366,12 @@ def product_text(weight: WeightInfo) -> str:
 
 
 def params_formula(info: LayerInfo) -> Formula:
+    """The sum of the weights' sizes; a layer with one weight per channel (LayerScale's gamma) says so
+    rather than "6 = 6"."""
     if not info.weights:
         return Formula("params", "0", "nothing to learn: a merge only combines its inputs" if info.layer.is_merge else "this layer has no weights")
+    if len(info.weights) == 1 and info.weights[0].shape == info.output_shape[-1:]:  # type: ignore[index]
+        return Formula("params", f"C = {info.params:,}", f"one {info.weights[0].name} per channel")
     terms = " + ".join(product_text(weight) for weight in info.weights)
     reason = ""
     if info.non_trainable_params:

@@ -6,16 +6,56 @@
 
 from __future__ import annotations
 
+import difflib
 import math
+import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from convtui.errors import ConvtuiError
+from convtui.model.arguments import describe
 from convtui.model.layers import GLOBAL_WINDOW, RELAYOUT_WINDOW, Layer, Shape, WeightInfo, Window
 
 BYTES_PER_VALUE = 4
 """float32, as Keras and torchinfo count sizes."""
 
 Status = Literal["ok", "invalid", "after_invalid"]
+
+
+SHOWN_NAMES = 8
+"""How many layer names a "no layer named" message lists before it stops."""
+
+
+class LayerNotFound(ConvtuiError, IndexError, KeyError):
+    """A layer asked for by an index out of range or a name no layer has; an IndexError and a KeyError
+    too, so code that looks layers up as a sequence or as a mapping catches it as it expects."""
+
+
+def layer_position(names: Sequence[str], layer: int | str) -> int:
+    """The index of a layer given by index (negative counts from the end, as Python's) or by name:
+    scripts and the README call layers either way."""
+    if isinstance(layer, str):
+        if layer in names:
+            return names.index(layer)
+        raise LayerNotFound(f"no layer named {layer!r}; {name_hint(layer, names)}")
+    if isinstance(layer, bool) or not isinstance(layer, numbers.Integral):
+        raise LayerNotFound(f"a layer is given by its index or its name, found {describe(layer)}")
+    if not -len(names) <= layer < len(names):
+        extent = f"{len(names)} layers (0-{len(names) - 1})" if names else "no layers"
+        raise LayerNotFound(f"layer {layer} out of range: this stack has {extent}")
+    return int(layer) % len(names)
+
+
+def name_hint(name: str, names: Sequence[str]) -> str:
+    """A close name when there is one, else the names themselves (the first few of a long list)."""
+    guesses = difflib.get_close_matches(name, names, n=1)
+    if guesses:
+        return f"did you mean {guesses[0]!r}?"
+    if not names:
+        return "this stack has no layers"
+    shown = ", ".join(names[:SHOWN_NAMES]) + (f", ... ({len(names)} in all)" if len(names) > SHOWN_NAMES else "")
+    return f"the layers are {shown}"
 
 
 NO_POSITION = (math.nan, math.nan)
@@ -167,6 +207,10 @@ class StackInfo:
     @property
     def output_shape(self) -> Shape | None:
         return self.output_layers[0].output_shape if self.layers else self.input_shape
+
+    def layer(self, layer: int | str) -> LayerInfo:
+        """One layer's info by index or name (`layers` is the tuple in file order); LayerNotFound otherwise."""
+        return self.layers[layer_position([info.name for info in self.layers], layer)]
 
     def named(self, name: str) -> LayerInfo | None:
         return next((info for info in self.layers if info.name == name), None)

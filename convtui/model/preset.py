@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import difflib
 import json
+import numbers
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -22,7 +23,7 @@ from convtui.files import write_text_atomically
 from convtui.model.arguments import describe
 from convtui.model.graph import Node, automatic_names, check_inputs_value, check_name
 from convtui.model.layers import layer_from_config, layer_to_config
-from convtui.model.stack import Stack
+from convtui.model.stack import Stack, relative_to_preset
 
 TOP_LEVEL_KEYS = ("name", "description", "input_shape", "weights", "seed", "outputs", "layers")
 NODE_KEYS = ("name", "inputs", "block")
@@ -36,7 +37,10 @@ MAX_SEED = 2**32 - 1
 
 @dataclass(frozen=True)
 class Preset:
-    """What a preset file holds: the stack, and the seed of its initial weights (None: the file names none)."""
+    """What a preset file holds: the stack, and the seed of its initial weights (None: the file names none).
+
+    The stack carries the seed too (`Stack.seed`); this pair stays for the callers that read it here.
+    """
 
     stack: Stack
     seed: int | None = None
@@ -65,32 +69,48 @@ def is_builtin_name(source: str | os.PathLike[str]) -> bool:
     return isinstance(source, str) and source in builtin_preset_names() and not Path(source).exists()
 
 
-def preset_weights_path(stack: Stack, source: str | os.PathLike[str] | None) -> Path | None:
-    """The .npz a preset names with `weights = "..."`, relative to the preset file's folder (a built-in's: here)."""
+def preset_weights_path(stack: Stack, source: str | os.PathLike[str] | None = None) -> Path | None:
+    """The .npz a preset names with `weights = "..."`, relative to the folder of `source` (default: the
+    file the stack was read from; a built-in's or a stack made in code: the working folder)."""
     if not stack.weights_file:
         return None
-    folder = Path(source).parent if source is not None and not is_builtin_name(source) else Path(".")
-    return folder / stack.weights_file
+    return relative_to_preset(stack.weights_file, stack.source if source is None else source)
 
 
-def existing_preset_weights_path(stack: Stack, source: str | os.PathLike[str] | None) -> Path | None:
+def existing_preset_weights_path(stack: Stack, source: str | os.PathLike[str] | None = None) -> Path | None:
     """`preset_weights_path` for a command about to read it: a missing file names the preset and where it was looked for."""
     path = preset_weights_path(stack, source)
     if path is not None and not path.exists():
         raise PresetError(
             f'names "{stack.weights_file}", but there is no {path.absolute()} (the path is relative to the preset\'s folder);'
             " put the .npz there or correct the path",
-            file=str(source),
+            file=str(stack.source if source is None else source),
             field_name="weights",
         )
     return path
+
+
+def checked_seed(value: object, error: type[ConvtuiError] = PresetError) -> int:
+    """A seed as a preset's `seed`, --seed and the app take it: a whole number numpy's default_rng takes
+    as one 32-bit word, so every way of giving a seed reaches the same weights."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value <= MAX_SEED:
+        raise error(f"expected a whole number from 0 to {MAX_SEED:,}, found {describe(value)}", field_name="seed")
+    return int(value)
+
+
+def seed_to_use(given: object, named: int | None, error: type[ConvtuiError] = PresetError) -> int:
+    """The seed a run uses, checked: the one given (--seed, an argument), else the one the preset names, else DEFAULT_SEED."""
+    if given is None:
+        given = DEFAULT_SEED if named is None else named
+    return checked_seed(given, error)
 
 
 # --- loading --------------------------------------------------------------------------------
 
 
 def load_preset(source: str | os.PathLike[str]) -> Stack:
-    """A stack from a built-in preset name or a path to a TOML file."""
+    """A stack from a built-in preset name or a path to a TOML file; it keeps the file's `seed` and
+    where it was read from (`Stack.source`), so its `weights` file can be found."""
     return read_preset(source).stack
 
 
@@ -98,9 +118,9 @@ def read_preset(source: str | os.PathLike[str]) -> Preset:
     """`load_preset` with the file's seed, for whoever runs the stack (the app, `convtui run`)."""
     if is_builtin_name(source):
         entry = builtin_presets_folder() / f"{source}{PRESET_SUFFIX}"
-        return parse_preset_file(entry.read_text(encoding="utf-8"), str(source))
+        return parse_preset_file(entry.read_text(encoding="utf-8"), str(source), source=str(source))
     path = Path(source)
-    return parse_preset_file(read_preset_text(path), str(path))
+    return parse_preset_file(read_preset_text(path), str(path), source=str(path.absolute()))
 
 
 def preset_seed(source: str | os.PathLike[str]) -> int | None:
@@ -115,12 +135,25 @@ def read_preset_text(path: Path) -> str:
         raise PresetError(f"no such file or built-in preset; {suggestion}run `convtui presets` to list the built-ins", file=str(path))
     if path.is_dir():
         raise PresetError("is a folder; give a .toml preset file", file=str(path))
+    if is_keras_model_file(path):
+        raise PresetError(
+            "is a Keras model, not a preset; open it with convtui.interop.load_model_file(path) (its .stack and .weights),"
+            " or write it as a preset with `convtui import`",
+            file=str(path),
+        )
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise PresetError("is not a text file (not UTF-8); give a TOML preset", file=str(path)) from None
     except OSError as error:
         raise PresetError(f"cannot be read ({error.strerror}); check its permissions", file=str(path)) from None
+
+
+def is_keras_model_file(path: Path) -> bool:
+    """Whether the CLI would open this file as a Keras model (interop's suffixes; that package imports nothing heavy)."""
+    from convtui.interop import is_model_file
+
+    return is_model_file(path)
 
 
 def closest_builtin(text: str) -> str | None:
@@ -134,27 +167,26 @@ def parse_preset(text: str, file: str) -> Stack:
     return parse_preset_file(text, file).stack
 
 
-def parse_preset_file(text: str, file: str) -> Preset:
+def parse_preset_file(text: str, file: str, *, source: str | None = None) -> Preset:
+    """`file` names the text in messages; `source` is where it was read from (None: text from elsewhere,
+    as the app's recovery copies, whose `weights` stays relative to the working folder)."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PresetError(f"is not valid TOML: {error}; fix the syntax there", file=file) from None
     try:
-        return Preset(stack_from_document(document), seed_field(document))
+        stack = stack_from_document(document, source)
     except ConvtuiError as error:
         raise error.located(file=file) from None
+    return Preset(stack, stack.seed)
 
 
 def seed_field(document: Mapping[str, Any]) -> int | None:
     value = document.get("seed")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
-        raise PresetError(f"expected a whole number from 0 to {MAX_SEED:,}, found {describe(value)}", field_name="seed")
-    return value
+    return None if value is None else checked_seed(value)
 
 
-def stack_from_document(document: Mapping[str, Any]) -> Stack:
+def stack_from_document(document: Mapping[str, Any], source: str | None = None) -> Stack:
     for key in document:
         if key not in TOP_LEVEL_KEYS:
             raise PresetError(unknown_key_message(key, TOP_LEVEL_KEYS, "a preset"), field_name=key)
@@ -174,6 +206,8 @@ def stack_from_document(document: Mapping[str, Any]) -> Stack:
         inputs=tuple(node.inputs for node in nodes),
         blocks=tuple(node.block for node in nodes),
         outputs=outputs_field(document),
+        seed=seed_field(document),
+        source=source,
     )
 
 
@@ -231,10 +265,12 @@ def unknown_key_message(key: str, known: tuple[str, ...], owner: str) -> str:
 
 
 def preset_text(stack: Stack, seed: int | None = None) -> str:
-    """The TOML text of a stack; `parse_preset(preset_text(s))` gives back an equal stack.
+    """The TOML text of a stack; `parse_preset(preset_text(s))` gives back an equal stack, with its seed.
 
-    `seed` is written only when it is not the default, so a file saved without one keeps meaning the same.
+    `seed` (default: the stack's) is written only when it is not the default, so a file saved without
+    one keeps meaning the same.
     """
+    seed = stack.seed if seed is None else seed
     lines = [f"name = {toml_value(stack.name)}"]
     if stack.description:
         lines.append(f"description = {toml_value(stack.description)}")
@@ -301,5 +337,30 @@ def toml_value(value: Any) -> str:
 
 
 def save_preset(stack: Stack, path: str | os.PathLike[str], *, seed: int | None = None) -> Path:
-    """Write atomically (see convtui.files): a crash never leaves half a preset."""
-    return write_text_atomically(path, preset_text(stack, seed), PresetError)
+    """Write atomically (see convtui.files): a crash never leaves half a preset.
+
+    The seed (given, else the stack's) is kept, and `weights` still names the same file from the new folder.
+    """
+    seed = stack.seed if seed is None else seed
+    saved = replace(stack, weights_file=weights_text_for(stack, Path(path)), seed=None if seed is None else checked_seed(seed))
+    return write_text_atomically(path, preset_text(saved), PresetError)
+
+
+def weights_text_for(stack: Stack, path: Path) -> str | None:
+    """The `weights` a preset saved at `path` writes, so that it names the file the stack's own preset named.
+
+    Unchanged for a stack made in code (its path means "beside wherever it is saved"), an absolute path
+    and a save into the same folder (the app, having written NAME.npz beside the new preset, gives the
+    stack that preset as its source). Otherwise relative to the new folder, or absolute when the two
+    folders share only the root.
+    """
+    if stack.weights_file is None or stack.source is None or Path(stack.weights_file).is_absolute():
+        return stack.weights_file
+    target, home = os.path.abspath(stack.weights_path), os.path.abspath(path.parent)  # type: ignore[arg-type]
+    if home == os.path.abspath(Path(stack.source).parent):
+        return stack.weights_file
+    try:
+        common = Path(os.path.commonpath([target, home]))
+    except ValueError:  # on another drive
+        return Path(target).as_posix()
+    return Path(target).as_posix() if common == Path(common.anchor) else Path(os.path.relpath(target, home)).as_posix()

@@ -8,8 +8,10 @@ name, a merge with too few inputs) is a PresetError when the stack is made.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from convtui.errors import PresetError
 from convtui.model.arguments import MAX_SIZE, describe
@@ -24,10 +26,15 @@ from convtui.model.graph import (
     resolved_inputs,
     unused_nodes,
 )
-from convtui.model.info import BYTES_PER_VALUE, INPUT_FIELD, LayerInfo, ReceptiveField, StackInfo
+from convtui.model.info import BYTES_PER_VALUE, INPUT_FIELD, LayerInfo, LayerNotFound, ReceptiveField, StackInfo, layer_position
 from convtui.model.layers import Layer, Shape
 
-__all__ = ["BYTES_PER_VALUE", "INPUT_FIELD", "LayerInfo", "Node", "ReceptiveField", "Stack", "StackInfo", "check_input_shape"]
+__all__ = ["BYTES_PER_VALUE", "INPUT_FIELD", "LayerInfo", "LayerNotFound", "Node", "ReceptiveField", "Stack", "StackInfo", "check_input_shape"]
+
+
+def relative_to_preset(path: str, source: str | os.PathLike[str] | None) -> Path:
+    """A path a preset names, from the preset file's folder (a built-in's, or a stack made in code: the working folder)."""
+    return Path(source).parent / path if source is not None else Path(path)
 
 
 def check_input_shape(value: object) -> Shape:
@@ -50,6 +57,8 @@ class Stack:
 
     `names`, `inputs` and `blocks` run beside `layers`: a name None (or a short tuple) gets
     Keras's automatic name; inputs None takes the layer above; `outputs` empty means the last layer.
+    `seed` and `source` come from the preset file and do not take part in equality: the same
+    network read from two files is the same stack.
     """
 
     input_shape: Shape
@@ -61,6 +70,11 @@ class Stack:
     inputs: tuple[tuple[str, ...] | None, ...] = ()
     blocks: tuple[str | None, ...] = ()
     outputs: tuple[str, ...] = ()
+    seed: int | None = field(default=None, compare=False)
+    """The seed of the initial weights the preset names (`seed = N`); None: the default one."""
+    source: str | None = field(default=None, compare=False)
+    """The preset file it was read from (absolute) or a built-in's name; None for a stack made in code.
+    `weights_file` is relative to its folder."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_shape", check_input_shape(self.input_shape))
@@ -86,9 +100,18 @@ class Stack:
     def nodes(self) -> tuple[Node, ...]:
         return tuple(Node(*parts) for parts in zip(self.layers, self.names, self.inputs, self.blocks))
 
-    def inputs_of(self, index: int) -> tuple[str, ...]:
-        """The names layer `index` takes ("input" for the network's input)."""
-        return resolved_inputs(self.nodes, index)
+    @property
+    def weights_path(self) -> Path | None:
+        """The .npz `weights_file` names, found from the folder of the preset the stack was read from."""
+        return relative_to_preset(self.weights_file, self.source) if self.weights_file else None
+
+    def layer_index(self, layer: int | str) -> int:
+        """The position of a layer given by index (negative from the end) or by name; a clear LookupError otherwise."""
+        return layer_position(self.names, layer)
+
+    def inputs_of(self, layer: int | str) -> tuple[str, ...]:
+        """The names a layer (index or name) takes ("input" for the network's input)."""
+        return resolved_inputs(self.nodes, self.layer_index(layer))
 
     def index_of(self, name: str) -> int | None:
         return self.names.index(name) if name in self.names else None

@@ -117,7 +117,9 @@ class FileActions:
         except ConvtuiError:  # its weights file is unreadable: keep naming it, as it was opened
             return save_preset(self.stack, path, seed=self.seed), None
         weights_path = save_weights(carried.weights, path)
-        self.history.current = self.history.current.with_stack(replace(self.stack, weights_file=weights_path.name if weights_path else None))
+        # The weights now lie beside the new preset: its folder is where `weights` is read from.
+        written_here = replace(self.stack, weights_file=weights_path.name if weights_path else None, source=str(Path(path).absolute()))
+        self.history.current = self.history.current.with_stack(written_here)
         written = save_preset(self.stack, path, seed=self.seed)  # last: a preset never names weights that are not there
         self.weights_on_disk = weights_path
         if weights_path is not None:

@@ -342,3 +342,54 @@ def test_outputs_stay_float32_with_weights_given_in_float64() -> None:
     for info, output, expected in zip(stack.infer().layers, result.outputs, reference.outputs):
         assert output.dtype == np.float32, f"layer {info.index} {info.layer.label}: {output.dtype}"
         np.testing.assert_allclose(output, expected, rtol=1e-5, atol=1e-6)
+
+
+# --- weights and pixels a script gives ------------------------------------------------------
+
+
+def seed_weights() -> dict:
+    return initial_weights(SEED, 0)
+
+
+def replaced(index: int, named: object) -> dict:
+    weights = seed_weights()
+    weights[index] = named  # type: ignore[assignment]
+    return weights
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ({}, "layer 0 (Conv2D): conv2d: no weights given (it needs kernel (3, 3, 1, 32), bias (32,)); give every weight of a layer, e.g. start from initial_weights(stack) and replace some"),
+        (replaced(1, {"kernel": np.zeros((3, 3, 32, 64))}), "layer 1 (Conv2D): conv2d_1: bias missing (it needs kernel (3, 3, 32, 64), bias (64,)); give every weight of a layer, e.g. start from initial_weights(stack) and replace some"),
+        (replaced(0, {"kernel": np.zeros((3, 3, 1, 16)), "bias": np.zeros(32)}), "layer 0 (Conv2D): conv2d: kernel has shape (3, 3, 1, 16) but needs (3, 3, 1, 32) (Keras's layout, as initial_weights makes it)"),
+        (replaced(0, {"kernel": np.zeros((3, 3, 1, 32)), "bias": np.zeros(32), "gamma": np.ones(32)}), "layer 0 (Conv2D): conv2d: has no weight 'gamma': it has kernel (3, 3, 1, 32), bias (32,)"),
+        (replaced(0, {"kernel": "zeros", "bias": np.zeros(32)}), "layer 0 (Conv2D): conv2d: kernel is not an array of numbers (found a str)"),
+        (replaced(0, [np.zeros((3, 3, 1, 32)), np.zeros(32)]), "layer 0 (Conv2D): conv2d: weights must be a dict of weight name -> array, found a list"),
+        ({**seed_weights(), 2: {"kernel": np.zeros(1)}}, "weights for layer 2: this stack has only 2 layers (0-1); remove that key"),
+        ({"conv2d": seed_weights()[0]}, "weights are keyed by layer index, found 'conv2d': that is layer 0's name, so key its weights 0"),
+        ({-1: {}}, "weights for layer -1: this stack has only 2 layers (0-1); remove that key"),
+        ([seed_weights()[0]], "weights must be a dict of layer index -> {weight name: array}, found a list"),
+    ],
+)
+def test_weights_that_do_not_fit_are_one_line_naming_the_layer_and_the_weight(weights: object, message: str) -> None:
+    with pytest.raises(EngineError) as raised:
+        forward(SEED, random_images((28, 28, 1)), weights)  # type: ignore[arg-type]
+    assert str(raised.value) == message
+
+
+def test_given_weights_are_made_float32_without_copying_those_that_already_are() -> None:
+    """The check is per layer and weight: float32 arrays pass through as they are, whatever their size."""
+    weights = seed_weights()
+    result = forward(SEED, random_images((28, 28, 1)), weights)
+    assert all(result.weights[index][name] is weights[index][name] for index in weights for name in weights[index])
+    as_float64 = {index: {name: array.astype(np.float64) for name, array in named.items()} for index, named in weights.items()}
+    assert np.array_equal(forward(SEED, random_images((28, 28, 1)), as_float64).outputs[-1], result.outputs[-1])
+
+
+def test_pixels_as_nested_lists_run_and_other_things_are_refused_in_one_line() -> None:
+    image = random_images((28, 28, 1))
+    weights = seed_weights()
+    assert np.array_equal(forward(SEED, image.tolist(), weights).outputs[-1], forward(SEED, image, weights).outputs[-1])  # type: ignore[arg-type]
+    with pytest.raises(EngineError, match=r"^the image is not an array of numbers \(found a str\); give an \(H, W, C\) or \(N, H, W, C\) array$"):
+        forward(SEED, "digit", weights)  # type: ignore[arg-type]

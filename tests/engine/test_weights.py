@@ -605,3 +605,30 @@ def test_a_weight_of_another_shape_says_what_to_do(tmp_path: Path) -> None:
     np.savez(tmp_path / "other.npz", **{"layers.3.kernel": np.zeros((50, 2))})
     message = load_error(tmp_path / "other.npz", SEED_LIKE)
     assert message.endswith("the file was made for another stack or input shape; use it with the ones it was made for, or without these weights")
+
+
+# --- which weights a run starts from (the commands and the API alike) ------------------------
+
+
+def test_chosen_weights_take_the_given_file_then_the_presets_file_then_the_seed(tmp_path: Path) -> None:
+    from convtui.engine.weights import chosen_weights
+
+    (tmp_path / "net.toml").write_text('input_shape = [8, 8, 1]\nweights = "named.npz"\nseed = 7\n\n[[layers]]\ntype = "Conv2D"\nfilters = 2\nkernel_size = 3\n')
+    stack = load_preset(tmp_path / "net.toml")
+    named, given = initial_weights(stack.infer(), 1), initial_weights(stack.infer(), 2)
+    save_arrays({"layers.0.kernel": named[0]["kernel"]}, tmp_path / "named.npz")
+    save_arrays(weights_to_arrays(given), tmp_path / "given.npz")
+    by_file = chosen_weights(stack, path=tmp_path / "given.npz")
+    assert np.array_equal(by_file.weights[0]["kernel"], given[0]["kernel"]) and by_file.missing == () and by_file.note is None
+    by_preset = chosen_weights(stack)
+    assert np.array_equal(by_preset.weights[0]["kernel"], named[0]["kernel"]) and by_preset.seed == 7
+    assert by_preset.note == f"{tmp_path / 'named.npz'} lacks 1 weight(s), initialised from seed 7: layers.0.bias"
+    by_seed = chosen_weights(stack.infer(), seed=3)
+    assert by_seed.path is None and np.array_equal(by_seed.weights[0]["kernel"], initial_weights(stack.infer(), 3)[0]["kernel"])
+
+
+def test_load_weights_fills_what_a_file_lacks_from_the_stacks_own_seed(tmp_path: Path) -> None:
+    (tmp_path / "net.toml").write_text('input_shape = [8, 8, 1]\nseed = 7\n\n[[layers]]\ntype = "Dense"\nunits = 2\n')
+    stack = load_preset(tmp_path / "net.toml")
+    save_arrays({"layers.0.bias": np.ones(2, np.float32)}, tmp_path / "bias.npz")
+    assert np.array_equal(load_weights(tmp_path / "bias.npz", stack)[0]["kernel"], initial_weights(stack.infer(), 7)[0]["kernel"])

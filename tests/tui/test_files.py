@@ -127,6 +127,34 @@ def test_a_stack_with_weights_never_replaces_an_npz_unasked(make_app: MakeApp, t
     assert (tmp_path / "mine.npz").read_bytes() == b"other weights"
 
 
+def test_save_as_into_another_folder_names_the_weights_written_beside_it(tmp_path: Path) -> None:
+    """The .npz the app writes beside the new preset is the one it names, even where a file of the old name waits there."""
+    from convtui.engine.weights import load_weights, save_arrays, weights_to_arrays
+
+    stack = load_preset("seed-28x28x1")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    save_arrays(weights_to_arrays(initial_weights(stack, 5)), tmp_path / "models" / "net.npz")
+    (tmp_path / "models" / "net.toml").write_text(
+        'weights = "net.npz"\n' + (builtin_presets_folder() / "seed-28x28x1.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tmp_path / "elsewhere" / "net.npz").write_bytes(b"another network's weights")
+    source = str(tmp_path / "models" / "net.toml")
+    app = ConvtuiApp(load_preset(source), source=source, seed=0, save_folder=tmp_path)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await press_and_settle(pilot, "S")
+        await type_into(pilot, "#answer", str(tmp_path / "elsewhere" / "copy.toml"))
+        await press_and_settle(pilot, "enter")
+        await press_and_settle(pilot, "s")  # saved again where it now lives
+
+    run_app(app, scenario)
+    saved = load_preset(tmp_path / "elsewhere" / "copy.toml")
+    assert saved.weights_file == "copy.npz"
+    written, original = load_weights(tmp_path / "elsewhere" / "copy.npz", saved), load_weights(tmp_path / "models" / "net.npz", stack)
+    assert all((written[index][name] == array).all() for index, named in original.items() for name, array in named.items())
+
+
 def test_open_another_preset_by_name(make_app: MakeApp) -> None:
     app = make_app()
 
