@@ -482,6 +482,52 @@ class HeatmapGrid:
         return Measurement(layout.tile_width, columns * (layout.tile_width + TILE_GAP) - TILE_GAP)
 
 
+BAR_SYMBOL = "█"
+PLAIN_BAR_SYMBOL = "#"
+POSITIVE_STYLE = Style(color="green")
+NEGATIVE_STYLE = Style(color="red")
+
+
+class ValueBars:
+    """One value a line: its index (and label), the value, and a bar from zero as long as its share of the largest
+    (green above zero, red below; '#' unstyled in plain mode). For outputs of one value per channel, (1, 1, C)
+    such as a squeeze-excite gate's, where a heatmap of one pixel per channel reads as an image of nothing.
+
+    Args:
+        values: The values to draw.
+        indices: Each value's number (its channel).
+        labels: Optional text after each index.
+        largest: The magnitude of a full bar (default: the largest here), so that pages of one layer compare.
+        color: Coloured bars, or False for unstyled '#'.
+    """
+
+    def __init__(
+        self,
+        values: Sequence[float],
+        *,
+        indices: Sequence[int],
+        labels: Sequence[str] | None = None,
+        largest: float | None = None,
+        color: bool = True,
+    ) -> None:
+        self.values = [float(value) for value in values]
+        self.titles = [f"#{index} {label}".rstrip() for index, label in zip(indices, labels or [""] * len(indices))]
+        self.largest = largest if largest else max((abs(value) for value in self.values), default=0.0) or 1.0
+        self.color = color
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        texts = [format_value(value) for value in self.values]
+        title_width = max((cell_len(title) for title in self.titles), default=0)
+        value_width = max((len(text) for text in texts), default=0)
+        bar_width = max(1, options.max_width - title_width - value_width - 2 * TILE_GAP)
+        for title, text, value in zip(self.titles, texts, self.values):
+            length = round(min(1.0, abs(value) / self.largest) * bar_width)
+            style = (NEGATIVE_STYLE if value < 0 else POSITIVE_STYLE) if self.color else None
+            yield Segment(title + " " * (title_width - cell_len(title) + TILE_GAP) + text.rjust(value_width) + " " * TILE_GAP)
+            yield Segment((BAR_SYMBOL if self.color else PLAIN_BAR_SYMBOL) * length, style)
+            yield Segment.line()
+
+
 def rgb_lines(pixels: np.ndarray) -> list[list[Segment]]:
     """Half-block lines of an (H, W, 3) image in 0..1: each cell its upper pixel's colour over its lower one's."""
     import numpy as np

@@ -41,7 +41,7 @@ from convtui.tui.recovery_copies import RecoveryKeeper, recovery_folder
 from convtui.tui.screens.main import MainScreen
 from convtui.tui.state import RunState, ViewState
 from convtui.tui.training import TrainingActions
-from convtui.tui.widgets.stack_table import StackTable
+from convtui.tui.widgets.stack_table import StackTable, folded_row_of
 from convtui.tui.widgets.views import Views
 
 if TYPE_CHECKING:
@@ -359,9 +359,12 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         self.selection()
         info = self.view_state.layer
         if info is None or info.block is None:
-            self.notify("The selected layer is in no block (a preset's block = \"...\", or a Keras import's name prefixes, makes one).")
+            self.notify(
+                "The selected layer is in no block: w wraps layers in a residual block, which makes one"
+                " (so do a preset's block = \"...\" and a Keras import's name prefixes)."
+            )
             return
-        self.view_state = replace(self.view_state, folded=self.view_state.folded ^ {info.block})
+        self.fold(self.view_state.folded ^ {info.block})
 
     def action_toggle_all_blocks(self) -> None:
         """Fold every block, or expand them all when some are folded already (torchinfo's depth 1 and back)."""
@@ -369,7 +372,15 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         if not blocks:
             self.notify("This stack has no blocks to fold.")
             return
-        self.view_state = replace(self.view_state, folded=frozenset() if self.view_state.folded else frozenset(blocks))
+        self.fold(frozenset() if self.view_state.folded else frozenset(blocks))
+
+    def fold(self, folded: frozenset[str]) -> None:
+        """Show `folded` folded; a folded row that opens selects its block's first layer (a folded row selects the
+        block's last, its output), so the block reads from its top down."""
+        state = self.view_state
+        row = folded_row_of(state.stack_info, state.folded, state.selected_layer)
+        selected = row.layers[0] if row is not None and row.block not in folded else state.selected_layer
+        self.view_state = replace(state, folded=folded, selected_layer=selected)
 
     def action_toggle_colour(self) -> None:
         self.view_state = replace(self.view_state, colour=not self.view_state.colour)

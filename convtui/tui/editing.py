@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from convtui.errors import PresetError
 from convtui.model import layers as catalogue
+from convtui.model.blocks import TableRow
 from convtui.model.graph import INPUT_NAME
 from convtui.model.layers import Layer, Shape
 from convtui.model.stack import Stack
@@ -18,7 +19,7 @@ from convtui.tui.history import EditHistory, Version
 from convtui.tui.state import ViewState
 
 if TYPE_CHECKING:
-    from convtui.tui.graph_edits import NodeChoice
+    from convtui.tui.graph_edits import EditRefused, NodeChoice
     from convtui.tui.screens.choose_node import NodeOption
     from convtui.tui.screens.residual import WrapChoice
 
@@ -31,17 +32,46 @@ class EditingActions:
     view_state: ViewState
     seed: int
     selection: Callable[[], int]
-    edit_version: Callable[[Version], None]
-    version_changed: Callable[[Stack], None]
+    edit_version: Callable[[Version, int | None], None]
+    version_changed: Callable[[Stack, int | None], None]
 
     def edit_graph(self, build: Callable[[], Stack], select: int) -> None:
-        """Make the stack `build` gives current (undoable); a graph it would break is refused with the reason."""
+        """Make the stack `build` gives current (undoable); a graph it would break, or an edit that would change
+        more than asked, is refused with the reason."""
+        from convtui.tui.graph_edits import EditRefused
+
         try:
             stack = build()
         except PresetError as error:
             self.notify(error.message, title="Edit refused", severity="error", timeout=10)
             return
-        self.edit(stack, select=select)
+        except EditRefused as refusal:
+            self.refuse(refusal)
+            return
+        self.record_edit(self.history.current.with_stack(stack), select)
+
+    def record_edit(self, version: Version, select: int | None = None) -> None:
+        """Make `version` current, remembering for undo the layer selected now (the one the edit touches) and
+        for redo the one it selects, so that undo and redo select the layer the edit changed."""
+        here = self.selection()
+        self.history.current = replace(self.history.current, selected=here)  # compare=False: still the same version
+        self.edit_version(replace(version, selected=here if select is None else select), select)
+
+    def selected_fold(self) -> TableRow | None:
+        """The folded block whose row is selected (the table selects its last layer), else None: the keys
+        that act on one layer must not act, unseen, on a layer inside a fold."""
+        from convtui.tui.widgets.stack_table import folded_row_of
+
+        state = self.view_state
+        return folded_row_of(state.stack_info, state.folded, state.selected_layer)
+
+    def refuse(self, refusal: EditRefused) -> None:
+        self.notify(refusal.message, title="Edit refused", severity="warning", timeout=10)
+
+    def folded_refusal(self, row: TableRow, doing: str) -> None:
+        """Say that the selected row is a folded block, so a key meant for one layer does nothing unseen inside it."""
+        block = row.block
+        self.notify(f"{block} is a folded block of {len(row.layers)} layers: z expands it, then {doing} one of its layers.", title=f"{block} is folded")
 
     def node_options(self, count: int) -> list[NodeOption]:
         """The input and the first `count` layers, as the node choosers list them."""
@@ -140,14 +170,33 @@ class EditingActions:
         if index < 0:
             self.action_input_shape()
             return
+        folded = self.selected_fold()
+        if folded is not None:
+            self.folded_refusal(folded, "e edits")
+            return
         layer = self.stack.layers[index]
         context = node_context(self.stack, self.view_state.stack_info, index, inserting=False, layer_type=type(layer))
 
         def edited(choice: NodeChoice | None) -> None:
             if choice is not None:
                 self.edit_graph(lambda: with_node(self.stack, index, choice), index)
+                if choice.name != context.name and self.stack.names[index] == choice.name:
+                    self.tell_reseeded(context.name, choice.name)
 
         self.push_screen(LayerForm(type(layer), context, layer=layer), edited)
+
+    def tell_reseeded(self, old: str, new: str) -> None:
+        """A renamed layer whose weights come from the seed gets new ones (they are drawn by name, as `convtui run`
+        draws them from the saved file): say so, since every map after it changes too."""
+        opened = self.history.current.weights
+        if opened is not None and old in (info.name for info in opened.stack_info.layers):
+            return  # loaded or trained weights follow a rename (opened_weights.carry_weights)
+        self.notify(
+            f"{old} is now {new}: seeded weights are drawn by a layer's name, so its weights are new ones, as they will be"
+            " for the saved file; u undoes the rename.",
+            title="Renamed",
+            timeout=8,
+        )
 
     def action_delete_layer(self) -> None:
         """Delete; what took the layer takes its input, or the input the user picks when a merge makes that ambiguous."""
@@ -157,6 +206,10 @@ class EditingActions:
         index = self.selection()
         if index < 0:
             self.notify("Select a layer to delete (the input row stays).", severity="warning")
+            return
+        folded = self.selected_fold()
+        if folded is not None:
+            self.delete_block(folded)
             return
         select = min(index, len(self.stack.layers) - 2)
         choices = reconnect_choices(self.stack, index)
@@ -177,10 +230,34 @@ class EditingActions:
 
         self.push_screen(chooser, chosen)
 
+    def delete_block(self, row: TableRow) -> None:
+        """d on a folded row: the whole block, once the user confirms, or why it cannot go at once."""
+        from convtui.tui.graph_edits import EditRefused, block_source, without_block
+        from convtui.tui.screens.confirm import DeleteBlock
+
+        first, last = row.layers[0], row.layers[-1]
+        try:
+            source = block_source(self.stack, first, last)
+        except EditRefused as refusal:
+            self.refuse(refusal)
+            return
+
+        def answered(delete: bool | None) -> None:
+            if delete:
+                self.edit_graph(lambda: without_block(self.stack, first, last), min(first, len(self.stack.layers) - len(row.layers) - 1))
+
+        self.push_screen(DeleteBlock(row.block or "", len(row.layers), source), answered)
+
     def action_move_layer(self, offset: int) -> None:
+        """K / J: in a graph every layer keeps what it takes (see graph_edits.with_moved); a folded block stays put."""
+        from convtui.tui.graph_edits import with_moved
+
         index = self.selection()
-        if 0 <= index and 0 <= index + offset < len(self.stack.layers):
-            self.edit(self.stack.with_moved(index, offset), select=index + offset)
+        folded = self.selected_fold()
+        if folded is not None:
+            self.folded_refusal(folded, "K and J move")
+        elif 0 <= index and 0 <= index + offset < len(self.stack.layers):
+            self.edit_graph(lambda: with_moved(self.stack, index, offset), index + offset)
 
     def action_input_shape(self) -> None:
         from convtui.tui.screens.prompt import Prompt
@@ -190,7 +267,7 @@ class EditingActions:
 
         def chosen(shape: tuple[int, ...] | None) -> None:
             if shape is not None:
-                self.edit(self.stack.with_input_shape(shape))
+                self.record_edit(self.history.current.with_stack(self.stack.with_input_shape(shape)))
 
         self.push_screen(prompt, chosen)
 
@@ -199,21 +276,21 @@ class EditingActions:
 
         def chosen(seed: int | None) -> None:
             if seed is not None:
-                self.edit_version(replace(self.history.current, seed=seed))  # undoable, and unsaved until saved
+                self.record_edit(replace(self.history.current, seed=seed))  # undoable, and unsaved until saved
 
         self.push_screen(Prompt("Seed", "the seed of the initial weights (Keras initialisers)", str(self.seed), seed_answer), chosen)
 
     def action_undo(self) -> None:
-        before = self.stack
-        if self.history.undo():
-            self.version_changed(before)
-        else:
-            self.notify("Nothing to undo.")
+        self.step_history(self.history.undo, "Nothing to undo.")
 
     def action_redo(self) -> None:
+        self.step_history(self.history.redo, "Nothing to redo.")
+
+    def step_history(self, step: Callable[[], bool], nothing: str) -> None:
+        """Undo or redo, selecting the layer the edit undone or redone touched (Version.selected)."""
         before = self.stack
-        if self.history.redo():
-            self.version_changed(before)
+        if step():
+            self.version_changed(before, self.history.current.selected)
         else:
-            self.notify("Nothing to redo.")
+            self.notify(nothing)
 

@@ -96,8 +96,8 @@ class ImageCache:
 class WeightsCache:
     """Keeps each layer's initial weights, so an edit re-initialises only the layers it changed.
 
-    Valid because the engine seeds every weight by (seed, layer index, weight name): the same
-    layer at the same index with the same weight shapes always gets the same weights.
+    Valid because the engine seeds every weight by (seed, layer name, weight name): the same layer
+    with the same name and weight shapes always gets the same weights.
     """
 
     def __init__(self) -> None:

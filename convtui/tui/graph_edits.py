@@ -20,6 +20,14 @@ from convtui.model.layers import Layer, Shape
 from convtui.model.stack import Stack, StackInfo
 
 
+class EditRefused(Exception):
+    """An edit that would change what the user did not ask to change; `message` says why and what to do instead."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass(frozen=True)
 class NodeChoice:
     """What the layer form gives back: the layer, its name and the names of what it takes."""
@@ -56,8 +64,17 @@ class NodeContext:
             return None
         if name == self.name:
             return f'"{name}" is this layer; a layer takes layers above it'
+        match = completion(name, list(self.shapes_above))
+        if match is not None and name not in self.taken:
+            return f'no layer named "{name}" above it; did you mean "{match}"? (→ completes it)'
         above = {other: index for other, index in self.taken.items() if other in self.shapes_above and other != INPUT_NAME}
         return unknown_input_message(name, self.index, self.taken, above)
+
+
+def completion(typed: str, names: Sequence[str]) -> str | None:
+    """The name `typed` is the start of: the nearest above (the last in file order), so the inputs field's
+    grey completion and its "did you mean" hint offer the same layer."""
+    return next((name for name in reversed(names) if name.startswith(typed) and name != typed), None) if typed else None
 
 
 def spelled_out(stack: Stack) -> list[Node]:
@@ -106,11 +123,74 @@ def with_new_node(stack: Stack, position: int, choice: NodeChoice, *, aside: boo
     layer's place: whatever took the layer above now takes the new one. Aside (a branch), nothing changes below.
     """
     nodes = spelled_out(stack)
-    nodes.insert(position, Node(choice.layer, choice.name, choice.inputs))
+    nodes.insert(position, Node(choice.layer, choice.name, choice.inputs, block_around(nodes, position)))
     above = name_above(stack, position)
     if aside or above not in choice.inputs:
         return stack.with_nodes(nodes)
     return stack.with_nodes(renamed_references(nodes, above, choice.name, start=position + 1), renamed_outputs(stack, above, choice.name))
+
+
+def block_around(nodes: Sequence[Node], position: int) -> str | None:
+    """The block of the nodes on both sides of `position` when they share one: a node put there joins it,
+    so a block stays one run of consecutive layers (one folded row)."""
+    above = nodes[position - 1].block if position > 0 else None
+    below = nodes[position].block if position < len(nodes) else None
+    return above if above == below else None
+
+
+def settled_block(nodes: Sequence[Node], index: int) -> str | None:
+    """The block of node `index` after it moved one place: its own while it still touches that block (or is all of
+    it), else the block of the nodes around it when they share one (it moved into it), else none (it moved out)."""
+    block = nodes[index].block
+    neighbours = [nodes[other].block for other in (index - 1, index + 1) if 0 <= other < len(nodes)]
+    if block is not None and (block in neighbours or sum(node.block == block for node in nodes) == 1):
+        return block
+    return block_around([*nodes[:index], *nodes[index + 1 :]], index)
+
+
+def with_moved(stack: Stack, index: int, offset: int) -> Stack:
+    """Layer `index` swapped with its neighbour `index + offset`. In a chain every layer takes the one above
+    it, so moving reorders the chain; in a graph every layer keeps what it takes, and a move that would
+    put a layer above one it takes is refused. The moved layer leaves or joins a block so that each stays one run.
+    """
+    target = index + offset
+    nodes = list(stack.nodes) if stack.is_chain else spelled_out(stack)
+    upper, lower = sorted((index, target))
+    if nodes[upper].name in (nodes[lower].inputs or ()):
+        moved, other = nodes[index].name, nodes[target].name
+        side = "above" if offset < 0 else "below"
+        taker, taken = (moved, other) if offset < 0 else (other, moved)
+        raise EditRefused(f"{taker} takes {taken}: {moved} cannot move {side} it; change {nodes[lower].name}'s inputs (e) first")
+    nodes[index], nodes[target] = nodes[target], nodes[index]
+    nodes[target] = replace(nodes[target], block=settled_block(nodes, target))
+    return stack.with_nodes(nodes, stack.outputs if stack.is_chain else stack.outputs or stack.names[-1:])
+
+
+def block_source(stack: Stack, first: int, last: int) -> str:
+    """What layers first..last (a block's run) take from outside them, the one layer that can take their
+    place. Refused when they take several (which one would?) or a layer after them takes an inner one."""
+    nodes = spelled_out(stack)
+    run = nodes[first : last + 1]
+    names = {node.name for node in run}
+    block = run[-1].block or run[-1].name
+    sources = list(dict.fromkeys(name for node in run for name in node.inputs or () if name not in names))
+    if len(sources) != 1:
+        raise EditRefused(f"{block} takes {', '.join(sources)} from outside it, so no one layer can take its place: expand it (z) and delete its layers one by one")
+    inner = names - {run[-1].name}
+    user = next(((node.name, name) for node in nodes[last + 1 :] for name in node.inputs or () if name in inner), None)
+    if user is not None:
+        raise EditRefused(f"{user[0]} takes {user[1]}, inside {block}: expand it (z) and delete its layers one by one")
+    return sources[0]
+
+
+def without_block(stack: Stack, first: int, last: int) -> Stack:
+    """Layers first..last (a block's run) deleted at once: what took the last one takes what the run takes
+    from outside it (`block_source`), as deleting one layer reconnects to its input."""
+    source = block_source(stack, first, last)
+    nodes = spelled_out(stack)
+    kept = renamed_references(nodes[:first] + nodes[last + 1 :], nodes[last].name, source)
+    outputs = renamed_outputs(stack, nodes[last].name, source)
+    return stack.with_nodes(kept, () if outputs == (INPUT_NAME,) else outputs)
 
 
 def consumers(stack: Stack, name: str) -> list[int]:
@@ -165,9 +245,21 @@ def projection_strides(source: Shape, target: Shape) -> tuple[int, int] | None:
     return (strides[0], strides[1])
 
 
+def common_input(stack: Stack, first: int, last: int) -> str:
+    """Where the shortcut around layers first..last starts: the latest layer above them that every path
+    into them comes from (their inputs' last common dominator; the network's input at worst)."""
+    paths_through: dict[str, set[str]] = {INPUT_NAME: {INPUT_NAME}}
+    for index, name in enumerate(stack.names[:first]):
+        paths_through[name] = {name} | set.intersection(*(paths_through[source] for source in stack.inputs_of(index)))
+    wrapped = set(stack.names[first : last + 1])
+    sources = {source for index in range(first, last + 1) for source in stack.inputs_of(index) if source not in wrapped}
+    common = set.intersection(*(paths_through[source] for source in sources))
+    return max(common, key=lambda name: stack.names.index(name) if name != INPUT_NAME else -1)
+
+
 def residual_plan(stack: Stack, stack_info: StackInfo, first: int, last: int) -> ResidualPlan:
     """What wrapping layers first..last adds, and why a projection is or is not offered."""
-    shortcut = stack.inputs_of(first)[0]
+    shortcut = common_input(stack, first, last)
     main_name = stack.names[last]
     main = stack_info.layers[last].output_shape
     side = stack.input_shape if shortcut == INPUT_NAME else stack_info.layers[stack.names.index(shortcut)].output_shape
@@ -204,11 +296,12 @@ def with_residual(stack: Stack, plan: ResidualPlan, *, project: bool) -> Stack:
     """Insert the Add (and the projection when asked) after the wrapped layers; what took their output takes the Add.
 
     Wrapped layers in no block become a block with the Add (and the projection), "residual", "residual_2" ...:
-    it folds to one row, as an imported ResNet's blocks do.
+    it folds to one row, as an imported ResNet's blocks do. Layers of a block keep it, and the new layers
+    join the block they are wrapped in (see `residual_block`).
     """
     nodes = spelled_out(stack)
-    block = new_block_name(stack) if all(node.block is None for node in nodes[plan.first : plan.last + 1]) else None
-    if block is not None:
+    block = residual_block(stack, nodes, plan)
+    if block is not None and block not in stack.blocks:  # a new block: the wrapped layers join it
         nodes[plan.first : plan.last + 1] = [replace(node, block=block) for node in nodes[plan.first : plan.last + 1]]
     main = nodes[plan.last].name
     taken = list(stack.names)
@@ -225,6 +318,18 @@ def with_residual(stack: Stack, plan: ResidualPlan, *, project: bool) -> Stack:
     nodes[position:position] = added
     nodes = renamed_references(nodes, main, add_name, start=position + len(added))
     return stack.with_nodes(nodes, renamed_outputs(stack, main, add_name))
+
+
+def residual_block(stack: Stack, nodes: Sequence[Node], plan: ResidualPlan) -> str | None:
+    """The block of the wrap's new layers: a new one when no wrapped layer is in a block; the block of all
+    the wrapped layers when they share one; else the block they are put inside (or none), so that no block
+    is split in two."""
+    blocks = {node.block for node in nodes[plan.first : plan.last + 1]}
+    if blocks == {None}:
+        return new_block_name(stack)
+    if len(blocks) == 1:
+        return blocks.pop()
+    return block_around(nodes, plan.last + 1)
 
 
 def new_block_name(stack: Stack) -> str:

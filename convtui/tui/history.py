@@ -27,6 +27,9 @@ class Version:
     stack: Stack
     seed: int = 0
     weights: OpenedWeights | None = None
+    selected: int | None = field(default=None, compare=False)
+    """The layer undo or redo selects on coming back here: the one the edit that left this version touched,
+    or the one the edit that made it selected (None: the selection stays)."""
 
     def with_stack(self, stack: Stack) -> Version:
         return replace(self, stack=stack)

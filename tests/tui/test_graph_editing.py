@@ -75,7 +75,7 @@ def test_residual_wrap_of_two_layers_adds_a_plain_add(make_app: MakeApp) -> None
         await press_and_settle(pilot, "enter")
         assert wiring(app.stack)[2] == ("add", ("conv2d_1", "input"))
         assert app.view_state.selected_layer == 2
-        assert table_rows(app)[3][1:4] == ["add", "Add", "(8, 8, 4)"]
+        assert table_rows(app)[3][1:4] == ["└ add", "Add", "(8, 8, 4)"], "the wrap's block, expanded: its last layer marked"
         assert table_rows(app, line=1)[3][2] == "(8, 8, 4) + (8, 8, 4)", "a merge shows the shapes it joins"
         assert gutter_lines(app) == ["●─╮", "● │", "● │", "●─╯"]
         await undo_redo(pilot, CHAIN, app.stack)

@@ -155,17 +155,19 @@ async def drive(app: ConvtuiApp, steps: list[Step], size: tuple[int, int], sent:
     quits: list[object] = []
     async with app.run_test(size=size) as pilot:
         app.exit = lambda *arguments, **options: quits.append(arguments)  # type: ignore[method-assign]
-        await settle(pilot)
-        for step in steps:
-            sent.append(step)
-            await send(pilot, step)
-            if app._exception is not None:
-                break
-            if step.pace in ("press", "pause"):
-                assert_alive(app)
-        await settle(pilot)
-        assert_alive(app)
-        del app.exit
+        try:
+            await settle(pilot)
+            for step in steps:
+                sent.append(step)
+                await send(pilot, step)
+                if app._exception is not None:
+                    break
+                if step.pace in ("press", "pause"):
+                    assert_alive(app)
+            await settle(pilot)
+            assert_alive(app)
+        finally:
+            del app.exit  # else a failure above hangs: run_test's own exit would only be recorded
 
 
 def replay_text(steps: list[Step]) -> str:

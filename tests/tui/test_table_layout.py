@@ -46,13 +46,15 @@ def test_inception_joins_wrap_and_every_column_shows_at_120(make_app: MakeApp) -
 
 
 def test_inception_keeps_names_and_params_at_80(make_app: MakeApp) -> None:
-    """At 80 columns a graph's labels wrap rather than lose the names its inputs field needs, or the counts."""
+    """At 80 columns a graph's labels and long names wrap rather than lose the names its inputs field needs, or the counts."""
     app = make_app("inception-module")
 
     async def scenario(pilot: Pilot[None]) -> None:
-        columns = app.screen.query_one(StackTable).fit.columns
+        table = app.screen.query_one(StackTable)
+        columns = table.fit.columns
         assert "Name" in columns and "Params" in columns, columns
-        assert column(app, "Name")[1:3] == ["inception_3a_1x1", "inception_3a_3x3_reduce"]
+        names = [table.get_row_at(row)[list(table.columns).index("Name")].plain.replace("\n", "") for row in (1, 2)]
+        assert names == ["▾ inception_3a_1x1", "┆ inception_3a_3x3_reduce"], "whole names, each line of them in the cell"
         assert column(app, "Params")[1] == "12,352"
         assert_no_horizontal_scroll(app)
 

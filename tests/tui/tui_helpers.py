@@ -20,7 +20,7 @@ from convtui.model.convention import Convention, display_shape, shape_text
 from convtui.model.stack import LayerInfo, StackInfo
 from convtui.render.summary import COLUMNS, input_row, layer_row
 from convtui.tui.app import ConvtuiApp
-from convtui.tui.widgets.stack_table import GUTTER_COLUMN, SHOWN_COLUMNS, StackTable, weight_shapes_text
+from convtui.tui.widgets.stack_table import GUTTER_COLUMN, SHOWN_COLUMNS, StackTable, expanded_marks, weight_shapes_text
 
 Scenario = Callable[[Pilot[None]], Awaitable[None]]
 MakeApp = Callable[..., ConvtuiApp]
@@ -77,8 +77,13 @@ def expected_rows(app: ConvtuiApp) -> list[list[str]]:
     stack_info = app.stack.infer()
     convention = app.view_state.convention
     full = [{column: cell for column, cell in zip(COLUMNS, input_row(stack_info, convention)) if column in SHOWN_COLUMNS} | {"Name": "input"}]
+    marks = expanded_marks(stack_info, app.view_state.folded)
     for row in table_rows_of(stack_info, app.view_state.folded):
-        full.append(folded_row(stack_info, row, convention) if row.is_folded else layer_cells_of(stack_info.layers[row.layers[0]], convention))
+        if row.is_folded:
+            full.append(folded_row(stack_info, row, convention))
+        else:
+            cells = layer_cells_of(stack_info.layers[row.layers[0]], convention)
+            full.append(cells | {"Name": marks.get(row.layers[0], "") + cells["Name"]})
     fit = app.screen.query_one(StackTable).fit
     return [fit.row(cells) for cells in full]
 
@@ -92,9 +97,9 @@ def layer_cells_of(info: LayerInfo, convention: Convention) -> dict[str, str]:
 def folded_row(stack_info: StackInfo, row: TableRow, convention: Convention) -> dict[str, str]:
     block = folded_block(stack_info, row)
     return {
-        "#": f"{row.layers[0]}-{row.layers[-1]}",
+        "#": str(row.layers[0]) if len(row.layers) == 1 else f"{row.layers[0]}-{row.layers[-1]}",
         "Name": f"▸ {row.block}",
-        "Layer": f"{len(row.layers)} layers, folded",
+        "Layer": f"{len(row.layers)} layer{'' if len(row.layers) == 1 else 's'}, folded",
         "Output shape": " | ".join(shape_text(display_shape(shape, convention)) for shape in block.output_shapes),
         "Weights": "",
         "Params": f"{sum(info.params for info in block.layers):,}",

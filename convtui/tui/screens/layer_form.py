@@ -27,7 +27,7 @@ from convtui.model.convention import shape_text
 from convtui.model.graph import check_name
 from convtui.model.layers import Layer, Shape
 from convtui.tui.field_values import parse_names, parse_value, value_text
-from convtui.tui.graph_edits import NodeChoice, NodeContext
+from convtui.tui.graph_edits import NodeChoice, NodeContext, completion
 from convtui.tui.screens.dialog import Dialog
 
 STARTING_VALUES: dict[str, Any] = {
@@ -72,6 +72,23 @@ def input_count_problem(layer_type: type[Layer], count: int) -> str | None:
     return None
 
 
+NAME_CHARACTER_PROBLEMS = (
+    (",", "inputs are names separated by commas"),
+    ("\"'[]", "the inputs field strips quotes and brackets"),
+)
+
+
+def name_character_problem(name: str) -> str | None:
+    """Why no inputs field could name this layer: a space, comma, quote or bracket in its name (write _ instead)."""
+    if any(character.isspace() for character in name):
+        return "a name is one word: use _ instead of spaces"
+    for characters, reason in NAME_CHARACTER_PROBLEMS:
+        found = next((character for character in name if character in characters), None)
+        if found is not None:
+            return f'no {found} in a name: {reason}, so no layer could take this one'
+    return None
+
+
 class NamesSuggester(Suggester):
     """Completes the name being typed after the last comma from the names the layer may take."""
 
@@ -82,9 +99,7 @@ class NamesSuggester(Suggester):
     async def get_suggestion(self, value: str) -> str | None:
         _, _, typed = value.rpartition(",")
         typed = typed.lstrip()
-        if not typed:
-            return None
-        match = next((name for name in reversed(self.names) if name.startswith(typed) and name != typed), None)
+        match = completion(typed, self.names)
         return None if match is None else value[: len(value) - len(typed)] + match
 
 
@@ -250,6 +265,9 @@ class LayerForm(Dialog[NodeChoice | None]):
             return str(error)
         if not name:
             return "a layer needs a name"
+        problem = name_character_problem(name)
+        if problem is not None:
+            return problem
         taken = self.context.taken.get(name)
         if taken is not None and name != self.context.name:
             return f'"{name}" is layer {taken}\'s name; names are unique'

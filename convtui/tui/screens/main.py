@@ -15,7 +15,7 @@ from textual.widgets import Header
 from convtui.tui.bindings import TRAIN_VIEW_BINDINGS
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.footer import SteadyFooter
-from convtui.tui.widgets.stack_table import StackTable
+from convtui.tui.widgets.stack_table import StackTable, folded_row_of
 from convtui.tui.widgets.run_status import RunStatus
 from convtui.tui.widgets.state_view import VIEW_STATE
 from convtui.tui.widgets.totals import StackTotals
@@ -56,6 +56,8 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.shown_stack: object = None
         self.shown_choices: tuple[object, ...] = ()
+        self.shown_folded: frozenset[str] = frozenset()
+        """The blocks the table showed folded: one that opens is scrolled into view whole."""
         self.pane_titles: tuple[str, str] | None = None
         self.views = Views()
         """The views' tabs mount in its slot with the first result (see views.py): `views.show` and `views.view` wait for them."""
@@ -95,8 +97,10 @@ class MainScreen(Screen[None]):
         which shows once the engine (numpy) is loaded."""
         from convtui.engine.contributions import supports_drilldown
 
-        info = self.app.view_state.layer
-        return info is not None and supports_drilldown(info.layer)
+        state = self.app.view_state
+        info = state.layer
+        folded = folded_row_of(state.stack_info, state.folded, state.selected_layer) is not None  # shows the block's summary
+        return info is not None and not folded and supports_drilldown(info.layer)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The Train keys in the footer only on the Train tab, and not while one of its fields has the focus (a
@@ -122,9 +126,12 @@ class MainScreen(Screen[None]):
         totals = self.query_one(StackTotals)
         choices = (state.convention, state.folded)
         if self.shown_stack is not state.stack_info or self.shown_choices != choices:
+            opened, self.shown_folded = self.shown_folded - state.folded, state.folded
             self.shown_stack, self.shown_choices = state.stack_info, choices
             table.show(state.stack_info, state.convention, state.selected_layer, state.folded)
             totals.stack_info, totals.convention = state.stack_info, state.convention
+            if state.layer is not None and state.layer.block in opened:
+                table.reveal_block(state.selected_layer)  # a block just expanded shows whole
         elif table.row_of(table.selected_index) != table.row_of(state.selected_layer):
             table.select(state.selected_layer)
         self.show_pane_titles()  # on Explain, whether the selected layer has a drill-down to move in

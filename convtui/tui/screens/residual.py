@@ -24,7 +24,8 @@ def plan_text(plan: ResidualPlan, names: Sequence[str], project: bool) -> str:
     """The layers the wrap adds, as Keras's functional calls, then why."""
     wrapped = names[plan.first] if plan.first == plan.last else f"{names[plan.first]} .. {names[plan.last]}"
     shortcut = f"{plan.projection.label}({plan.shortcut})" if project and plan.projection is not None else plan.shortcut
-    return f"Add({names[plan.last]}, {shortcut}) after {wrapped}\n{plan.reason}"
+    source = f"The shortcut starts at {plan.shortcut}, the latest layer above that every path into {wrapped} comes from."
+    return f"Add({names[plan.last]}, {shortcut}) after {wrapped}\n{source}\n{plan.reason}"
 
 
 class ResidualDialog(Dialog[WrapChoice | None]):

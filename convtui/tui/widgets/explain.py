@@ -12,15 +12,41 @@ from textual.binding import Binding
 from textual.containers import ScrollableContainer
 from textual.reactive import reactive
 
+from convtui.model.blocks import folded_block
 from convtui.model.convention import display_shape, shape_text
+from convtui.model.units import counted
 from convtui.render.summary import formulas_renderable
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.drilldown import drilldown_renderable
 from convtui.tui.widgets.notices import run_notice
+from convtui.tui.widgets.stack_table import folded_row_of
 from convtui.tui.widgets.state_view import StateView
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+def block_summary(view: StateView, state: ViewState, inside: str) -> RenderableType | None:
+    """On a folded row, what the block does as a whole, in place of its last layer's figures (which read "params: 0"
+    for a block ending in an activation); None on a layer's own row. `inside`: what `z` shows of each layer."""
+    row = folded_row_of(state.stack_info, state.folded, state.selected_layer)
+    if row is None:
+        return None
+    block = folded_block(state.stack_info, row)
+
+    def named(names: tuple[str, ...], shapes: tuple[object, ...]) -> str:
+        return ", ".join(f"{name} {shape_text(display_shape(shape, state.convention)) if shape else 'invalid'}" for name, shape in zip(names, shapes))
+
+    first, last = row.layers[0], row.layers[-1]
+    lines = [
+        view.styled(f"Block {block.name}, folded: layers {first}-{last} ({counted(len(row.layers), 'layer')})", "title"),
+        Text(f"  takes   {named(block.inputs, block.input_shapes)}"),
+        Text(f"  gives   {named(block.outputs, block.output_shapes)}"),
+        Text(f"  params  {block.params:,}"),
+        Text(f"  MACs    {block.macs:,}"),
+        view.styled(f"z expands the block, to show each layer's {inside}.", "muted"),
+    ]
+    return Group(*lines)
 
 
 class ExplainView(StateView):
@@ -49,6 +75,9 @@ class ExplainView(StateView):
         if state.layer is None:
             shape = shape_text(display_shape(state.stack_info.input_shape, state.convention))
             return self.styled(f"Input {shape}: the image every layer below starts from. Select a layer to see its formulas.", "muted")
+        summary = block_summary(self, state, "formulas")
+        if summary is not None:
+            return summary
         parts: list[RenderableType] = [formulas_renderable(state.stack_info, state.selected_layer, state.convention)]
         if supports_drilldown(state.layer.layer):
             parts.append(self.drilldown(state))

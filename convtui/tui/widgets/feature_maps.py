@@ -17,7 +17,9 @@ from textual import events
 from textual.message import Message
 
 from convtui.model.convention import display_shape, shape_text
-from convtui.render.heatmap import TILE_GAP, Heatmap, HeatmapGrid, format_value, geometry_for, range_text
+from convtui.model.layers import Concatenate
+from convtui.model.stack import LayerInfo
+from convtui.render.heatmap import TILE_GAP, Heatmap, HeatmapGrid, ValueBars, caption_for, format_value, geometry_for, range_text
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.notices import run_notice
 from convtui.tui.widgets.state_view import StateView
@@ -47,6 +49,8 @@ class Page:
     tile_width: int
     tile_height: int
     map_width: int
+    has_room: bool = True
+    """False when not even one tile fits the view's height: the view says so rather than draw a page of nothing."""
 
     @property
     def number(self) -> int:
@@ -87,13 +91,29 @@ def tiles_fitting(probe: HeatmapGrid, map_width: int, width: int, height: int) -
 def plan_page(maps: list[np.ndarray], selected: int, width: int, height: int, color: bool, widest_label: str = SELECTED_MARK) -> Page:
     """The largest tiles that show every map in width x height; pages of the smallest when even those do not.
 
-    Planned for the first map's caption, then again for the widest min..max caption of the page that
-    gives, so that no tile of a row spills past the edge ("0..0.0835" is wider than "0..0.231").
+    Planned for the widest caption of all the maps (with the widest label), so that no tile spills past the edge
+    ("0..0.0835" is wider than "0..0.231") and the page size stays the same while paging through a layer.
     """
-    page = page_for_probe(maps, maps[0], selected, width, height, color, widest_label)
-    shown = maps[page.first : page.first + page.count]
-    widest = max(shown, key=lambda data: len(range_text(data.min(), data.max())))
-    return page if widest is maps[0] else page_for_probe(maps, widest, selected, width, height, color, widest_label)
+    probe_map = widest_caption_map(maps, len(maps) - 1, widest_label, color)
+    return page_for_probe(maps, probe_map, selected, width, height, color, widest_label)
+
+
+def widest_caption_map(maps: list[np.ndarray], index: int, label: str, color: bool) -> np.ndarray:
+    """The map whose caption (#index label, its markers, its min..max) is the widest: the one with the longest
+    min..max, or a dead one or one with NaN (whose title is marked), whichever is wider."""
+    import warnings
+
+    import numpy as np
+
+    stacked = np.stack(maps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN map: "nan..nan", as its caption says
+        lows, highs = np.nanmin(stacked, axis=(1, 2)).tolist(), np.nanmax(stacked, axis=(1, 2)).tolist()
+    candidates = {max(range(len(maps)), key=lambda position: len(range_text(lows[position], highs[position])))}
+    for marked in (~stacked.any(axis=(1, 2)), np.isnan(stacked).any(axis=(1, 2))):
+        if marked.any():
+            candidates.add(int(np.argmax(marked)))
+    return max((maps[position] for position in sorted(candidates)), key=lambda data: caption_for(data, index, label).width(color))
 
 
 def page_for_probe(maps: list[np.ndarray], probe_map: np.ndarray, selected: int, width: int, height: int, color: bool, widest_label: str) -> Page:
@@ -111,9 +131,52 @@ def page_for_probe(maps: list[np.ndarray], probe_map: np.ndarray, selected: int,
         else:
             high = middle - 1
     per_row, tile_width, tile_height = tile_layout(probe, low, width)
-    capacity = max(1, tiles_fitting(probe, low, width, height))
+    fitting = tiles_fitting(probe, low, width, height)
+    capacity = max(1, fitting)
     first = (min(selected, len(maps) - 1) // capacity) * capacity
-    return Page(first, min(capacity, len(maps) - first), capacity, len(maps), per_row, tile_width, tile_height, low)
+    return Page(first, min(capacity, len(maps) - first), capacity, len(maps), per_row, tile_width, tile_height, low, has_room=fitting > 0)
+
+
+def bar_page(total: int, selected: int, width: int, height: int) -> Page:
+    """The values one screenful of ValueBars shows, a line each: the page that holds `selected`."""
+    capacity = max(1, height)
+    first = (min(selected, total - 1) // capacity) * capacity
+    return Page(first, min(capacity, total - first), capacity, total, 1, width, 0, width)
+
+
+Origin = tuple[str, int]
+"""Where a concatenated channel comes from: an input's name and its channel there."""
+
+
+def channel_origins(info: LayerInfo | None) -> list[Origin] | None:
+    """For a Concatenate of channels, each output channel's origin, ("conv2d", 0); None for other layers. Its maps
+    are numbered #0..#95 otherwise, with nothing to say where one input's channels end."""
+    if info is None or not isinstance(info.layer, Concatenate) or info.output_shape is None or len(info.output_shape) != 3:
+        return None
+    if info.layer.shape_axis(3) != 2 or any(shape is None for shape in info.input_shapes):
+        return None
+    return [(name, channel) for name, shape in zip(info.inputs, info.input_shapes) if shape for channel in range(shape[-1])]
+
+
+def origin_text(origin: Origin) -> str:
+    name, channel = origin
+    return f"({name} #{channel})"
+
+
+def tile_labels(shown: range, selected: int, origins: list[Origin] | None) -> list[str]:
+    """Each shown tile's label: where a concatenated channel comes from (on the first tile of the page and where
+    each input's channels begin), and the selected one's mark."""
+    labels = []
+    for index in shown:
+        origin = origin_text(origins[index]) if origins and (index == shown.start or origins[index][1] == 0) else ""
+        labels.append(" ".join(part for part in (origin, SELECTED_MARK if index == selected else "") if part))
+    return labels
+
+
+def widest_tile_label(origins: list[Origin] | None) -> str:
+    """The widest label a tile of the layer can have, which its pages are planned for."""
+    origin = max((origin_text(origin) for origin in origins), key=len) + " " if origins else ""
+    return origin + SELECTED_MARK
 
 
 def statistics_table(data: np.ndarray) -> Table:
@@ -162,18 +225,33 @@ class FeatureMapsView(StateView):
         if state.enlarged or output.ndim == 1:
             self.page = None
             return Group(self.header(state, None), self.enlarged(state, maps, output, width, height))
-        self.page = plan_page(maps, state.selected_filter, width, height, state.colour)
+        origins = channel_origins(state.layer)
+        if output.shape[:2] == (1, 1):
+            self.page = bar_page(output.shape[2], state.selected_filter, width, height)
+            return Group(self.header(state, self.page), self.bars(state, output[0, 0], origins))
+        self.page = plan_page(maps, state.selected_filter, width, height, state.colour, widest_tile_label(origins))
         page = self.page
+        if not page.has_room:
+            self.page = None
+            message = f"No room for a map in {height} line{'s' if height != 1 else ''}: a taller terminal shows them (or f, one map enlarged)."
+            return Group(self.header(state, None), self.styled(message, "muted"))
         shown = range(page.first, page.first + page.count)
-        grid = self.grid(state, maps, shown, page.map_width)
+        grid = self.grid(state, maps, shown, page.map_width, origins)
         return Group(self.header(state, page), grid)
 
-    def grid(self, state: ViewState, maps: list[np.ndarray], shown: range, map_width: int) -> HeatmapGrid:
+    def bars(self, state: ViewState, values: np.ndarray, origins: list[Origin] | None) -> ValueBars:
+        """A (1, 1, C) output's page of values as bars, each as long as its share of the layer's largest."""
+        assert self.page is not None
+        shown = range(self.page.first, self.page.first + self.page.count)
+        largest = float(abs(values).max())
+        return ValueBars(values[shown.start : shown.stop], indices=list(shown), labels=tile_labels(shown, state.selected_filter, origins), largest=largest, color=state.colour)
+
+    def grid(self, state: ViewState, maps: list[np.ndarray], shown: range, map_width: int, origins: list[Origin] | None) -> HeatmapGrid:
         """The page's tiles; with scale "layer" the whole layer's range (not the page's) colours every tile."""
         grid = HeatmapGrid(
             [maps[index] for index in shown],
             indices=list(shown),
-            labels=[SELECTED_MARK if index == state.selected_filter else "" for index in shown],
+            labels=tile_labels(shown, state.selected_filter, origins),
             color=state.colour,
             cell_width=map_width,
         )

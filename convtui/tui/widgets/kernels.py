@@ -19,6 +19,8 @@ from convtui.model.layers import Conv2DTranspose, Dense, Flatten
 from convtui.model.stack import LayerInfo, StackInfo
 from convtui.render.heatmap import Heatmap, HeatmapGrid, range_text
 from convtui.tui.state import Scale, ViewState
+from convtui.tui.widgets.explain import block_summary
+from convtui.tui.widgets.stack_table import folded_row_of
 from convtui.tui.widgets.state_view import StateView
 
 if TYPE_CHECKING:
@@ -210,8 +212,8 @@ class KernelsView(StateView):
     def shown_kernel(self, state: ViewState) -> np.ndarray | None:
         """The selected layer's first weight drawn as tiles (kh, kw, channels, filters), if it has one."""
         info, named = state.layer, self.named_weights(state)
-        if info is None or not named:
-            return None
+        if info is None or not named or folded_row_of(state.stack_info, state.folded, state.selected_layer) is not None:
+            return None  # a folded row shows the block's summary, no tiles
         for weight in info.weights:
             if weight.name in named:
                 kernel = spatial_kernel(info, weight.name, named[weight.name], state.stack_info)
@@ -227,6 +229,9 @@ class KernelsView(StateView):
 
     def render_state(self, state: ViewState) -> RenderableType:
         self.channel_page = None
+        summary = block_summary(self, state, "weights")
+        if summary is not None:
+            return summary
         info = state.layer
         if info is None or not info.weights:
             what = "The input has no weights." if info is None else f"{info.layer.type_name} has no weights. What it does: {info.layer.description}."

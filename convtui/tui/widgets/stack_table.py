@@ -22,11 +22,12 @@ from textual.widget import Widget
 from textual.widgets import DataTable
 
 from convtui.model import layers as catalogue
-from convtui.model.blocks import FoldedBlock, TableRow, folded_block, table_rows
+from convtui.model.blocks import EVERY_BLOCK, FoldedBlock, TableRow, folded_block, table_rows
 from convtui.model.convention import Convention, display_shape, display_weight, shape_text
 from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo, StackInfo
-from convtui.render.summary import COLUMNS, input_row, layer_row
+from convtui.model.units import counted
+from convtui.render.summary import COLUMNS, input_row, layer_range, layer_row
 from convtui.render.text import packed
 
 if TYPE_CHECKING:
@@ -70,15 +71,34 @@ def layer_cells(info: LayerInfo, convention: Convention) -> dict[str, str]:
 
 def folded_cells(block: FoldedBlock, row: TableRow, convention: Convention) -> dict[str, str]:
     """A folded block's row: its layers' range, name and totals; the shapes entering it on a second line."""
-    first, last = row.layers[0], row.layers[-1]
     return {
-        "#": f"{first}-{last}",
+        "#": layer_range(row.layers[0], row.layers[-1]),
         "Name": f"▸ {block.name}",
-        "Layer": f"{len(row.layers)} layers, folded\nfrom {shapes_joined(block.input_shapes, '|', convention)}",
+        "Layer": f"{counted(len(row.layers), 'layer')}, folded\nfrom {shapes_joined(block.input_shapes, '|', convention)}",
         "Output shape": shapes_joined(block.output_shapes, "|", convention),
         "Weights": "",
         "Params": f"{block.params:,}",
     }
+
+
+def folded_row_of(stack_info: StackInfo, folded: Collection[str], layer: int) -> TableRow | None:
+    """The folded row that holds `layer`, if it is folded: the views then speak of the block, not of its last layer."""
+    return next((row for row in table_rows(stack_info, folded) if row.is_folded and layer in row.layers), None)
+
+
+EXPANDED_MARKS = ("▾ ", "┆ ", "└ ")
+"""Before the names of an expanded block's layers: its first (▾, as a folded block's ▸ turned down), the ones
+between, its last; so the rows say where the block starts and ends."""
+
+
+def expanded_marks(stack_info: StackInfo, folded: Collection[str]) -> dict[int, str]:
+    """Layer index -> the mark before its name, for the layers of every block that is not folded."""
+    first, between, last = EXPANDED_MARKS
+    marks: dict[int, str] = {}
+    for row in table_rows(stack_info, EVERY_BLOCK):
+        if row.is_folded and row.block not in folded:
+            marks |= dict.fromkeys(row.layers, between) | {row.layers[-1]: last, row.layers[0]: first}
+    return marks
 
 
 def input_cells(stack_info: StackInfo, convention: Convention) -> dict[str, str]:
@@ -95,12 +115,14 @@ ShownRow = tuple[dict[str, str], str, "GutterCell | None", str]
 @dataclass(frozen=True)
 class TableFit:
     """One form of the table: its columns, whether brackets lose the spaces after their commas, whether counts
-    are rounded, and whether layer labels may wrap (else only the shapes a merge joins do, when the width runs short)."""
+    are rounded, and whether layer labels and names may wrap (else only the shapes a merge joins do, when the
+    width runs short)."""
 
     columns: tuple[str, ...]
     tight: bool = True
     short_params: bool = False
     wrap_labels: bool = False
+    wrap_names: bool = False
 
     def cells(self, cells: dict[str, str]) -> dict[str, str]:
         """A row's full cells (by column) written as this form writes them."""
@@ -131,18 +153,20 @@ narrower table first loses the weight shapes (the Kernels and Explain views show
 says which layer; the Explain view names it), and only then rounds the counts."""
 GRAPH_FITS = (
     *FITS[:3],
-    TableFit(without("Weights"), wrap_labels=True),
-    TableFit(without("Weights"), short_params=True, wrap_labels=True),
+    TableFit(without("Weights"), wrap_labels=True, wrap_names=True),
+    TableFit(without("Weights"), short_params=True, wrap_labels=True, wrap_names=True),
     FITS[4],
 )
-"""A graph's: its names go last, since its inputs and merges are read by name: its layer labels wrap, then its counts
-are rounded, before that."""
+"""A graph's: its names go last, since its inputs and merges are read by name: its names and layer labels wrap (at
+the widths that take the fewest lines: `TableWidths`), then its counts are rounded, before that."""
 CELL_PADDING = 1
 """DataTable's default: one cell each side of every column."""
 JOIN_BREAK = re.compile(r"(?<=[)d]) (?=[^\s(]+ [(i])")
 """Where a line of joined shapes may break: before a joiner ("|", "+", "max"...) between two shapes (or "invalid")."""
 LABEL_BREAK = re.compile(r"(?<=[(,])")
 """Where a layer's label may break: after a bracket or a comma, "Conv2D(128," / "3x3,same,relu)"."""
+NAME_BREAK = re.compile(r"(?<=[_\-./])")
+"""Where a name may break: after an underscore, a hyphen, a dot or a slash, "bottleneck_" / "conv1"."""
 
 
 def inside_brackets_tight(text: str) -> str:
@@ -163,16 +187,39 @@ def short_count(text: str) -> str:
     return f"{value:.3g}{unit}" if unit else digits
 
 
-def layer_wrapped(rows: list[ShownRow], width: int) -> list[ShownRow]:
-    """Every Layer cell within `width`: a label breaks after its brackets and commas; the shapes a merge joins (or that
+def wrapped_label(text: str, width: int) -> str:
+    """A Layer cell within `width`: a label breaks after its brackets and commas; the shapes a merge joins (or that
     enter a folded block) before their joiners, so one wide Concatenate does not widen the column for every row."""
+    label, *joins = text.split("\n")
+    lines = packed(LABEL_BREAK.split(label), width, "")
+    return "\n".join(lines + [line for joined in joins for line in packed(JOIN_BREAK.split(joined), width, " ")])
 
-    def wrapped(text: str) -> str:
-        label, *joins = text.split("\n")
-        lines = packed(LABEL_BREAK.split(label), width, "")
-        return "\n".join(lines + [line for joined in joins for line in packed(JOIN_BREAK.split(joined), width, " ")])
 
-    return [({**cells, "Layer": wrapped(cells["Layer"])}, *rest) for cells, *rest in rows]
+def wrapped_name(text: str, width: int) -> str:
+    """A Name cell within `width`, broken after its separators (a name with none stays whole)."""
+    return "\n".join(packed(NAME_BREAK.split(text), width, ""))
+
+
+@dataclass(frozen=True)
+class TableWidths:
+    """The widths the Name and Layer columns are wrapped to (None: Name is not wrapped)."""
+
+    name: int | None
+    layer: int
+
+    def wrapped(self, rows: list[ShownRow]) -> list[ShownRow]:
+        """`rows` with their Layer cells (and Name cells, when they wrap) within these widths."""
+        return [({**cells, **self.cells_wrapped(cells)}, *rest) for cells, *rest in rows]
+
+    def cells_wrapped(self, cells: dict[str, str]) -> dict[str, str]:
+        wrapped = {"Layer": wrapped_label(cells["Layer"], self.layer)}
+        if self.name is not None:
+            wrapped["Name"] = wrapped_name(cells["Name"], self.name)
+        return wrapped
+
+    def lines(self, rows: list[ShownRow]) -> int:
+        """Lines the table takes at these widths: each row as tall as its tallest cell."""
+        return sum(max(text.count("\n") + 1 for text in {**cells, **self.cells_wrapped(cells)}.values()) for cells, *_ in rows)
 
 
 def column_width(rows: list[ShownRow], name: str) -> int:
@@ -190,29 +237,52 @@ def rows_width(rows: list[ShownRow], columns: tuple[str, ...], has_gutter: bool)
 
 @dataclass(frozen=True)
 class LayerSpan:
-    """A fit's Layer column: its width with nothing wrapped, the narrowest it may take, and the cells every other column takes."""
+    """A fit's Layer and Name columns: the Layer column's width with nothing wrapped and the narrowest it may take,
+    the Name column's likewise (both its full width when names do not wrap), and the cells every other column takes."""
 
     widest: int
     narrowest: int
     others: int
+    names_widest: int = 0
+    names_narrowest: int = 0
 
     @property
     def narrowest_table(self) -> int:
-        return self.others + self.narrowest
+        return self.others + self.narrowest + self.names_narrowest
 
 
 def layer_span(rows: list[ShownRow], fit: TableFit, has_gutter: bool) -> LayerSpan:
-    """How wide `fit`'s Layer column can be, and what the rest of the table needs beside it (its padding included)."""
+    """How wide `fit`'s Layer and Name columns can be, and what the rest of the table needs beside them (their padding included)."""
     labels = max(cell_len(cells["Layer"].partition("\n")[0]) for cells, *_ in rows)
-    narrowest = column_width(layer_wrapped(rows, 0 if fit.wrap_labels else labels), "Layer")
+    narrowest = column_width(TableWidths(None, 0 if fit.wrap_labels else labels).wrapped(rows), "Layer")
     widest = max(narrowest, column_width(rows, "Layer"))
-    others = rows_width(rows, tuple(name for name in fit.columns if name != "Layer"), has_gutter) + 2 * CELL_PADDING
-    return LayerSpan(widest, narrowest, others)
+    flexible = ("Layer", "Name") if fit.wrap_names else ("Layer",)
+    others = rows_width(rows, tuple(name for name in fit.columns if name not in flexible), has_gutter) + 2 * CELL_PADDING * len(flexible)
+    if not fit.wrap_names:
+        return LayerSpan(widest, narrowest, others)
+    pieces = max(cell_len(piece) for cells, *_ in rows for piece in NAME_BREAK.split(cells["Name"]))
+    return LayerSpan(widest, narrowest, others, column_width(rows, "Name"), max(cell_len("Name"), pieces))
+
+
+def fewest_lines(rows: list[ShownRow], span: LayerSpan, budget: int) -> TableWidths:
+    """The Name and Layer widths within `budget` that take the fewest lines, the widest names among equals: a long
+    name or two wrapped rather than every convolution's label ("Conv2D(32,3x3,same," / "relu)") beside a wide Name."""
+    best: tuple[int, TableWidths] | None = None
+    for name in range(span.names_widest, span.names_narrowest - 1, -1):
+        widths = TableWidths(name, max(span.narrowest, min(span.widest, budget - span.others - name)))
+        lines = widths.lines(rows)
+        if best is None or lines < best[0]:
+            best = (lines, widths)
+        if lines == len(rows):
+            break  # nothing wraps: no narrower name does better
+    assert best is not None
+    return best[1]
 
 
 class StackTable(DataTable[Text]):
     """One row per layer or folded block; the row under the cursor is the selected layer (-1 is the
-    input; a folded block's row selects its last layer).
+    input; a folded block's row selects its last layer, its output). An expanded block's names are marked
+    (EXPANDED_MARKS), as a folded one's is (▸).
     """
 
     COMPONENT_CLASSES = {"stack-table--invalid", "stack-table--after-invalid", "stack-table--input", "stack-table--second-line"}
@@ -250,9 +320,12 @@ class StackTable(DataTable[Text]):
         self.shown_rows: list[TableRow] = []
         self.shown: tuple[StackInfo, Convention, Collection[str]] | None = None
         self.fit = FITS[0]
-        self.layer_width = 0
+        self.widths = TableWidths(None, 0)
         self.fits = FITS
+        self.forms: dict[TableFit, list[ShownRow]] = {}
         self.spans: dict[TableFit, LayerSpan] = {}
+        self.fitted: dict[int, tuple[TableFit, TableWidths]] = {}
+        """The fit and widths found for each width budget, for the stack shown (a layout asks again and again)."""
 
     def action_first_layer(self) -> None:
         """The first layer's row (ctrl+home still goes to the input row above it)."""
@@ -277,22 +350,36 @@ class StackTable(DataTable[Text]):
         self.shown = (stack_info, convention, folded)
         self.shown_rows = table_rows(stack_info, folded)
         gutter = None if stack_info.is_chain else graph_lanes(stack_info, self.shown_rows)
-        full = list(self.rows_of(stack_info, convention, gutter))
+        full = list(self.rows_of(stack_info, convention, gutter, expanded_marks(stack_info, folded)))
         self.fits = FITS if gutter is None else GRAPH_FITS
-        forms = {fit: [(fit.cells(cells), *rest) for cells, *rest in full] for fit in self.fits}
-        self.spans = {fit: layer_span(forms[fit], fit, gutter is not None) for fit in self.fits}
-        self.fit, self.layer_width = self.widest_fit()
+        self.forms = {fit: [(fit.cells(cells), *rest) for cells, *rest in full] for fit in self.fits}
+        self.spans = {fit: layer_span(self.forms[fit], fit, gutter is not None) for fit in self.fits}
+        self.fitted = {}
+        self.fit, self.widths = self.widest_fit()
         self.clear(columns=True)
         for name in self.fit.columns:
             self.add_column(name, key=name)
             if name == "#" and gutter is not None:
                 self.add_column("", key=GUTTER_COLUMN)
-        for cells, component, cell, key in layer_wrapped(forms[self.fit], self.layer_width):
+        for cells, component, cell, key in self.widths.wrapped(self.forms[self.fit]):
             self.add(cells, component, cell, key)
         self.select(selected)
 
-    def rows_of(self, stack_info: StackInfo, convention: Convention, gutter: list[GutterCell] | None) -> Iterator[ShownRow]:
-        """The input row, then one per layer or folded block: cells, style, gutter cell, key."""
+    def reveal_block(self, layer: int) -> None:
+        """Scroll so that the run of rows of `layer`'s block shows whole (from its first row, when taller than the table)."""
+        rows = [self.row_of(index) for run in table_rows(self.shown[0], EVERY_BLOCK) if layer in run.layers for index in run.layers] if self.shown else []
+        if rows:
+            self.call_after_refresh(self.scroll_rows_into_view, min(rows), max(rows))
+
+    def scroll_rows_into_view(self, first: int, last: int) -> None:
+        top, bottom = self._get_row_region(first), self._get_row_region(last)
+        self.scroll_to_region(top.union(bottom), spacing=self._get_fixed_offset(), animate=False, force=True)
+
+    def rows_of(
+        self, stack_info: StackInfo, convention: Convention, gutter: list[GutterCell] | None, marks: dict[int, str]
+    ) -> Iterator[ShownRow]:
+        """The input row, then one per layer or folded block: cells, style, gutter cell, key; `marks` go before
+        the names of an expanded block's layers."""
         yield input_cells(stack_info, convention), "stack-table--input", gutter[0] if gutter else None, "input"
         for position, row in enumerate(self.shown_rows):
             cell = gutter[position + 1] if gutter else None
@@ -301,15 +388,23 @@ class StackTable(DataTable[Text]):
                 yield folded_cells(block, row, convention), ROW_STYLES[block.status], cell, f"block-{row.layers[0]}"
             else:
                 info = stack_info.layers[row.layers[0]]
-                yield layer_cells(info, convention), ROW_STYLES[info.status], cell, str(info.index)
+                cells = layer_cells(info, convention)
+                cells["Name"] = marks.get(info.index, "") + cells["Name"]
+                yield cells, ROW_STYLES[info.status], cell, str(info.index)
 
-    def widest_fit(self) -> tuple[TableFit, int]:
+    def widest_fit(self) -> tuple[TableFit, TableWidths]:
         """The first of the stack's fits (FITS, GRAPH_FITS) within the width the table may take (the last when none is),
-        with the Layer column's width: what the other columns leave, up to what its lines need unwrapped."""
+        with the Layer column's width: what the other columns leave, up to what its lines need unwrapped (and, in a
+        fit whose names wrap, the Name column's: see `fewest_lines`)."""
         budget = self.width_budget()
-        fit = next((fit for fit in self.fits if self.spans[fit].narrowest_table <= budget), self.fits[-1])
-        span = self.spans[fit]
-        return fit, max(span.narrowest, min(span.widest, budget - span.others))
+        if budget not in self.fitted:
+            fit = next((fit for fit in self.fits if self.spans[fit].narrowest_table <= budget), self.fits[-1])
+            span = self.spans[fit]
+            if fit.wrap_names:
+                self.fitted[budget] = (fit, fewest_lines(self.forms[fit], span, budget))
+            else:
+                self.fitted[budget] = (fit, TableWidths(None, max(span.narrowest, min(span.widest, budget - span.others))))
+        return self.fitted[budget]
 
     def width_budget(self) -> int:
         """Cells the rows may take: the pane's max-width when it sizes to the table (beside the views), else its
@@ -331,7 +426,7 @@ class StackTable(DataTable[Text]):
 
     def refit(self, _: object = None) -> None:
         """After a layout (a resized terminal, the views beside or below): redraw when another form fits better."""
-        if self.shown is not None and self.widest_fit() != (self.fit, self.layer_width):
+        if self.shown is not None and self.widest_fit() != (self.fit, self.widths):
             self.show(*self.shown[:2], self.selected_index, self.shown[2])
 
     def add(self, cells: dict[str, str], component: str, gutter: GutterCell | None, key: str) -> None:
