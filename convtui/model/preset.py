@@ -349,13 +349,13 @@ def save_preset(stack: Stack, path: str | os.PathLike[str], *, seed: int | None 
 def weights_text_for(stack: Stack, path: Path) -> str | None:
     """The `weights` a preset saved at `path` writes, so that it names the file the stack's own preset named.
 
-    Unchanged for a stack made in code (its path means "beside wherever it is saved"), an absolute path
+    Unchanged for a stack made in code or from a built-in (its path means "beside wherever it is saved"), an absolute path
     and a save into the same folder (the app, having written NAME.npz beside the new preset, gives the
     stack that preset as its source). Otherwise relative to the new folder, or absolute when the two
     folders share only the root.
     """
-    if stack.weights_file is None or stack.source is None or Path(stack.weights_file).is_absolute():
-        return stack.weights_file
+    if stack.weights_file is None or stack.source is None or is_builtin_name(stack.source) or Path(stack.weights_file).is_absolute():
+        return stack.weights_file  # a built-in names no weights: any it is given were given in code
     target, home = os.path.abspath(stack.weights_path), os.path.abspath(path.parent)  # type: ignore[arg-type]
     if home == os.path.abspath(Path(stack.source).parent):
         return stack.weights_file

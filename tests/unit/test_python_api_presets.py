@@ -3,6 +3,7 @@ the same .npz from the folder the preset is saved into."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,11 @@ def test_a_stack_made_in_code_keeps_its_path_and_folders_that_share_only_the_roo
     assert 'weights = "w.npz"' in save_preset(made, tmp_path / "made.toml").read_text()
     elsewhere = Stack(stack.input_shape, stack.layers, weights_file="w.npz", source="/nonexistent-folder/net.toml")
     assert 'weights = "/nonexistent-folder/w.npz"' in save_preset(elsewhere, tmp_path / "moved.toml").read_text()
+
+
+def test_a_built_in_given_weights_in_code_names_them_beside_wherever_it_is_saved(tmp_path: Path) -> None:
+    stack = replace(load_preset("seed-28x28x1"), weights_file="net.npz")
+    assert 'weights = "net.npz"' in save_preset(stack, tmp_path / "net.toml").read_text()
 
 
 def test_save_keeps_the_presets_seed_unless_another_is_given(tmp_path: Path) -> None:
