@@ -91,11 +91,11 @@ def report_invalid(stack_info: StackInfo, source: str) -> bool:
 def warn_split_blocks(stack_info: StackInfo, source: str) -> None:
     """One line on stderr per block whose layers are not consecutive: folded (--depth 1, the app), it is several rows
     under one name, each with part of its totals, which reads as one block unless said."""
-    from convtui.model.blocks import block_runs
+    from convtui.model.blocks import block_runs, layer_range
 
     for name, runs in block_runs(stack_info).items():
         if len(runs) > 1:
-            places = ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs)
+            places = ", ".join(layer_range(run[0], run[-1]) for run in runs)
             print(
                 f'convtui: warning: {source}: block "{name}" is split: its layers ({places}) are not consecutive, so folded it is '
                 f"{len(runs)} rows; give its layers consecutive places, or the parts different block names",

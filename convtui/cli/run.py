@@ -73,17 +73,18 @@ def chosen_layer(stack_info: StackInfo, requested: str | None, source: str) -> i
 def named_layer(text: str, stack_info: StackInfo, option: str) -> int | None:
     """The layer `text` names, by name or by index as Python counts (-1 the last); None when it is neither.
     --layer and --save-layers read a layer alike, so a name that works in one works in the other."""
-    count = len(stack_info.layers)
+    from convtui.model.info import LayerNotFound, layer_position
+
     names = [info.name for info in stack_info.layers]
-    if text in names:
-        return names.index(text)
     try:
-        index = int(text)
+        layer: int | str = text if text in names else int(text)
     except ValueError:
         return None
-    if not -count <= index < count:
-        raise EngineError(f"{option} {index} is out of range: the stack has layers 0 to {count - 1}, or -{count} to -1 from the end")
-    return index % count
+    try:
+        return layer_position(names, layer)
+    except LayerNotFound:  # an index out of range: the command's own words, its option and both ways of counting
+        count = len(names)
+        raise EngineError(f"{option} {layer} is out of range: the stack has layers 0 to {count - 1}, or -{count} to -1 from the end") from None
 
 
 def layer_hint(text: str, stack_info: StackInfo) -> str:

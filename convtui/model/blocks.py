@@ -51,6 +51,16 @@ def table_rows(stack_info: StackInfo, folded: Collection[str] | None = ()) -> li
     return rows
 
 
+def folded_row_of(stack_info: StackInfo, folded: Collection[str], layer: int) -> TableRow | None:
+    """The folded row that holds `layer`, if it is folded: the views then speak of the block, not of its last layer."""
+    return next((row for row in table_rows(stack_info, folded) if row.is_folded and layer in row.layers), None)
+
+
+def layer_range(first: int, last: int) -> str:
+    """A run of layers' indices: one index for one layer, else "first-last" (a folded block's "#", a split block's runs)."""
+    return str(first) if first == last else f"{first}-{last}"
+
+
 def block_runs(stack_info: StackInfo) -> dict[str, list[tuple[int, ...]]]:
     """Each block's runs of consecutive layers, in file order: a block with more than one is split, folded as several rows."""
     runs: dict[str, list[tuple[int, ...]]] = {}

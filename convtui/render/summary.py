@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convtui.model.convention import Convention, display_shape, display_weight, shape_text
-from convtui.model.blocks import EVERY_BLOCK, FoldedBlock, TableRow, folded_block, output_names, shape_of, table_rows
+from convtui.model.blocks import EVERY_BLOCK, FoldedBlock, TableRow, folded_block, layer_range, output_names, shape_of, table_rows
 from convtui.model.graph import INPUT_NAME
 from convtui.model.info import Status
 from convtui.model.layers import Shape
@@ -87,11 +87,6 @@ def layer_row(info: LayerInfo, convention: Convention, *, compact: bool = False)
         str(info.index), info.layer.label, info.status, shapes_text([info.output_shape], convention, compact=compact),
         weights_text(info, convention, compact=compact), info.params, info.macs, info.receptive_field, compact=compact,
     )  # fmt: skip
-
-
-def layer_range(first: int, last: int) -> str:
-    """A folded block's "#": one index for one layer, else "first-last"."""
-    return str(first) if first == last else f"{first}-{last}"
 
 
 def block_row(block: FoldedBlock, convention: Convention, *, compact: bool = False) -> list[str]:

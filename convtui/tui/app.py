@@ -41,7 +41,7 @@ from convtui.tui.recovery_copies import RecoveryKeeper, recovery_folder
 from convtui.tui.screens.main import MainScreen
 from convtui.tui.state import RunState, ViewState
 from convtui.tui.training import TrainingActions
-from convtui.tui.widgets.stack_table import StackTable, folded_row_of
+from convtui.tui.widgets.stack_table import StackTable
 from convtui.tui.widgets.views import Views
 
 if TYPE_CHECKING:
@@ -378,7 +378,7 @@ class ConvtuiApp(EditingActions, FileActions, CompareActions, TrainingActions, R
         """Show `folded` folded; a folded row that opens selects its block's first layer (a folded row selects the
         block's last, its output), so the block reads from its top down."""
         state = self.view_state
-        row = folded_row_of(state.stack_info, state.folded, state.selected_layer)
+        row = state.folded_row
         selected = row.layers[0] if row is not None and row.block not in folded else state.selected_layer
         self.view_state = replace(state, folded=folded, selected_layer=selected)
 

@@ -60,10 +60,7 @@ class EditingActions:
     def selected_fold(self) -> TableRow | None:
         """The folded block whose row is selected (the table selects its last layer), else None: the keys
         that act on one layer must not act, unseen, on a layer inside a fold."""
-        from convtui.tui.widgets.stack_table import folded_row_of
-
-        state = self.view_state
-        return folded_row_of(state.stack_info, state.folded, state.selected_layer)
+        return self.view_state.folded_row
 
     def refuse(self, refusal: EditRefused) -> None:
         self.notify(refusal.message, title="Edit refused", severity="warning", timeout=10)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
+from convtui.model.blocks import TableRow, folded_row_of
 from convtui.model.convention import Convention
 from convtui.model.stack import LayerInfo, StackInfo
 
@@ -71,6 +72,11 @@ class ViewState:
     def layer(self) -> LayerInfo | None:
         layers = self.stack_info.layers
         return layers[self.selected_layer] if 0 <= self.selected_layer < len(layers) else None
+
+    @property
+    def folded_row(self) -> TableRow | None:
+        """The folded block row the selection is on, if it is one: the views then show the block, not its last layer."""
+        return folded_row_of(self.stack_info, self.folded, self.selected_layer)
 
     @property
     def filter_count(self) -> int:

@@ -15,7 +15,7 @@ from textual.widgets import Header
 from convtui.tui.bindings import TRAIN_VIEW_BINDINGS
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.footer import SteadyFooter
-from convtui.tui.widgets.stack_table import StackTable, folded_row_of
+from convtui.tui.widgets.stack_table import StackTable
 from convtui.tui.widgets.run_status import RunStatus
 from convtui.tui.widgets.state_view import VIEW_STATE
 from convtui.tui.widgets.totals import StackTotals
@@ -99,7 +99,7 @@ class MainScreen(Screen[None]):
 
         state = self.app.view_state
         info = state.layer
-        folded = folded_row_of(state.stack_info, state.folded, state.selected_layer) is not None  # shows the block's summary
+        folded = state.folded_row is not None  # shows the block's summary
         return info is not None and not folded and supports_drilldown(info.layer)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -19,7 +19,6 @@ from convtui.render.summary import formulas_renderable
 from convtui.tui.state import ViewState
 from convtui.tui.widgets.drilldown import drilldown_renderable
 from convtui.tui.widgets.notices import run_notice
-from convtui.tui.widgets.stack_table import folded_row_of
 from convtui.tui.widgets.state_view import StateView
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
 def block_summary(view: StateView, state: ViewState, inside: str) -> RenderableType | None:
     """On a folded row, what the block does as a whole, in place of its last layer's figures (which read "params: 0"
     for a block ending in an activation); None on a layer's own row. `inside`: what `z` shows of each layer."""
-    row = folded_row_of(state.stack_info, state.folded, state.selected_layer)
+    row = state.folded_row
     if row is None:
         return None
     block = folded_block(state.stack_info, row)

@@ -20,7 +20,6 @@ from convtui.model.stack import LayerInfo, StackInfo
 from convtui.render.heatmap import Heatmap, HeatmapGrid, range_text
 from convtui.tui.state import Scale, ViewState
 from convtui.tui.widgets.explain import block_summary
-from convtui.tui.widgets.stack_table import folded_row_of
 from convtui.tui.widgets.state_view import StateView
 
 if TYPE_CHECKING:
@@ -212,7 +211,7 @@ class KernelsView(StateView):
     def shown_kernel(self, state: ViewState) -> np.ndarray | None:
         """The selected layer's first weight drawn as tiles (kh, kw, channels, filters), if it has one."""
         info, named = state.layer, self.named_weights(state)
-        if info is None or not named or folded_row_of(state.stack_info, state.folded, state.selected_layer) is not None:
+        if info is None or not named or state.folded_row is not None:
             return None  # a folded row shows the block's summary, no tiles
         for weight in info.weights:
             if weight.name in named:

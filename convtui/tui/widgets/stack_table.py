@@ -22,12 +22,12 @@ from textual.widget import Widget
 from textual.widgets import DataTable
 
 from convtui.model import layers as catalogue
-from convtui.model.blocks import EVERY_BLOCK, FoldedBlock, TableRow, folded_block, table_rows
+from convtui.model.blocks import EVERY_BLOCK, FoldedBlock, TableRow, folded_block, layer_range, table_rows
 from convtui.model.convention import Convention, display_shape, display_weight, shape_text
 from convtui.model.layers import Shape
 from convtui.model.stack import LayerInfo, StackInfo
 from convtui.model.units import counted
-from convtui.render.summary import COLUMNS, input_row, layer_range, layer_row
+from convtui.render.summary import COLUMNS, input_row, layer_row
 from convtui.render.text import packed
 
 if TYPE_CHECKING:
@@ -79,11 +79,6 @@ def folded_cells(block: FoldedBlock, row: TableRow, convention: Convention) -> d
         "Weights": "",
         "Params": f"{block.params:,}",
     }
-
-
-def folded_row_of(stack_info: StackInfo, folded: Collection[str], layer: int) -> TableRow | None:
-    """The folded row that holds `layer`, if it is folded: the views then speak of the block, not of its last layer."""
-    return next((row for row in table_rows(stack_info, folded) if row.is_folded and layer in row.layers), None)
 
 
 EXPANDED_MARKS = ("▾ ", "┆ ", "└ ")
